@@ -1,0 +1,46 @@
+/**
+ * Aggregate storage: per metric, one raw ("unaggregated", `none_v3`) object holding the
+ * bounded raw series, and one split object per (method, granularity, split key), with
+ * upstream's object layout so both implementations can share a storage.
+ * Methods are batched so that network drivers can pipeline; bytes are the carbonara codec's.
+ */
+export interface SplitRef {
+  readonly metricId: string
+  /** Method name as written in object names (`mean`, `rate:max`, `95pct`). */
+  readonly method: string
+  readonly granularityNs: bigint
+  readonly keyNs: bigint
+}
+
+export interface SplitWrite {
+  readonly ref: SplitRef
+  readonly bytes: Uint8Array
+}
+
+export interface StorageDriver {
+  readonly name: string
+  /** Creates what the backend needs (file: tmp dir + frozen subdir config). Idempotent. */
+  upgrade(): Promise<void>
+  /** Raw object per metric; `undefined` when the metric has no storage yet. */
+  getUnaggregated(metricIds: readonly string[]): Promise<Map<string, Uint8Array | undefined>>
+  putUnaggregated(entries: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void>
+  /**
+   * Split keys (ns) stored per aggregation, keyed `${method}|${granularityNs}`; a metric
+   * without a raw object → `undefined` (upstream MetricDoesNotExist).
+   */
+  listSplitKeys(
+    metricId: string,
+    aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
+  ): Promise<Map<string, bigint[]> | undefined>
+  /** Same order as `refs`; `undefined` for a missing split. */
+  getSplits(refs: readonly SplitRef[]): Promise<Array<Uint8Array | undefined>>
+  putSplits(writes: readonly SplitWrite[]): Promise<void>
+  deleteSplits(refs: readonly SplitRef[]): Promise<void>
+  /** Everything of the metric, raw object and splits. */
+  deleteMetric(metricId: string): Promise<void>
+  close(): Promise<void>
+}
+
+export function aggregationKey(method: string, granularityNs: bigint): string {
+  return `${method}|${granularityNs}`
+}
