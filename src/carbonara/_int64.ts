@@ -96,3 +96,9 @@ export function compareAt(a: Int32Array, i: number, b: Int32Array, j: number): n
   const bl = b[2 * j] >>> 0
   return al === bl ? 0 : al < bl ? -1 : 1
 }
+
+/** max of two int64 values (Math.max does not take BigInt). */
+export function maxBig(a: bigint, b: bigint): bigint {
+  if (a >= b) return a
+  return b
+}

@@ -33,6 +33,13 @@ export type GroupingPath = 'auto' | 'exact'
 /**
  * Groups `ts[from..to)` (sorted ascending) into epoch-aligned buckets of `granularityNs`:
  * bucket start = floor(t / g) · g, also for timestamps before 1970.
+ *
+ * DECISION (upstream QUIRK not reproduced): upstream `round_timestamp` divides
+ * timedelta64/timedelta64 in float64, so a point a few ns before a boundary lands in the next
+ * bucket (2024-01-01T00:00:00.999999999 → 00:00:01 at 1 s; 3 ns buckets get non-multiple
+ * starts). aggregation.md §1 defines integer floor division; we bucket exactly. Results agree
+ * with upstream whenever its float division is exact (µs-aligned data, g ≥ 200 ms: checked by
+ * upstream-differential.test.ts).
  */
 export function groupByGranularity(
   ts: BigInt64Array,
@@ -123,6 +130,12 @@ export function groupByCalendar(ts: BigInt64Array, from: number, to: number, uni
 function nextCalendarStart(startNs: bigint, unit: CalendarUnit): bigint {
   // The smallest timestamp whose label differs: probe one unit later and round down.
   const DAY = 86_400_000_000_000n
-  const probe: Record<CalendarUnit, bigint> = { Y: 366n * DAY, H: 184n * DAY, Q: 92n * DAY, M: 31n * DAY, W: 7n * DAY }
+  const probe: Record<CalendarUnit, bigint> = {
+    Y: 366n * DAY,
+    H: 184n * DAY,
+    Q: 92n * DAY,
+    M: 31n * DAY,
+    W: 7n * DAY,
+  }
   return calendarBucketStartNs(startNs + probe[unit], unit)
 }

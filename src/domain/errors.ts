@@ -78,3 +78,40 @@ export class MetricLockedError extends GnocchiError {
     this.metric = metric
   }
 }
+
+/** Pagination marker that matches no listed item (API: 400 "Invalid pagination: `Invalid marker: `<m>''"). */
+export class InvalidMarkerError extends GnocchiError {
+  override name = 'InvalidMarkerError'
+  readonly marker: string
+  /** The upstream `InvalidPagination` reason. */
+  readonly reason: string
+  constructor(marker: string) {
+    const reason = `Invalid marker: \`${marker}'`
+    super(`Invalid pagination: \`${reason}'`)
+    this.marker = marker
+    this.reason = reason
+  }
+}
+
+/** Sort key that is not a column of the listed table (API: 400 "Invalid pagination: ..."). */
+export class InvalidSortKeyError extends GnocchiError {
+  override name = 'InvalidSortKeyError'
+  readonly key: string
+  /** The upstream `InvalidPagination` reason (oslo.db InvalidSortKey message). */
+  readonly reason: string
+  constructor(key: string) {
+    const reason = `Sort key supplied is invalid: ${key}`
+    super(`Invalid pagination: \`${reason}'`)
+    this.key = key
+    this.reason = reason
+  }
+}
+
+export class NoSuchResourceError extends GnocchiError {
+  override name = 'NoSuchResourceError'
+  readonly resource: string
+  constructor(resource: string) {
+    super(`Resource ${resource} does not exist`)
+    this.resource = resource
+  }
+}

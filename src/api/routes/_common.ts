@@ -1,0 +1,70 @@
+/** Helpers shared by the route modules: body decoding, policy checks, URLs, query parsing. */
+import { mimeType } from '../content-negotiation.ts'
+import type { RequestContext } from '../context.ts'
+import { HttpError } from '../errors.ts'
+import { type PolicyTarget, flattenTarget } from '../policy.ts'
+import { pyQuote } from '../proxy-headers.ts'
+
+/** Upstream `enforce(rule, target)`: resolves credentials (401) then evaluates (403). */
+export function enforce(ctx: RequestContext, rule: string, target: Readonly<Record<string, unknown>>): void {
+  const creds = ctx.auth.credentials()
+  if (!ctx.policy.enforce(rule, flattenTarget(target) as PolicyTarget, creds)) throw new HttpError(403)
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Upstream `deserialize()`: 415 unless `application/json`, then 400 "Unable to decode body". */
+export function readJson(ctx: RequestContext, expected: readonly string[] = ['application/json']): unknown {
+  const ct = ctx.headers['content-type']
+  if (!expected.includes(mimeType(ct))) throw new HttpError(415)
+  let text: string
+  try {
+    text = UTF8.decode(ctx.body)
+  } catch {
+    throw decodeError("'utf-8' codec can't decode the request body")
+  }
+  if (text.trim() === '') throw decodeError('Expected object or value')
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw decodeError(e instanceof Error ? e.message : String(e))
+  }
+}
+
+function decodeError(reason: string): HttpError {
+  return new HttpError(400, { cause: 'Unable to decode body', reason, detail: [] })
+}
+
+/** Absolute URL of an API path, e.g. `/archive_policy/æ` → `http://h/v1/archive_policy/%C3%A6`. */
+export function v1Url(ctx: RequestContext, path: string): string {
+  return `${ctx.hostUrl}${pyQuote(`${ctx.scriptPrefix}/v1${path}`)}`
+}
+
+/** `Location` header of a created object. */
+export function locationHeader(ctx: RequestContext, path: string): Record<string, string> {
+  return { location: v1Url(ctx, path) }
+}
+
+/** First value of a query parameter (pecan passes repeated ones as a list; we use the first). */
+export function queryParam(ctx: RequestContext, name: string): string | undefined {
+  return ctx.query.get(name) ?? undefined
+}
+
+const TRUE_STRINGS = ['1', 't', 'true', 'on', 'y', 'yes']
+const FALSE_STRINGS = ['0', 'f', 'false', 'off', 'n', 'no']
+const ACCEPTABLE = [...TRUE_STRINGS, ...FALSE_STRINGS]
+  .sort()
+  .map((s) => `'${s}'`)
+  .join(', ')
+
+/** oslo `bool_from_string(strict=True)` with upstream's `Unable to parse` 400. */
+export function boolParam(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  const v = value.trim().toLowerCase()
+  if (TRUE_STRINGS.includes(v)) return true
+  if (FALSE_STRINGS.includes(v)) return false
+  throw new HttpError(
+    400,
+    `Unable to parse \`${name}': Unrecognized value '${value}', acceptable values are: ${ACCEPTABLE}`,
+  )
+}

@@ -1,0 +1,93 @@
+/**
+ * JSON shapes of domain objects, key order as upstream emits them (api.md §3.3, §4, §5.1).
+ * Metric representations differ per endpoint as upstream's do.
+ */
+import type { ArchivePolicy, ArchivePolicyItem, ArchivePolicyRule } from '../domain/archive-policy.ts'
+import type { Metric } from '../domain/metric.ts'
+import { splitCreator } from './auth.ts'
+import type { JsonObject, JsonValue } from './json.ts'
+import { formatTimedelta } from './timespan.ts'
+
+export function archivePolicyItemJson(item: ArchivePolicyItem): JsonObject {
+  return {
+    timespan: item.timespanNs === null ? null : formatTimedelta(item.timespanNs),
+    granularity: formatTimedelta(item.granularityNs),
+    points: item.points,
+  }
+}
+
+export function archivePolicyJson(ap: ArchivePolicy): JsonObject {
+  return {
+    name: ap.name,
+    back_window: ap.backWindow,
+    definition: ap.definition.map(archivePolicyItemJson),
+    aggregation_methods: [...ap.aggregationMethods],
+  }
+}
+
+export function archivePolicyRuleJson(rule: ArchivePolicyRule): JsonObject {
+  return { name: rule.name, archive_policy_name: rule.archivePolicyName, metric_pattern: rule.metricPattern }
+}
+
+/** Response of `POST /v1/metric`. */
+export function createdMetricJson(m: Metric): JsonObject {
+  const { userId, projectId } = splitCreator(m.creator)
+  return {
+    id: m.id,
+    creator: m.creator,
+    name: m.name,
+    unit: m.unit,
+    resource_id: m.resourceId,
+    archive_policy_name: m.archivePolicyName,
+    created_by_user_id: userId,
+    created_by_project_id: projectId,
+  }
+}
+
+/** Listings: `resource_id` plus the embedded archive policy. */
+export function listedMetricJson(m: Metric, ap: ArchivePolicy | undefined): JsonObject {
+  const { userId, projectId } = splitCreator(m.creator)
+  return {
+    id: m.id,
+    creator: m.creator,
+    name: m.name,
+    unit: m.unit,
+    resource_id: m.resourceId,
+    archive_policy: ap ? archivePolicyJson(ap) : null,
+    created_by_user_id: userId,
+    created_by_project_id: projectId,
+  }
+}
+
+/**
+ * `GET /v1/metric/<id>`: the embedded resource (without its metrics) replaces `resource_id`.
+ * TODO(api): pass the resource once resources exist; until then it is always null.
+ */
+export function detailedMetricJson(m: Metric, ap: ArchivePolicy | undefined, resource: JsonValue = null): JsonObject {
+  const { userId, projectId } = splitCreator(m.creator)
+  return {
+    id: m.id,
+    creator: m.creator,
+    name: m.name,
+    unit: m.unit,
+    resource,
+    archive_policy: ap ? archivePolicyJson(ap) : null,
+    created_by_user_id: userId,
+    created_by_project_id: projectId,
+  }
+}
+
+/** Policy target of metric operations (upstream: the metric's JSON, flattened). */
+export function metricPolicyTarget(m: Metric, resource: Readonly<Record<string, unknown>> | null = null) {
+  const { userId, projectId } = splitCreator(m.creator)
+  return {
+    id: m.id,
+    creator: m.creator,
+    created_by_user_id: userId,
+    created_by_project_id: projectId,
+    name: m.name,
+    unit: m.unit,
+    resource,
+    archive_policy_name: m.archivePolicyName,
+  }
+}

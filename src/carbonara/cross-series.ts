@@ -1,0 +1,339 @@
+import { compareAt, int32View } from './_int64.ts'
+import type { TimeSeries } from './time-series.ts'
+
+/*
+ * Cross-series primitives for `/v1/aggregates` (aggregation.md §6.2 and §7.2), learnt from
+ * upstream `rest/aggregates/processor.py` (`aggregated`), `operations.py` (`AGG_MAP`,
+ * `handle_rolling`) and `utils.forward_fill`. The operation language itself lives elsewhere.
+ *
+ * Matrix layout: one Float64Array column per series, all of the grid's length.
+ */
+
+/** `fill` query values: a number, or one of the named modes. `null` means "no fill" (overlap mode). */
+export type FillMode = number | 'null' | 'dropna' | 'ffill' | 'bfill' | 'full_ffill' | 'full_bfill'
+
+export interface AlignedGrid {
+  /** Sorted union of every series' timestamps. */
+  readonly timestamps: BigInt64Array
+  /** One column per input series, in input order. */
+  readonly columns: readonly Float64Array[]
+}
+
+/** True for the fill modes whose output drops NaN/±Infinity points (§6.2 step 6). */
+export function fillDropsNonFinite(fill: FillMode | null): boolean {
+  return (
+    fill === 'dropna' ||
+    fill === 'ffill' ||
+    fill === 'bfill' ||
+    fill === 'full_ffill' ||
+    fill === 'full_bfill'
+  )
+}
+
+/**
+ * §6.2 steps 1–3: union grid, filler (the number, else NaN), values placed, then the
+ * ffill/bfill transformations per column.
+ */
+export function alignSeries(series: readonly TimeSeries[], fill: FillMode | null): AlignedGrid {
+  const timestamps = unionTimestamps(series)
+  const n = timestamps.length
+  const filler = typeof fill === 'number' ? fill : Number.NaN
+  const gv = int32View(timestamps)
+  const columns = series.map((s) => {
+    const col = new Float64Array(n).fill(filler)
+    const sv = int32View(s.timestamps)
+    const len = s.timestamps.length
+    // Both sorted: walk the grid once.
+    for (let i = 0, r = 0; i < len; i++) {
+      while (compareAt(gv, r, sv, i) < 0) r++
+      col[r] = s.values[i]
+    }
+    return col
+  })
+  if (fill === 'ffill') for (const c of columns) forwardFill(c)
+  else if (fill === 'bfill') for (const c of columns) backwardFill(c)
+  else if (fill === 'full_ffill')
+    for (const c of columns) {
+      forwardFill(c)
+      backwardFill(c)
+    }
+  else if (fill === 'full_bfill')
+    for (const c of columns) {
+      backwardFill(c)
+      forwardFill(c)
+    }
+  return { timestamps, columns }
+}
+
+function unionTimestamps(series: readonly TimeSeries[]): BigInt64Array {
+  let acc: BigInt64Array = new BigInt64Array(0)
+  for (const s of series) acc = unionTwo(acc, s.timestamps)
+  return acc
+}
+
+function unionTwo(a: BigInt64Array, b: BigInt64Array): BigInt64Array {
+  if (b.length === 0) return a
+  if (a.length === 0) return b
+  const av = int32View(a)
+  const bv = int32View(b)
+  const out = new BigInt64Array(a.length + b.length)
+  const ov = int32View(out)
+  let i = 0
+  let j = 0
+  let k = 0
+  while (i < a.length || j < b.length) {
+    let c: number
+    if (i >= a.length) c = 1
+    else if (j >= b.length) c = -1
+    else c = compareAt(av, i, bv, j)
+    const src = c <= 0 ? av : bv
+    const idx = c <= 0 ? i : j
+    ov[2 * k] = src[2 * idx]
+    ov[2 * k + 1] = src[2 * idx + 1]
+    k++
+    if (c <= 0) i++
+    if (c >= 0) j++
+  }
+  return k === out.length ? out : out.slice(0, k)
+}
+
+/** Replaces NaN by the previous non-NaN value; leading NaN stay (upstream `utils.forward_fill`). */
+export function forwardFill(col: Float64Array): Float64Array {
+  let last = Number.NaN
+  for (let i = 0; i < col.length; i++) {
+    const x = col[i]
+    if (Number.isNaN(x)) col[i] = last
+    else last = x
+  }
+  return col
+}
+
+/** Replaces NaN by the next non-NaN value; trailing NaN stay. */
+export function backwardFill(col: Float64Array): Float64Array {
+  let next = Number.NaN
+  for (let i = col.length - 1; i >= 0; i--) {
+    const x = col[i]
+    if (Number.isNaN(x)) col[i] = next
+    else next = x
+  }
+  return col
+}
+
+export type OverlapResult =
+  | { readonly ok: true; readonly grid: AlignedGrid }
+  | { readonly ok: false; readonly reason: 'no-overlap' }
+  | { readonly ok: false; readonly reason: 'insufficient-overlap'; readonly percent: number }
+
+/**
+ * §6.2 step 4, only for `fill` absent. Overlap rows are rows without NaN. Without `stop` the
+ * rows after the last overlap row are dropped; without `start` the rows before the first.
+ * An empty grid with `neededOverlap` 0 passes (percent would be 0/0 upstream: NaN, and
+ * `NaN < 0` is false).
+ */
+export function checkOverlap(
+  grid: AlignedGrid,
+  neededOverlapPercent: number,
+  hasStart: boolean,
+  hasStop: boolean,
+): OverlapResult {
+  const n = grid.timestamps.length
+  const cols = grid.columns
+  let overlapCount = 0
+  let first = -1
+  let last = -1
+  for (let r = 0; r < n; r++) {
+    let full = true
+    for (const c of cols) {
+      const x = c[r]
+      if (Number.isNaN(x)) {
+        full = false
+        break
+      }
+    }
+    if (full) {
+      overlapCount++
+      if (first < 0) first = r
+      last = r
+    }
+  }
+  if (overlapCount === 0 && neededOverlapPercent > 0) return { ok: false, reason: 'no-overlap' }
+  if (n === 0) return { ok: true, grid }
+  let from = 0
+  let to = n
+  if (!hasStop && overlapCount > 0) to = last + 1
+  if (!hasStart && overlapCount > 0) from = first
+  const percent = (overlapCount * 100) / (to - from)
+  if (percent < neededOverlapPercent) return { ok: false, reason: 'insufficient-overlap', percent }
+  if (from === 0 && to === n) return { ok: true, grid }
+  return {
+    ok: true,
+    grid: { timestamps: grid.timestamps.subarray(from, to), columns: cols.map((c) => c.subarray(from, to)) },
+  }
+}
+
+/** Drops NaN and ±Infinity points (output of the `dropna`/`ffill`… fill modes). */
+export function dropNonFinite(timestamps: BigInt64Array, values: Float64Array): TimeSeries {
+  let kept = 0
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) kept++
+  if (kept === values.length) return { timestamps, values }
+  const ts = new BigInt64Array(kept)
+  const vs = new Float64Array(kept)
+  const iv = int32View(timestamps)
+  const ov = int32View(ts)
+  let k = 0
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) continue
+    ov[2 * k] = iv[2 * i]
+    ov[2 * k + 1] = iv[2 * i + 1]
+    vs[k++] = values[i]
+  }
+  return { timestamps: ts, values: vs }
+}
+
+// ---------------------------------------------------------------------------------------------
+// NaN-ignoring reducers (§7.2)
+
+export type CrossReducerKind = 'mean' | 'median' | 'std' | 'var' | 'min' | 'max' | 'sum' | 'count'
+
+export interface CrossReducer {
+  readonly name: string
+  readonly kind: CrossReducerKind
+  /** `rate:X`: reduce, then first difference along time (one row shorter). */
+  readonly rate: boolean
+}
+
+const CROSS_KINDS: readonly CrossReducerKind[] = [
+  'mean',
+  'median',
+  'std',
+  'var',
+  'min',
+  'max',
+  'sum',
+  'count',
+]
+
+/** Parses `mean`, `rate:std`…; undefined for anything else (`last`, `first`, `Npct` are invalid here). */
+export function parseCrossReducer(name: string): CrossReducer | undefined {
+  const rate = name.startsWith('rate:')
+  const base = rate ? name.slice(5) : name
+  const kind = CROSS_KINDS.find((k) => k === base)
+  return kind === undefined ? undefined : { name, kind, rate }
+}
+
+/**
+ * Reduces `values[offset + i·stride]`, i < n, ignoring NaN (numpy `nanmean`, `nanmedian`,
+ * `nanstd`/`nanvar` with ddof 0, `nanmin`, `nanmax`, `nansum`, count of non-NaN).
+ * Sums are sequential; numpy switches to pairwise summation for long contiguous rows, which
+ * can differ in the last bit for more than 8 series (accepted).
+ */
+export function reduceNan(
+  kind: CrossReducerKind,
+  values: ArrayLike<number>,
+  offset: number,
+  stride: number,
+  n: number,
+  scratch?: Float64Array,
+): number {
+  let count = 0
+  switch (kind) {
+    case 'count': {
+      for (let i = 0; i < n; i++) if (!Number.isNaN(values[offset + i * stride])) count++
+      return count
+    }
+    case 'sum':
+    case 'mean': {
+      let s = 0
+      for (let i = 0; i < n; i++) {
+        const x = values[offset + i * stride]
+        if (!Number.isNaN(x)) {
+          s += x
+          count++
+        }
+      }
+      if (kind === 'sum') return s
+      return count === 0 ? Number.NaN : s / count
+    }
+    case 'min':
+    case 'max': {
+      let m = Number.NaN
+      for (let i = 0; i < n; i++) {
+        const x = values[offset + i * stride]
+        if (Number.isNaN(x)) continue
+        if (Number.isNaN(m) || (kind === 'min' ? x < m : x > m)) m = x
+      }
+      return m
+    }
+    case 'var':
+    case 'std': {
+      let s = 0
+      for (let i = 0; i < n; i++) {
+        const x = values[offset + i * stride]
+        if (!Number.isNaN(x)) {
+          s += x
+          count++
+        }
+      }
+      if (count === 0) return Number.NaN
+      const mean = s / count
+      let ss = 0
+      for (let i = 0; i < n; i++) {
+        const x = values[offset + i * stride]
+        if (!Number.isNaN(x)) {
+          const d = x - mean
+          ss += d * d
+        }
+      }
+      const variance = ss / count
+      return kind === 'var' ? variance : Math.sqrt(variance)
+    }
+    case 'median': {
+      const buf = scratch && scratch.length >= n ? scratch : new Float64Array(n)
+      for (let i = 0; i < n; i++) {
+        const x = values[offset + i * stride]
+        if (!Number.isNaN(x)) buf[count++] = x
+      }
+      if (count === 0) return Number.NaN
+      const s = buf.subarray(0, count).sort()
+      const lo = (count - 1) >> 1
+      return count % 2 === 1 ? s[lo] : (s[lo] + s[lo + 1]) / 2
+    }
+  }
+}
+
+/** `aggregate` node: reduce across columns per row; `rate:` then diffs along time (n − 1 rows). */
+export function reduceAcross(columns: readonly Float64Array[], reducer: CrossReducer): Float64Array {
+  const k = columns.length
+  const n = k === 0 ? 0 : columns[0].length
+  const row = new Float64Array(k)
+  const out = new Float64Array(n)
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < k; c++) row[c] = columns[c][r]
+    out[r] = reduceNan(reducer.kind, row, 0, 1, k)
+  }
+  return reducer.rate ? diff(out) : out
+}
+
+/**
+ * `rolling` node on one column: value at row i (i ≥ W − 1) = AGG over rows i − W + 1..i;
+ * `rate:` additionally diffs. The caller checks W ≤ length (upstream raises 400 otherwise).
+ */
+export function rollingReduce(column: Float64Array, window: number, reducer: CrossReducer): Float64Array {
+  if (!Number.isInteger(window) || window < 1)
+    throw new Error(`BUG: rolling window must be ≥ 1, got ${window}`)
+  const n = column.length - window + 1
+  if (n <= 0) return new Float64Array(0)
+  const out = new Float64Array(n)
+  const scratch = new Float64Array(window)
+  for (let i = 0; i < n; i++) out[i] = reduceNan(reducer.kind, column, i, 1, window, scratch)
+  return reducer.rate ? diff(out) : out
+}
+
+/** First difference v[i] − v[i − 1] (numpy.diff), one shorter. */
+export function diff(values: Float64Array): Float64Array {
+  const n = values.length
+  if (n < 2) return new Float64Array(0)
+  const out = new Float64Array(n - 1)
+  for (let i = 1; i < n; i++) out[i - 1] = values[i] - values[i - 1]
+  return out
+}

@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto'
+import { mkdir, readdir, readFile, rmdir, stat, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  fsyncDir,
+  isErrno,
+  mapLimit,
+  readFileIfExists,
+  writeFileAtomic,
+} from '../../storage/file/durable-fs.ts'
+import { concatBytes } from '../bundle.ts'
+import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
+import { SackCache, sackName } from '../sack.ts'
+
+export interface FileIncomingOptions {
+  /** `[incoming] file_basepath`. */
+  readonly basePath: string
+  /** fsync bundles and directories before `addMeasures` resolves (default true). */
+  readonly fsync?: boolean
+  /** Concurrent file operations (default 16). */
+  readonly concurrency?: number
+}
+
+const CONFIG_NAME = 'gnocchi-config'
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** `_YYYYmmdd_HH:MM:SS` (UTC), the suffix of upstream bundle file names. */
+function bundleSuffix(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0')
+  return (
+    `_${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}` +
+    `_${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())}`
+  )
+}
+
+/** Arrival order, as far as the names tell: by the time suffix, then by name. */
+function compareBundleNames(a: string, b: string): number {
+  const ta = a.slice(37)
+  const tb = b.slice(37)
+  if (ta !== tb) return ta < tb ? -1 : 1
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+async function listDir(path: string): Promise<string[]> {
+  try {
+    return await readdir(path)
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return []
+    throw e
+  }
+}
+
+interface ReadToken {
+  readonly files: ReadonlyMap<string, readonly string[]>
+}
+
+/**
+ * Backlog in plain files, upstream layout (architecture.md §2.3):
+ * `<basepath>/incoming<S>-<n>/<metric uuid>/<uuid4>_<YYYYmmdd_HH:MM:SS>`, sack count in
+ * `<basepath>/tmp/gnocchi-config`. Bundles are written to `<basepath>/tmp`, fsynced, renamed
+ * into place and the directory is fsynced, so a resolved `addMeasures` is durable.
+ */
+export class FileIncomingDriver implements IncomingDriver {
+  readonly name = 'file'
+  readonly #basePath: string
+  readonly #tmpPath: string
+  readonly #fsync: boolean
+  readonly #concurrency: number
+  #sackCount = 0
+  #sacks: SackCache | undefined
+
+  constructor(options: FileIncomingOptions) {
+    this.#basePath = options.basePath
+    this.#tmpPath = join(options.basePath, 'tmp')
+    this.#fsync = options.fsync ?? true
+    this.#concurrency = options.concurrency ?? 16
+  }
+
+  get sackCount(): number {
+    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
+    return this.#sackCount
+  }
+
+  async #readConfig(): Promise<number | undefined> {
+    const bytes = await readFileIfExists(join(this.#tmpPath, CONFIG_NAME))
+    if (!bytes) return undefined
+    const sacks = (JSON.parse(new TextDecoder().decode(bytes)) as { sacks?: unknown }).sacks
+    if (typeof sacks !== 'number' || !Number.isInteger(sacks) || sacks < 1) {
+      throw new Error(`Invalid sack count in ${join(this.#tmpPath, CONFIG_NAME)}`)
+    }
+    return sacks
+  }
+
+  async upgrade(sacks: number): Promise<void> {
+    await mkdir(this.#tmpPath, { recursive: true, mode: 0o750 })
+    const existing = await this.#readConfig()
+    const count = existing ?? sacks
+    if (existing === undefined) {
+      await writeFileAtomic(
+        this.#tmpPath,
+        join(this.#tmpPath, CONFIG_NAME),
+        new TextEncoder().encode(JSON.stringify({ sacks: count })),
+        { fsync: true },
+      )
+      await fsyncDir(this.#tmpPath)
+    }
+    for (let i = 0; i < count; i++) {
+      await mkdir(join(this.#basePath, sackName(i, count)), { recursive: true, mode: 0o750 })
+    }
+  }
+
+  async open(): Promise<void> {
+    const count = await this.#readConfig()
+    if (count === undefined) {
+      throw new Error(`Incoming storage not initialised in ${this.#basePath}: run gnocchi-upgrade`)
+    }
+    this.#sackCount = count
+    this.#sacks = new SackCache(count)
+  }
+
+  sackFor(metricId: string): number {
+    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
+    return this.#sacks.sackFor(metricId)
+  }
+
+  sackName(sack: number): string {
+    return sackName(sack, this.sackCount)
+  }
+
+  #metricPath(metricId: string, sack = this.sackFor(metricId)): string {
+    return join(this.#basePath, this.sackName(sack), metricId)
+  }
+
+  async addMeasures(batch: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    const suffix = bundleSuffix(new Date())
+    const entries = [...batch]
+    const created = await mapLimit(entries, this.#concurrency, async ([metricId, bytes]) => {
+      const dir = this.#metricPath(metricId)
+      const r = await writeFileAtomic(this.#tmpPath, join(dir, `${randomUUID()}${suffix}`), bytes, {
+        fsync: this.#fsync,
+      })
+      return r.createdParent ? dir : undefined
+    })
+    if (!this.#fsync) return
+    // Make the renames durable: each metric directory, and the sack directory of new ones.
+    const dirs = new Set<string>()
+    for (let i = 0; i < entries.length; i++) {
+      const metricDir = this.#metricPath(entries[i][0])
+      dirs.add(metricDir)
+      if (created[i]) dirs.add(join(metricDir, '..'))
+    }
+    await mapLimit([...dirs], this.#concurrency, async (dir) => {
+      try {
+        await fsyncDir(dir)
+      } catch (e) {
+        // Already processed and removed by a metricd: nothing left to make durable.
+        if (!isErrno(e, 'ENOENT')) throw e
+      }
+    })
+  }
+
+  async sacksWithWork(): Promise<number[]> {
+    const all = Array.from({ length: this.sackCount }, (_, i) => i)
+    const busy = await mapLimit(
+      all,
+      this.#concurrency,
+      async (i) => (await listDir(join(this.#basePath, this.sackName(i)))).length > 0,
+    )
+    return all.filter((i) => busy[i])
+  }
+
+  async readSack(sack: number, metricIds?: readonly string[]): Promise<PendingMeasures> {
+    const sackPath = join(this.#basePath, this.sackName(sack))
+    const ids = metricIds ?? (await listDir(sackPath)).filter((name) => UUID_RE.test(name))
+    const byMetric = new Map<string, Uint8Array>()
+    const files = new Map<string, string[]>()
+    await mapLimit(ids, this.#concurrency, async (metricId) => {
+      const dir = join(sackPath, metricId)
+      const names = (await listDir(dir)).sort(compareBundleNames)
+      if (names.length === 0) {
+        // A leftover empty directory would make the sack look busy forever.
+        if (metricIds === undefined) await rmdir(dir).catch(() => {})
+        return
+      }
+      const chunks: Uint8Array[] = []
+      const read: string[] = []
+      for (const name of names) {
+        try {
+          const buf = await readFile(join(dir, name))
+          chunks.push(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
+          read.push(name)
+        } catch (e) {
+          // Deleted by another processor in the meantime.
+          if (!isErrno(e, 'ENOENT')) throw e
+        }
+      }
+      if (read.length === 0) return
+      byMetric.set(metricId, concatBytes(chunks))
+      files.set(metricId, read)
+    })
+    const token: ReadToken = { files }
+    return { sack, byMetric, token }
+  }
+
+  /** Deletes the bundles read for the metrics still present in `pending.byMetric`. */
+  async deleteProcessed(pending: PendingMeasures): Promise<void> {
+    const token = pending.token as ReadToken
+    const sackPath = join(this.#basePath, this.sackName(pending.sack))
+    const metricIds = [...token.files.keys()].filter((id) => pending.byMetric.has(id))
+    await mapLimit(metricIds, this.#concurrency, async (metricId) => {
+      await this.#deleteFiles(join(sackPath, metricId), token.files.get(metricId) ?? [])
+    })
+  }
+
+  async #deleteFiles(dir: string, names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      try {
+        await unlink(join(dir, name))
+      } catch (e) {
+        if (!isErrno(e, 'ENOENT')) throw e
+      }
+    }
+    try {
+      await rmdir(dir)
+    } catch (e) {
+      // Not empty: measures arrived since the read; they stay for the next round.
+      if (!isErrno(e, 'ENOENT', 'ENOTEMPTY', 'EEXIST')) throw e
+    }
+  }
+
+  async hasUnprocessed(metricId: string): Promise<boolean> {
+    return (await listDir(this.#metricPath(metricId))).length > 0
+  }
+
+  async deleteAllMeasures(metricId: string): Promise<void> {
+    const dir = this.#metricPath(metricId)
+    await this.#deleteFiles(dir, await listDir(dir))
+  }
+
+  async report(details: boolean): Promise<BacklogReport> {
+    let metrics = 0
+    let measures = 0
+    const perMetric = details ? new Map<string, number>() : undefined
+    for (let i = 0; i < this.sackCount; i++) {
+      const sackPath = join(this.#basePath, this.sackName(i))
+      for (const metricId of await listDir(sackPath)) {
+        if (!UUID_RE.test(metricId)) continue
+        const n = (await listDir(join(sackPath, metricId))).length
+        if (n === 0) continue
+        metrics++
+        measures += n
+        perMetric?.set(metricId, n)
+      }
+    }
+    return perMetric ? { summary: { metrics, measures }, details: perMetric } : { summary: { metrics, measures } }
+  }
+
+  async close(): Promise<void> {}
+
+  /** For tests and tools: the directory that holds a metric's bundles. */
+  metricDirectory(metricId: string): string {
+    return this.#metricPath(metricId)
+  }
+
+  /** True when `<basepath>/tmp/gnocchi-config` exists. */
+  async isConfigured(): Promise<boolean> {
+    try {
+      await stat(join(this.#tmpPath, CONFIG_NAME))
+      return true
+    } catch {
+      return false
+    }
+  }
+}

@@ -1,0 +1,214 @@
+import type { MeasureProcessor } from '../api/deps.ts'
+import type { TimeSeries } from '../carbonara/time-series.ts'
+import type { Coordinator, Lock } from '../coordination/coordinator.ts'
+import { sackLockName } from '../coordination/lock-names.ts'
+import type { ArchivePolicy } from '../domain/archive-policy.ts'
+import { MetricLockedError } from '../domain/errors.ts'
+import type { Metric } from '../domain/metric.ts'
+import { decodeBundle } from '../incoming/bundle.ts'
+import type { IncomingDriver, PendingMeasures } from '../incoming/incoming-driver.ts'
+import type { Indexer } from '../indexer/indexer.ts'
+import type { Logger } from '../log/logger.ts'
+import type { MetricStorageEngine, ProcessItem } from '../storage/metric-storage.ts'
+
+/** Optional indexer capability used by the janitor's raw data truncation (SqliteIndexer has it). */
+export interface RawTruncationIndex {
+  listMetricsNeedingRawTruncation(limit: number): Promise<Metric[]>
+  markRawDataTruncated(ids: readonly string[]): Promise<void>
+}
+
+export function hasRawTruncation(indexer: object): indexer is RawTruncationIndex {
+  const i = indexer as Partial<RawTruncationIndex>
+  return typeof i.listMetricsNeedingRawTruncation === 'function' && typeof i.markRawDataTruncated === 'function'
+}
+
+export interface MetricdProcessorDeps {
+  readonly indexer: Indexer
+  readonly incoming: IncomingDriver
+  readonly engine: MetricStorageEngine
+  readonly coordinator: Coordinator
+  readonly log: Logger
+}
+
+/**
+ * The processing steps shared by the metricd worker loop, the janitor and the API's
+ * `refresh=true` (upstream gnocchi/chef.py). Every step that touches a metric's storage
+ * holds that metric's sack lock.
+ */
+export class MetricdProcessor implements MeasureProcessor {
+  readonly #d: MetricdProcessorDeps
+
+  constructor(deps: MetricdProcessorDeps) {
+    this.#d = deps
+  }
+
+  #lockName(sack: number): string {
+    return sackLockName(this.#d.incoming.sackName(sack))
+  }
+
+  /**
+   * Processes one sack if its lock is free (metricd). Returns the number of metrics whose
+   * bundles were handled, or `undefined` when another worker holds the sack.
+   */
+  async processSack(sack: number): Promise<number | undefined> {
+    const lock = await this.#d.coordinator.tryLock(this.#lockName(sack))
+    if (!lock) return undefined
+    try {
+      const pending = await this.#d.incoming.readSack(sack)
+      if (pending.byMetric.size === 0) return 0
+      const metrics = await this.#d.indexer.getMetrics([...pending.byMetric.keys()])
+      await this.#processPending(pending, metrics)
+      return pending.byMetric.size
+    } finally {
+      await lock.release()
+    }
+  }
+
+  /** `refresh=true`: processes these metrics now, waiting up to `timeoutMs` for their sack locks. */
+  async refreshMetrics(metrics: readonly Metric[], timeoutMs: number): Promise<void> {
+    const { incoming } = this.#d
+    const deadline = Date.now() + timeoutMs
+    const bySack = new Map<number, Metric[]>()
+    for (const metric of metrics) {
+      if (!(await incoming.hasUnprocessed(metric.id))) continue
+      const sack = incoming.sackFor(metric.id)
+      const list = bySack.get(sack)
+      if (list) list.push(metric)
+      else bySack.set(sack, [metric])
+    }
+    for (const [sack, sackMetrics] of [...bySack].sort((a, b) => a[0] - b[0])) {
+      const lock: Lock | undefined = await this.#d.coordinator.lock(
+        this.#lockName(sack),
+        Math.max(0, deadline - Date.now()),
+      )
+      if (!lock) throw new MetricLockedError(sackMetrics[0].id)
+      try {
+        const pending = await incoming.readSack(
+          sack,
+          sackMetrics.map((m) => m.id),
+        )
+        if (pending.byMetric.size > 0) await this.#processPending(pending, sackMetrics)
+      } catch (error) {
+        // Upstream logs and serves what is already aggregated.
+        this.#d.log.error('Error processing new measures', { sack, error })
+      } finally {
+        await lock.release()
+      }
+    }
+  }
+
+  /**
+   * Decodes, aggregates and stores the pending bundles of active metrics, marks them
+   * processed, then deletes the bundles that were read (those of unknown or deleted metrics
+   * too). A metric with a corrupt bundle is logged and left in the backlog.
+   */
+  async #processPending(pending: PendingMeasures, metrics: readonly Metric[]): Promise<void> {
+    const { indexer, engine, incoming, log } = this.#d
+    const policies = new Map<string, ArchivePolicy | undefined>()
+    const items: ProcessItem[] = []
+    const keep = new Map(pending.byMetric)
+    for (const metric of metrics) {
+      const bytes = pending.byMetric.get(metric.id)
+      if (!bytes) continue
+      let measures: TimeSeries
+      try {
+        measures = decodeBundle(bytes, `measure bundles of metric ${metric.id}`)
+      } catch (error) {
+        log.error('Unable to decode measures, skipping metric', { metric: metric.id, error })
+        keep.delete(metric.id)
+        continue
+      }
+      if (!policies.has(metric.archivePolicyName)) {
+        policies.set(metric.archivePolicyName, await indexer.getArchivePolicy(metric.archivePolicyName))
+      }
+      const policy = policies.get(metric.archivePolicyName)
+      if (!policy) {
+        log.error('Archive policy of metric not found, skipping metric', { metric: metric.id })
+        keep.delete(metric.id)
+        continue
+      }
+      items.push({ metric, policy, measures })
+    }
+    if (items.length > 0) {
+      await engine.processMeasures(items)
+      // TODO(gnocchi-ts): reset resource ended_at from newestTimestampNs once resources land.
+      await indexer.markMetricsProcessed(items.map((i) => i.metric.id))
+    }
+    await incoming.deleteProcessed({ ...pending, byMetric: keep })
+  }
+
+  /**
+   * Janitor step 1 (upstream `Chef.expunge_metrics`): metrics marked deleted lose their
+   * backlog, their storage and finally their row. A busy sack is skipped until next time.
+   */
+  async expungeMetrics(batchSize: number): Promise<number> {
+    const { indexer, incoming, engine, coordinator, log } = this.#d
+    const metrics = await indexer.listMetricsToExpunge(batchSize)
+    const bySack = new Map<number, Metric[]>()
+    for (const m of metrics) {
+      const sack = incoming.sackFor(m.id)
+      bySack.set(sack, [...(bySack.get(sack) ?? []), m])
+    }
+    let expunged = 0
+    for (const [sack, sackMetrics] of bySack) {
+      // Barrier: wait for nobody to be processing the sack; deleted metrics are never
+      // processed again, so the lock need not be held while deleting.
+      const lock = await coordinator.tryLock(this.#lockName(sack))
+      if (!lock) {
+        log.debug('Sack is locked, cannot expunge metrics', { sack })
+        continue
+      }
+      await lock.release()
+      for (const metric of sackMetrics) {
+        try {
+          await incoming.deleteAllMeasures(metric.id)
+          await engine.deleteMetric(metric.id)
+          await indexer.expungeMetric(metric.id)
+          expunged++
+        } catch (error) {
+          log.error('Unable to expunge metric from storage', { metric: metric.id, error })
+        }
+      }
+    }
+    return expunged
+  }
+
+  /** Janitor step 2 (upstream `Chef.clean_raw_data_inactive_metrics`). */
+  async truncateRawData(batchSize: number): Promise<number> {
+    const { indexer, incoming, engine, coordinator, log } = this.#d
+    if (!hasRawTruncation(indexer)) return 0
+    const metrics = await indexer.listMetricsNeedingRawTruncation(batchSize)
+    const bySack = new Map<number, Metric[]>()
+    for (const m of metrics) {
+      const sack = incoming.sackFor(m.id)
+      bySack.set(sack, [...(bySack.get(sack) ?? []), m])
+    }
+    let done = 0
+    for (const [sack, sackMetrics] of bySack) {
+      const lock = await coordinator.tryLock(this.#lockName(sack))
+      if (!lock) continue
+      try {
+        const policies = new Map<string, ArchivePolicy | undefined>()
+        const truncated: string[] = []
+        for (const metric of sackMetrics) {
+          if (!policies.has(metric.archivePolicyName)) {
+            policies.set(metric.archivePolicyName, await indexer.getArchivePolicy(metric.archivePolicyName))
+          }
+          const policy = policies.get(metric.archivePolicyName)
+          if (!policy) continue
+          try {
+            await engine.truncateRaw(metric, policy)
+            truncated.push(metric.id)
+          } catch (error) {
+            log.error('Unable to truncate raw data of metric', { metric: metric.id, error })
+          }
+        }
+        await indexer.markRawDataTruncated(truncated)
+        done += truncated.length
+      } finally {
+        await lock.release()
+      }
+    }
+    return done
+  }
+}

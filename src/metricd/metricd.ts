@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Coordinator } from '../coordination/coordinator.ts'
+import type { IncomingDriver } from '../incoming/incoming-driver.ts'
+import type { Logger } from '../log/logger.ts'
+import type { ProcessingStatistics } from '../storage/statistics.ts'
+import type { MetricdProcessor } from './metricd-processor.ts'
+
+export interface MetricdOptions {
+  /** `[metricd] metric_processing_delay` in ms (upstream default 60 s). */
+  readonly processingDelayMs: number
+  /** `[metricd] metric_cleanup_delay` in ms (default 300 s). */
+  readonly cleanupDelayMs: number
+  /** `[metricd] cleanup_batch_size` (default 10000). */
+  readonly cleanupBatchSize: number
+  /** `[metricd] metric_reporting_delay` in ms; negative disables the reporter (default 120 s). */
+  readonly reportingDelayMs: number
+  /** First janitor run after this (default: cleanupDelayMs). */
+  readonly firstCleanupDelayMs?: number
+  /** Group member id; default `<hostname>.0.<uuid4>` as upstream. */
+  readonly memberId?: string
+}
+
+export interface MetricdDeps {
+  readonly processor: MetricdProcessor
+  readonly incoming: IncomingDriver
+  readonly coordinator: Coordinator
+  readonly statistics: ProcessingStatistics
+  readonly log: Logger
+}
+
+/** A sleep that `wake()` ends early. */
+class Sleeper {
+  #wake: (() => void) | undefined
+  #pending = false
+  sleep(ms: number): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      const self = this
+      function done() {
+        clearTimeout(timer)
+        self.#wake = undefined
+        resolve()
+      }
+      this.#wake = done
+    })
+  }
+  wake(): void {
+    if (this.#wake) this.#wake()
+    else this.#pending = true
+  }
+}
+
+/**
+ * The metricd worker (upstream cli/metricd.py, in one event loop): a processing loop that
+ * scans every sack with work each `processingDelayMs` (or at once when `notify()` is
+ * called), a janitor, and a backlog reporter. `stop()` resolves once the current sack is done.
+ */
+export class Metricd {
+  readonly #d: MetricdDeps
+  readonly #o: MetricdOptions
+  readonly memberId: string
+  readonly #processingSleep = new Sleeper()
+  readonly #janitorSleep = new Sleeper()
+  readonly #reporterSleep = new Sleeper()
+  #stopping = false
+  #loops: Promise<void>[] = []
+
+  constructor(deps: MetricdDeps, options: MetricdOptions) {
+    this.#d = deps
+    this.#o = options
+    this.memberId = options.memberId ?? `${hostname()}.0.${randomUUID()}`
+  }
+
+  async start(): Promise<void> {
+    await this.#d.coordinator.joinProcessing(this.memberId, () => this.#d.statistics.snapshot())
+    this.#loops = [this.#processingLoop(), this.#janitorLoop()]
+    if (this.#o.reportingDelayMs >= 0) this.#loops.push(this.#reporterLoop())
+    this.#d.log.info('metricd started', { member: this.memberId, processingDelayMs: this.#o.processingDelayMs })
+  }
+
+  /** New measures arrived (in-process hook): scan now instead of at the next tick. */
+  notify(): void {
+    this.#processingSleep.wake()
+  }
+
+  /** Processes every sack with work once (also used by tests and `--stop-after-processing`). */
+  async processAllSacks(): Promise<number> {
+    let metrics = 0
+    const sacks = await this.#d.incoming.sacksWithWork()
+    for (const sack of sacks) {
+      if (this.#stopping) break
+      try {
+        metrics += (await this.#d.processor.processSack(sack)) ?? 0
+      } catch (error) {
+        this.#d.log.error('Unexpected error processing sack', { sack, error })
+      }
+    }
+    return metrics
+  }
+
+  async #processingLoop(): Promise<void> {
+    while (!this.#stopping) {
+      const started = Date.now()
+      try {
+        const n = await this.processAllSacks()
+        if (n > 0) this.#d.log.debug('processed metrics', { metrics: n })
+      } catch (error) {
+        this.#d.log.error('Unexpected error during measures processing', { error })
+      }
+      if (this.#stopping) break
+      await this.#processingSleep.sleep(Math.max(0, this.#o.processingDelayMs - (Date.now() - started)))
+    }
+  }
+
+  /** One janitor pass: expunge deleted metrics, then truncate flagged raw series. */
+  async runJanitor(): Promise<void> {
+    try {
+      const n = await this.#d.processor.expungeMetrics(this.#o.cleanupBatchSize)
+      if (n > 0) this.#d.log.info('expunged deleted metrics', { metrics: n })
+    } catch (error) {
+      this.#d.log.error('Unexpected error during metric cleanup', { error })
+    }
+    try {
+      await this.#d.processor.truncateRawData(this.#o.cleanupBatchSize)
+    } catch (error) {
+      this.#d.log.error('Unexpected error during raw data truncation', { error })
+    }
+  }
+
+  async #janitorLoop(): Promise<void> {
+    await this.#janitorSleep.sleep(this.#o.firstCleanupDelayMs ?? this.#o.cleanupDelayMs)
+    while (!this.#stopping) {
+      await this.runJanitor()
+      if (this.#stopping) break
+      await this.#janitorSleep.sleep(this.#o.cleanupDelayMs)
+    }
+  }
+
+  async #reporterLoop(): Promise<void> {
+    while (!this.#stopping) {
+      await this.#reporterSleep.sleep(this.#o.reportingDelayMs)
+      if (this.#stopping) break
+      try {
+        const report = await this.#d.incoming.report(false)
+        this.#d.log.info(
+          `${report.summary.measures} measurements bundles across ${report.summary.metrics} metrics wait to be processed.`,
+        )
+      } catch (error) {
+        this.#d.log.error('Unexpected error during reporting', { error })
+      }
+    }
+  }
+
+  /** Stops the loops and waits for the work in progress to finish. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return Promise.all(this.#loops).then(() => {})
+    this.#stopping = true
+    this.#processingSleep.wake()
+    this.#janitorSleep.wake()
+    this.#reporterSleep.wake()
+    await Promise.all(this.#loops)
+  }
+}

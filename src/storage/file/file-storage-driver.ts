@@ -1,0 +1,215 @@
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { formatSecondsAsPythonFloat, POINTS_PER_SPLIT } from '../../carbonara/split-key.ts'
+import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
+import { fsyncDir, isErrno, mapLimit, readFileIfExists, removeTree, writeFileAtomic } from './durable-fs.ts'
+
+export interface FileStorageOptions {
+  /** `[storage] file_basepath`. */
+  readonly basePath: string
+  /** `[storage] file_subdir_len` for a fresh install (0..32, default 2); frozen once written. */
+  readonly subdirLen?: number
+  /** fsync objects and directories before a write resolves (default true). */
+  readonly fsync?: boolean
+  /** Concurrent file operations (default 32). */
+  readonly concurrency?: number
+  /** Told when the configured subdir_len differs from the frozen one. */
+  readonly onWarning?: (msg: string) => void
+}
+
+const CONFIG_NAME = 'gnocchi-storage-config'
+const RAW_NAME = 'none_v3'
+const VERSION_SUFFIX = '_v3'
+
+/** Exact decimal seconds string (`1425600000.0`, `0.2`, `1e-05`) → ns. */
+function parseSecondsToNs(text: string): bigint | undefined {
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text)
+  if (!m) {
+    const x = Number(text)
+    return Number.isFinite(x) ? BigInt(Math.round(x * 1e9)) : undefined
+  }
+  const frac = (m[3] ?? '').slice(0, 9).padEnd(9, '0')
+  const ns = BigInt(m[2]) * 1_000_000_000n + BigInt(frac)
+  return m[1] === '-' ? -ns : ns
+}
+
+/** Snaps a key read back from a float name onto the split grid (names go through float64). */
+function snapKey(keyNs: bigint, granularityNs: bigint): bigint {
+  const span = granularityNs * POINTS_PER_SPLIT
+  const q = keyNs >= 0n ? (keyNs + span / 2n) / span : -((-keyNs + span / 2n) / span)
+  return q * span
+}
+
+/**
+ * Aggregate storage in plain files with upstream's layout (architecture.md §4.5):
+ * `<basepath>/<id hex cut in subdir_len chunks>/<metric uuid>/none_v3` and
+ * `<metricdir>/agg_<method>/<key>_<granularity>_v3`. Every write is tmp file + rename.
+ */
+export class FileStorageDriver implements StorageDriver {
+  readonly name = 'file'
+  readonly #basePath: string
+  readonly #tmpPath: string
+  readonly #configuredSubdirLen: number
+  readonly #fsync: boolean
+  readonly #concurrency: number
+  readonly #onWarning: (msg: string) => void
+  #subdirLen: number | undefined
+
+  constructor(options: FileStorageOptions) {
+    this.#basePath = options.basePath
+    this.#tmpPath = join(options.basePath, 'tmp')
+    this.#configuredSubdirLen = options.subdirLen ?? 2
+    if (this.#configuredSubdirLen < 0 || this.#configuredSubdirLen > 32) {
+      throw new Error(`file_subdir_len must be within 0..32, got ${this.#configuredSubdirLen}`)
+    }
+    this.#fsync = options.fsync ?? true
+    this.#concurrency = options.concurrency ?? 32
+    this.#onWarning = options.onWarning ?? (() => {})
+  }
+
+  async #resolveSubdirLen(): Promise<number> {
+    if (this.#subdirLen !== undefined) return this.#subdirLen
+    const bytes = await readFileIfExists(join(this.#tmpPath, CONFIG_NAME))
+    let len = this.#configuredSubdirLen
+    if (bytes) {
+      const stored = (JSON.parse(new TextDecoder().decode(bytes)) as { subdir_len?: unknown }).subdir_len
+      if (typeof stored === 'number' && Number.isInteger(stored)) len = stored
+      if (len !== this.#configuredSubdirLen) {
+        this.#onWarning(`Changing file_subdir_len is not supported, using the stored value: ${len}`)
+      }
+    }
+    this.#subdirLen = len
+    return len
+  }
+
+  async upgrade(): Promise<void> {
+    await mkdir(this.#tmpPath, { recursive: true, mode: 0o750 })
+    const len = await this.#resolveSubdirLen()
+    await writeFileAtomic(
+      this.#tmpPath,
+      join(this.#tmpPath, CONFIG_NAME),
+      new TextEncoder().encode(JSON.stringify({ subdir_len: len })),
+      { fsync: true },
+    )
+  }
+
+  async #metricDir(metricId: string): Promise<string> {
+    const len = await this.#resolveSubdirLen()
+    const parts = [this.#basePath]
+    if (len > 0) {
+      const hex = metricId.replaceAll('-', '')
+      for (let i = 0; i < 32; i += len) parts.push(hex.slice(i, i + len))
+    }
+    parts.push(metricId)
+    return join(...parts)
+  }
+
+  async #splitPath(ref: SplitRef): Promise<string> {
+    return join(
+      await this.#metricDir(ref.metricId),
+      `agg_${ref.method}`,
+      `${formatSecondsAsPythonFloat(ref.keyNs)}_${formatSecondsAsPythonFloat(ref.granularityNs)}${VERSION_SUFFIX}`,
+    )
+  }
+
+  /** For tests and tools. */
+  async metricDirectory(metricId: string): Promise<string> {
+    return this.#metricDir(metricId)
+  }
+
+  async getUnaggregated(metricIds: readonly string[]): Promise<Map<string, Uint8Array | undefined>> {
+    const data = await mapLimit(metricIds, this.#concurrency, async (id) =>
+      readFileIfExists(join(await this.#metricDir(id), RAW_NAME)),
+    )
+    return new Map(metricIds.map((id, i) => [id, data[i]]))
+  }
+
+  async #writeAll(files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
+    await mkdir(this.#tmpPath, { recursive: true, mode: 0o750 })
+    await mapLimit(files, this.#concurrency, async ([path, bytes]) => {
+      await writeFileAtomic(this.#tmpPath, path, bytes, { fsync: this.#fsync })
+    })
+    if (!this.#fsync) return
+    const dirs = new Set(files.map(([path]) => dirname(path)))
+    await mapLimit([...dirs], this.#concurrency, async (dir) => {
+      try {
+        await fsyncDir(dir)
+      } catch (e) {
+        if (!isErrno(e, 'ENOENT')) throw e
+      }
+    })
+  }
+
+  async putUnaggregated(entries: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
+    const files = await Promise.all(
+      entries.map(async ([id, bytes]) => [join(await this.#metricDir(id), RAW_NAME), bytes] as const),
+    )
+    await this.#writeAll(files)
+  }
+
+  async listSplitKeys(
+    metricId: string,
+    aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
+  ): Promise<Map<string, bigint[]> | undefined> {
+    const dir = await this.#metricDir(metricId)
+    try {
+      await stat(dir)
+    } catch (e) {
+      if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined
+      throw e
+    }
+    const result = new Map<string, bigint[]>()
+    const byMethod = new Map<string, Map<string, bigint>>()
+    for (const { method, granularityNs } of aggregations) {
+      result.set(aggregationKey(method, granularityNs), [])
+      let grans = byMethod.get(method)
+      if (!grans) byMethod.set(method, (grans = new Map()))
+      grans.set(formatSecondsAsPythonFloat(granularityNs), granularityNs)
+    }
+    for (const [method, grans] of byMethod) {
+      let names: string[]
+      try {
+        names = await readdir(join(dir, `agg_${method}`))
+      } catch (e) {
+        if (isErrno(e, 'ENOENT')) continue
+        throw e
+      }
+      for (const name of names) {
+        const parts = name.split('_')
+        if (parts.length !== 3 || parts[2] !== 'v3') continue
+        const granularityNs = grans.get(parts[1])
+        if (granularityNs === undefined) continue
+        const keyNs = parseSecondsToNs(parts[0])
+        if (keyNs === undefined) continue
+        result.get(aggregationKey(method, granularityNs))?.push(snapKey(keyNs, granularityNs))
+      }
+    }
+    for (const keys of result.values()) keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    return result
+  }
+
+  async getSplits(refs: readonly SplitRef[]): Promise<Array<Uint8Array | undefined>> {
+    return mapLimit(refs, this.#concurrency, async (ref) => readFileIfExists(await this.#splitPath(ref)))
+  }
+
+  async putSplits(writes: readonly SplitWrite[]): Promise<void> {
+    const files = await Promise.all(writes.map(async (w) => [await this.#splitPath(w.ref), w.bytes] as const))
+    await this.#writeAll(files)
+  }
+
+  async deleteSplits(refs: readonly SplitRef[]): Promise<void> {
+    await mapLimit(refs, this.#concurrency, async (ref) => {
+      try {
+        await unlink(await this.#splitPath(ref))
+      } catch (e) {
+        if (!isErrno(e, 'ENOENT')) throw e
+      }
+    })
+  }
+
+  async deleteMetric(metricId: string): Promise<void> {
+    await removeTree(await this.#metricDir(metricId))
+  }
+
+  async close(): Promise<void> {}
+}

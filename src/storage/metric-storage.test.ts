@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import type { ReadMeasuresQuery } from '../api/deps.ts'
+import { mustParseAggregationMethod } from '../carbonara/aggregation-method.ts'
+import type { TimeSeries } from '../carbonara/time-series.ts'
+import type { ArchivePolicy } from '../domain/archive-policy.ts'
+import type { Metric } from '../domain/metric.ts'
+import { createLogger } from '../log/logger.ts'
+import { FileStorageDriver } from './file/file-storage-driver.ts'
+import { MetricStorageEngine } from './metric-storage.ts'
+import { aggregationKey } from './storage-driver.ts'
+
+const S = 1_000_000_000n
+const T0 = 1_420_070_400n * S // 2015-01-01T00:00:00Z
+
+const series = (...points: Array<[bigint, number]>): TimeSeries => ({
+  timestamps: BigInt64Array.from(points.map(([t]) => t)),
+  values: Float64Array.from(points.map(([, v]) => v)),
+})
+
+const metric = (policy: string): Metric => ({
+  id: randomUUID(),
+  archivePolicyName: policy,
+  creator: 'admin',
+  resourceId: null,
+  name: null,
+  unit: null,
+  status: 'active',
+  needsRawDataTruncation: true,
+})
+
+const AP: ArchivePolicy = {
+  name: 'test',
+  backWindow: 0,
+  definition: [
+    { granularityNs: S, points: 3600, timespanNs: 3600n * S },
+    { granularityNs: 60n * S, points: null, timespanNs: null },
+  ],
+  aggregationMethods: ['mean', 'count', 'sum'],
+}
+
+const q = (method: string, over: Partial<ReadMeasuresQuery> = {}): ReadMeasuresQuery => ({
+  method: mustParseAggregationMethod(method),
+  granularitiesNs: [60n * S, S],
+  startNs: null,
+  stopNs: null,
+  resample: null,
+  ...over,
+})
+
+const flat = (points: Awaited<ReturnType<MetricStorageEngine['readMeasures']>>) =>
+  points.map((p) => [p.granularity, Array.from(p.series.timestamps, (t, i) => [t, p.series.values[i]])])
+
+describe('MetricStorageEngine', () => {
+  let base: string
+  let driver: FileStorageDriver
+  let engine: MetricStorageEngine
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), 'gnocchi-ms-'))
+    driver = new FileStorageDriver({ basePath: base, fsync: false })
+    await driver.upgrade()
+    engine = new MetricStorageEngine(driver, createLogger({ level: 'error' }))
+  })
+  after(() => rm(base, { recursive: true, force: true }))
+
+  it('a metric never processed reads as []', async () => {
+    assert.deepEqual(await engine.readMeasures(metric('test'), AP, q('mean')), [])
+  })
+
+  it('processes many metrics in one batch and reads them back', async () => {
+    const a = metric('test')
+    const b = metric('test')
+    const r = await engine.processMeasures([
+      { metric: a, policy: AP, measures: series([T0 + 5n * S, 1], [T0 + 2n * S, 3], [T0 + 61n * S, 10]) },
+      { metric: b, policy: AP, measures: series([T0, 7]) },
+    ])
+    assert.equal(r.newestTimestampNs.get(a.id), T0 + 61n * S)
+    assert.deepEqual(flat(await engine.readMeasures(a, AP, q('mean'))), [
+      [
+        60n * S,
+        [
+          [T0, 2],
+          [T0 + 60n * S, 10],
+        ],
+      ],
+      [
+        S,
+        [
+          [T0 + 2n * S, 3],
+          [T0 + 5n * S, 1],
+          [T0 + 61n * S, 10],
+        ],
+      ],
+    ])
+    // Second batch: a late point in the current block recomputes its bucket; one before the
+    // block (back window 0) is dropped.
+    await engine.processMeasures([
+      { metric: a, policy: AP, measures: series([T0 + 10n * S, 5], [T0 + 62n * S, 5]) },
+    ])
+    assert.deepEqual(flat(await engine.readMeasures(a, AP, q('count', { granularitiesNs: [60n * S] }))), [
+      [
+        60n * S,
+        [
+          [T0, 2],
+          [T0 + 60n * S, 2],
+        ],
+      ],
+    ])
+    assert.deepEqual(flat(await engine.readMeasures(b, AP, q('sum', { granularitiesNs: [S] }))), [[S, [[T0, 7]]]])
+    const stats = engine.statistics.snapshot()
+    assert.equal(stats['processed measures'], 6)
+    assert.equal(stats['raw measures store'], 3)
+    assert.ok(stats['splits update'] > 0)
+  })
+
+  it('slices, truncates to timespan and resamples', async () => {
+    const m = metric('test')
+    await engine.processMeasures([
+      {
+        metric: m,
+        policy: AP,
+        measures: series([T0, 4], [T0 + 5n * S, 6], [T0 + 10n * S, 3], [T0 + 7200n * S, 1]),
+      },
+    ])
+    // 1 s points older than last − 1 h are not returned.
+    assert.deepEqual(flat(await engine.readMeasures(m, AP, q('mean', { granularitiesNs: [S] }))), [
+      [S, [[T0 + 7200n * S, 1]]],
+    ])
+    const resampled = await engine.readMeasures(
+      m,
+      AP,
+      q('mean', { granularitiesNs: [60n * S], resample: { kind: 'fixed', granularityNs: 3600n * S } }),
+    )
+    assert.deepEqual(flat(resampled), [
+      [
+        3600n * S,
+        [
+          [T0, (4 + 6 + 3) / 3],
+          [T0 + 7200n * S, 1],
+        ],
+      ],
+    ])
+    const sliced = await engine.readMeasures(
+      m,
+      AP,
+      q('mean', { granularitiesNs: [60n * S], startNs: T0 + 30n * S, stopNs: T0 + 7200n * S }),
+    )
+    assert.deepEqual(flat(sliced), [[60n * S, [[T0, (4 + 6 + 3) / 3]]]])
+  })
+
+  it('deletes splits that fell out of the timespan', async () => {
+    const ap: ArchivePolicy = {
+      name: 'short',
+      backWindow: 0,
+      definition: [{ granularityNs: S, points: 10, timespanNs: 10n * S }],
+      aggregationMethods: ['last'],
+    }
+    const m = metric('short')
+    await engine.processMeasures([{ metric: m, policy: ap, measures: series([T0, 1]) }])
+    await engine.processMeasures([{ metric: m, policy: ap, measures: series([T0 + 3600n * S * 3n, 2]) }])
+    const keys = await driver.listSplitKeys(m.id, [{ method: 'last', granularityNs: S }])
+    assert.deepEqual(keys?.get(aggregationKey('last', S)), [T0 + 3600n * S * 3n])
+  })
+
+  it('truncateRaw cuts raw data to the back window', async () => {
+    const m = metric('test')
+    await engine.processMeasures([{ metric: m, policy: AP, measures: series([T0, 1], [T0 + 120n * S, 2]) }])
+    await engine.truncateRaw(m, AP)
+    const { decodeBoundTimeSeries } = await import('../carbonara/index.ts')
+    const raw = decodeBoundTimeSeries((await driver.getUnaggregated([m.id])).get(m.id)!)
+    assert.deepEqual(Array.from(raw.timestamps), [T0 + 120n * S])
+  })
+})

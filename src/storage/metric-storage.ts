@@ -1,0 +1,285 @@
+import {
+  type ArchivePolicySpec,
+  blockSizeOf,
+  concatSeries,
+  decodeBoundTimeSeriesOrEmpty,
+  decodeSplitOrEmpty,
+  effectiveBackWindow,
+  encodeBoundTimeSeries,
+  encodeSplitCompressed,
+  firstBlockTimestamp,
+  mergeSeries,
+  mustParseAggregationMethod,
+  processBatch,
+  resampleCalendar,
+  resampleFixed,
+  selectSplitKeys,
+  sliceSeries,
+  splitKeyFor,
+  splitKeysBefore,
+  splitSeries,
+  type TimeSeries,
+  truncateToTimespan,
+} from '../carbonara/index.ts'
+import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from '../api/deps.ts'
+import type { ArchivePolicy } from '../domain/archive-policy.ts'
+import type { Metric } from '../domain/metric.ts'
+import type { Logger } from '../log/logger.ts'
+import { ProcessingStatistics } from './statistics.ts'
+import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from './storage-driver.ts'
+
+/** The pending measures of one metric, decoded (unsorted, duplicates allowed). */
+export interface ProcessItem {
+  readonly metric: Metric
+  readonly policy: ArchivePolicy
+  readonly measures: TimeSeries
+}
+
+export interface ProcessResult {
+  /** Metric id → newest measure timestamp of its batch (for resource `ended_at` handling). */
+  readonly newestTimestampNs: ReadonlyMap<string, bigint>
+}
+
+const specCache = new WeakMap<ArchivePolicy, ArchivePolicySpec>()
+
+/** The engine's view of a policy (parsed once per policy object). */
+export function policySpec(policy: ArchivePolicy): ArchivePolicySpec {
+  let spec = specCache.get(policy)
+  if (!spec) {
+    spec = {
+      backWindow: policy.backWindow,
+      targets: policy.definition.map((d) => ({
+        granularityNs: d.granularityNs,
+        timespanNs: d.timespanNs ?? (d.points !== null ? d.granularityNs * BigInt(d.points) : null),
+      })),
+      methods: policy.aggregationMethods.map(mustParseAggregationMethod),
+    }
+    specCache.set(policy, spec)
+  }
+  return spec
+}
+
+const EMPTY: TimeSeries = { timestamps: new BigInt64Array(0), values: new Float64Array(0) }
+
+/**
+ * Aggregate storage orchestration over a StorageDriver (upstream `StorageDriver` in
+ * gnocchi/storage/__init__.py): batched processing of new measures for many metrics, and the
+ * read path of aggregation.md §5. Callers hold the sack lock of every metric they process.
+ */
+export class MetricStorageEngine implements MetricStorage {
+  readonly #driver: StorageDriver
+  readonly #log: Logger
+  readonly statistics: ProcessingStatistics
+
+  constructor(driver: StorageDriver, log: Logger, statistics = new ProcessingStatistics()) {
+    this.#driver = driver
+    this.#log = log
+    this.statistics = statistics
+  }
+
+  get driver(): StorageDriver {
+    return this.#driver
+  }
+
+  /**
+   * aggregation.md §2 for many metrics as one batch of I/O: one raw read, then all split
+   * deletes, all split reads + writes, and the raw objects written last (so a crash before
+   * the end leaves the previous raw series, and reprocessing the same bundles is idempotent).
+   */
+  async processMeasures(items: readonly ProcessItem[]): Promise<ProcessResult> {
+    const newestTimestampNs = new Map<string, bigint>()
+    if (items.length === 0) return { newestTimestampNs }
+    const stats = this.statistics
+    const ids = items.map((i) => i.metric.id)
+    const rawBytes = await stats.time('raw measures fetch', () => this.#driver.getUnaggregated(ids))
+    stats.add('raw measures fetch', items.length)
+
+    const rawWrites: Array<readonly [string, Uint8Array]> = []
+    const splitUpdates: Array<{ ref: SplitRef; series: TimeSeries }> = []
+    const splitDeletes: SplitRef[] = []
+    /** Metric → aggregations whose old splits must be listed for retention cleanup. */
+    const toList: Array<{
+      metricId: string
+      aggregations: Array<{ method: string; granularityNs: bigint; cutoffNs: bigint }>
+    }> = []
+
+    await stats.time('aggregated measures compute', () => {
+      for (const item of items) {
+        const id = item.metric.id
+        stats.add('processed measures', item.measures.timestamps.length)
+        if (item.measures.timestamps.length === 0) continue
+        const spec = policySpec(item.policy)
+        const previous = decodeBoundTimeSeriesOrEmpty(rawBytes.get(id), (error) =>
+          this.#log.error('Data corruption detected for unaggregated timeserie, creating a new one', {
+            metric: id,
+            error,
+          }),
+        )
+        const result = processBatch(previous, item.measures, spec)
+        if (result.newestTimestampNs !== null) newestTimestampNs.set(id, result.newestTimestampNs)
+        rawWrites.push([id, encodeBoundTimeSeries(result.raw)])
+
+        const block = blockSizeOf(spec)
+        const backWindow = effectiveBackWindow(spec)
+        const prevLen = previous.timestamps.length
+        const prevFirstBlock =
+          prevLen > 0 ? firstBlockTimestamp(previous.timestamps[prevLen - 1], block, backWindow) : null
+        const rawLen = result.raw.timestamps.length
+        const newFirstBlock =
+          rawLen > 0 ? firstBlockTimestamp(result.raw.timestamps[rawLen - 1], block, backWindow) : null
+        const listing: Array<{ method: string; granularityNs: bigint; cutoffNs: bigint }> = []
+
+        for (const agg of result.aggregates) {
+          if (agg.series.timestamps.length === 0) continue
+          const g = agg.granularityNs
+          const oldestKeyToKeep = agg.cutoffNs === null ? null : splitKeyFor(agg.cutoffNs, g)
+          // Upstream lists existing splits only when the mutable window moved to a new
+          // split: that is when an old split can have fallen out of the timespan.
+          if (
+            agg.cutoffNs !== null &&
+            prevFirstBlock !== null &&
+            newFirstBlock !== null &&
+            splitKeyFor(prevFirstBlock, g) !== splitKeyFor(newFirstBlock, g)
+          ) {
+            listing.push({ method: agg.method.name, granularityNs: g, cutoffNs: agg.cutoffNs })
+          }
+          for (const split of splitSeries(agg.series, g)) {
+            if (oldestKeyToKeep !== null && split.keyNs < oldestKeyToKeep) continue
+            splitUpdates.push({
+              ref: { metricId: id, method: agg.method.name, granularityNs: g, keyNs: split.keyNs },
+              series: split.series,
+            })
+          }
+        }
+        if (listing.length > 0) toList.push({ metricId: id, aggregations: listing })
+      }
+    })
+
+    // Retention: splits entirely before the cut-off.
+    if (toList.length > 0) {
+      const listed = await Promise.all(
+        toList.map((t) => this.#driver.listSplitKeys(t.metricId, t.aggregations)),
+      )
+      toList.forEach((t, i) => {
+        const keys = listed[i]
+        if (!keys) return
+        for (const a of t.aggregations) {
+          const existing = keys.get(aggregationKey(a.method, a.granularityNs)) ?? []
+          for (const keyNs of splitKeysBefore(existing, a.cutoffNs, a.granularityNs)) {
+            splitDeletes.push({ metricId: t.metricId, method: a.method, granularityNs: a.granularityNs, keyNs })
+          }
+        }
+      })
+    }
+    if (splitDeletes.length > 0) {
+      await stats.time('splits delete', () => this.#driver.deleteSplits(splitDeletes))
+      stats.add('splits delete', splitDeletes.length)
+    }
+
+    // Whole-object writes (WRITE_FULL): read what is stored, merge (new buckets win), rewrite.
+    if (splitUpdates.length > 0) {
+      await stats.time('splits update', async () => {
+        const existing = await this.#driver.getSplits(splitUpdates.map((u) => u.ref))
+        const writes: SplitWrite[] = []
+        for (let i = 0; i < splitUpdates.length; i++) {
+          const { ref, series } = splitUpdates[i]
+          const stored = decodeSplitOrEmpty(ref.keyNs, ref.granularityNs, existing[i], (error) =>
+            this.#log.error('Data corruption detected for aggregated timeserie, ignoring', {
+              metric: ref.metricId,
+              method: ref.method,
+              granularityNs: ref.granularityNs,
+              keyNs: ref.keyNs,
+              error,
+            }),
+          )
+          const merged = mergeSeries(stored, series)
+          if (merged.timestamps.length === 0) continue
+          writes.push({ ref, bytes: encodeSplitCompressed(ref.keyNs, ref.granularityNs, merged) })
+        }
+        await this.#driver.putSplits(writes)
+      })
+      stats.add('splits update', splitUpdates.length)
+    }
+
+    await stats.time('raw measures store', () => this.#driver.putUnaggregated(rawWrites))
+    stats.add('raw measures store', rawWrites.length)
+    return { newestTimestampNs }
+  }
+
+  /**
+   * Janitor: cut the raw series of a metric to the policy's current back window (upstream
+   * `Chef.execute_raw_data_cleanup`). No-op for a metric without raw data.
+   */
+  async truncateRaw(metric: Metric, policy: ArchivePolicy): Promise<void> {
+    const spec = policySpec(policy)
+    const bytes = (await this.#driver.getUnaggregated([metric.id])).get(metric.id)
+    if (bytes === undefined || bytes.length === 0) return
+    const raw = decodeBoundTimeSeriesOrEmpty(bytes, (error) =>
+      this.#log.error('Data corruption detected for unaggregated timeserie', { metric: metric.id, error }),
+    )
+    const n = raw.timestamps.length
+    if (n === 0) return
+    const first = firstBlockTimestamp(raw.timestamps[n - 1], blockSizeOf(spec), effectiveBackWindow(spec))
+    let from = 0
+    while (from < n && raw.timestamps[from] < first) from++
+    if (from === 0) return
+    const kept = { timestamps: raw.timestamps.subarray(from), values: raw.values.subarray(from) }
+    await this.#driver.putUnaggregated([[metric.id, encodeBoundTimeSeries(kept)]])
+  }
+
+  async deleteMetric(metricId: string): Promise<void> {
+    await this.#driver.deleteMetric(metricId)
+  }
+
+  async readMeasures(metric: Metric, policy: ArchivePolicy, query: ReadMeasuresQuery): Promise<AggregatedPoints[]> {
+    const spec = policySpec(policy)
+    const method = query.method
+    const aggregations = query.granularitiesNs.map((granularityNs) => ({ method: method.name, granularityNs }))
+    const keys = await this.#driver.listSplitKeys(metric.id, aggregations)
+    if (keys === undefined) return []
+
+    const refs: SplitRef[] = []
+    const plan = query.granularitiesNs.map((g) => {
+      const selected = selectSplitKeys(keys.get(aggregationKey(method.name, g)) ?? [], query.startNs, query.stopNs, g)
+      const from = refs.length
+      for (const keyNs of selected) refs.push({ metricId: metric.id, method: method.name, granularityNs: g, keyNs })
+      return { g, from, to: refs.length }
+    })
+    const blobs = refs.length > 0 ? await this.#driver.getSplits(refs) : []
+
+    return plan.map(({ g, from, to }) => {
+      const parts: TimeSeries[] = []
+      for (let i = from; i < to; i++) {
+        const ref = refs[i]
+        parts.push(
+          decodeSplitOrEmpty(ref.keyNs, g, blobs[i], (error) =>
+            this.#log.error('Data corruption detected for aggregated timeserie, ignoring', {
+              metric: metric.id,
+              method: method.name,
+              granularityNs: g,
+              keyNs: ref.keyNs,
+              error,
+            }),
+          ),
+        )
+      }
+      let series = parts.length === 0 ? EMPTY : concatSeries(parts)
+      const timespanNs = spec.targets.find((t) => t.granularityNs === g)?.timespanNs ?? null
+      if (timespanNs !== null) series = truncateToTimespan(series, timespanNs)
+      const resample = query.resample
+      if (resample === null) {
+        return { granularity: g, series: sliceSeries(series, query.startNs, query.stopNs, g) }
+      }
+      if (resample.kind === 'fixed') {
+        series = resampleFixed(series, method, resample.granularityNs)
+        return {
+          granularity: resample.granularityNs,
+          series: sliceSeries(series, query.startNs, query.stopNs, resample.granularityNs),
+        }
+      }
+      series = resampleCalendar(series, method, resample.unit)
+      // Calendar buckets: start is not rounded (there is no fixed width to round to).
+      return { granularity: resample.unit, series: sliceSeries(series, query.startNs, query.stopNs, 1n) }
+    })
+  }
+}
