@@ -7,7 +7,20 @@ import { ALL_AGGREGATION_METHOD_NAMES } from '../carbonara/aggregation-method.ts
 import type { ArchivePolicy, ArchivePolicyItem } from '../domain/archive-policy.ts'
 import { encodeFloat } from './json.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from './timespan.ts'
-import { all, coerceInt, Invalid, length, listOf, literalIn, object, range, str, type Validator } from './validation.ts'
+import {
+  all,
+  coerceInt,
+  Invalid,
+  length,
+  listOf,
+  literalIn,
+  object,
+  range,
+  str,
+  type Validator,
+} from './validation.ts'
+
+type ItemInput = { granularity?: bigint; points?: number; timespan?: bigint }
 
 /** voluptuous-wrapped `utils.to_timespan`. */
 export const timespanValidator: Validator<bigint> = (v, path) => {
@@ -25,7 +38,10 @@ const definitionItem = object({
   timespan: { validator: timespanValidator },
 })
 
-export const definitionSchema = all(listOf(definitionItem), length<unknown[]>({ min: 1 }))
+export const definitionSchema: Validator<ItemInput[]> = all(
+  listOf(definitionItem),
+  length<ItemInput[]>({ min: 1 }),
+)
 
 const VALID_METHODS = new Set(ALL_AGGREGATION_METHOD_NAMES)
 const VALID_METHOD_VALUES = new Set([
@@ -58,17 +74,17 @@ export class ArchivePolicyValueError extends Error {
   override name = 'ArchivePolicyValueError'
 }
 
-type ItemInput = { granularity?: bigint; points?: number; timespan?: bigint }
-
 const INT64_MAX = 9_223_372_036_854_775_807n
 
 /** Upstream `ArchivePolicyItem(**item)`. */
 export function normalizeItem(input: ItemInput): ArchivePolicyItem {
   let { granularity, points, timespan } = input
   if (granularity !== undefined && points !== undefined && timespan !== undefined) {
-    if (timespan !== granularity * BigInt(points)) throw new ArchivePolicyValueError('timespan ≠ granularity × points')
+    if (timespan !== granularity * BigInt(points))
+      throw new ArchivePolicyValueError('timespan ≠ granularity × points')
   }
-  if (granularity !== undefined && granularity <= 0n) throw new ArchivePolicyValueError('Granularity should be > 0')
+  if (granularity !== undefined && granularity <= 0n)
+    throw new ArchivePolicyValueError('Granularity should be > 0')
   if (points !== undefined && points <= 0) throw new ArchivePolicyValueError('Number of points should be > 0')
   if (granularity === undefined) {
     if (points === undefined || timespan === undefined) {
@@ -92,7 +108,8 @@ export function normalizeItem(input: ItemInput): ArchivePolicyItem {
     pointsOut = points
     timespanOut = granularity * BigInt(points)
   }
-  if (timespanOut !== null && timespanOut > INT64_MAX) throw new ArchivePolicyValueError('timespan is too large')
+  if (timespanOut !== null && timespanOut > INT64_MAX)
+    throw new ArchivePolicyValueError('timespan is too large')
   return { granularityNs: granularity, points: pointsOut, timespanNs: timespanOut }
 }
 

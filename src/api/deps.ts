@@ -8,7 +8,9 @@ import type { Indexer } from '../indexer/indexer.ts'
 import type { Logger } from '../log/logger.ts'
 
 export type CalendarUnit = 'Y' | 'H' | 'Q' | 'M' | 'W'
-export type Resample = { readonly kind: 'fixed'; readonly granularityNs: bigint } | { readonly kind: 'calendar'; readonly unit: CalendarUnit }
+export type Resample =
+  | { readonly kind: 'fixed'; readonly granularityNs: bigint }
+  | { readonly kind: 'calendar'; readonly unit: CalendarUnit }
 
 export interface ReadMeasuresQuery {
   readonly method: AggregationMethod

@@ -61,15 +61,17 @@ interface StatusInfo {
   readonly template?: string
 }
 
-const DEFAULT_TEMPLATE = '${explanation}<br /><br />\n${detail}\n${html_comment}\n'
-const MALFORMED = 'The server could not comply with the request since it is either malformed or otherwise incorrect.'
+const DEFAULT_TEMPLATE = '{{explanation}}<br /><br />\n{{detail}}\n{{html_comment}}\n'
+const MALFORMED =
+  'The server could not comply with the request since it is either malformed or otherwise incorrect.'
 const ERRED = 'The server has either erred or is incapable of performing the requested operation.'
 
 const STATUS: Record<number, StatusInfo> = {
   302: {
     title: 'Found',
     explanation: 'The resource was found at',
-    template: '${explanation} <a href="${location}">${location}</a>;\nyou should be redirected automatically.\n${detail}\n${html_comment}',
+    template:
+      '{{explanation}} <a href="{{location}}">{{location}}</a>;\nyou should be redirected automatically.\n{{detail}}\n{{html_comment}}',
   },
   400: { title: 'Bad Request', explanation: MALFORMED },
   401: {
@@ -82,27 +84,32 @@ const STATUS: Record<number, StatusInfo> = {
   405: {
     title: 'Method Not Allowed',
     explanation: MALFORMED,
-    template: 'The method ${REQUEST_METHOD} is not allowed for this resource. <br /><br />\n${detail}',
+    template: 'The method {{REQUEST_METHOD}} is not allowed for this resource. <br /><br />\n{{detail}}',
   },
   406: {
     title: 'Not Acceptable',
     explanation: MALFORMED,
     template:
-      'The resource could not be generated that was acceptable to your browser\n(content of type ${HTTP_ACCEPT}. <br /><br />\n${detail}',
+      'The resource could not be generated that was acceptable to your browser\n(content of type {{HTTP_ACCEPT}}. <br /><br />\n{{detail}}',
   },
   409: { title: 'Conflict', explanation: 'There was a conflict when trying to complete your request.' },
   412: { title: 'Precondition Failed', explanation: 'Request precondition failed.' },
-  413: { title: 'Request Entity Too Large', explanation: 'The body of your request was too large for this server.' },
+  413: {
+    title: 'Request Entity Too Large',
+    explanation: 'The body of your request was too large for this server.',
+  },
   415: {
     title: 'Unsupported Media Type',
     explanation: MALFORMED,
-    template: 'The request media type ${CONTENT_TYPE} is not supported by this server.\n<br /><br />\n${detail}',
+    template:
+      'The request media type {{CONTENT_TYPE}} is not supported by this server.\n<br /><br />\n{{detail}}',
   },
   500: { title: 'Internal Server Error', explanation: ERRED },
   501: {
     title: 'Not Implemented',
     explanation: ERRED,
-    template: '\nThe request method ${REQUEST_METHOD} is not implemented for this server. <br /><br />\n${detail}',
+    template:
+      '\nThe request method {{REQUEST_METHOD}} is not implemented for this server. <br /><br />\n{{detail}}',
   },
   503: {
     title: 'Service Unavailable',
@@ -143,7 +150,8 @@ export function toHttpError(err: unknown): HttpError | undefined {
     return new HttpError(409, err.message)
   }
   if (err instanceof ArchivePolicyInUseError) return new HttpError(400, err.message)
-  if (err instanceof InvalidMarkerError || err instanceof InvalidSortKeyError) return new HttpError(400, err.message)
+  if (err instanceof InvalidMarkerError || err instanceof InvalidSortKeyError)
+    return new HttpError(400, err.message)
   if (err instanceof MetricLockedError) return new HttpError(503, err.message)
   return undefined
 }
@@ -168,7 +176,9 @@ export function pyRepr(v: JsonValue | undefined): string {
   }
   if (Array.isArray(v)) return `[${v.map((x) => pyRepr(x)).join(', ')}]`
   if (v instanceof PyFloat) return encodeJson(v)
-  const entries = Object.entries(v as Record<string, JsonValue | undefined>).filter(([, x]) => x !== undefined)
+  const entries = Object.entries(v as Record<string, JsonValue | undefined>).filter(
+    ([, x]) => x !== undefined,
+  )
   return `{${entries.map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`
 }
 
@@ -203,7 +213,7 @@ function stripTags(s: string): string {
 }
 
 function substitute(template: string, args: Record<string, string>): string {
-  return template.replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? '')
+  return template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => args[k] ?? '')
 }
 
 /** Renders an HttpError the way pecan + webob do for this request. */
@@ -220,15 +230,15 @@ export function renderHttpError(err: HttpError, req: ErrorRequestInfo): ErrorRes
       body: encodeJson({ code: err.status, title: info.title, description: err.detail }),
     }
   }
-  const make = (escape: (s: string) => string) => {
+  const make = (esc: (s: string) => string) => {
     const args: Record<string, string> = {
-      explanation: escape(info.explanation),
-      detail: escape(detailText(err.detail)),
+      explanation: esc(info.explanation),
+      detail: esc(detailText(err.detail)),
       html_comment: '',
-      REQUEST_METHOD: escape(req.method),
-      HTTP_ACCEPT: escape(req.accept ?? ''),
-      CONTENT_TYPE: escape(req.contentType ?? ''),
-      location: escape(headers.location ?? ''),
+      REQUEST_METHOD: esc(req.method),
+      HTTP_ACCEPT: esc(req.accept ?? ''),
+      CONTENT_TYPE: esc(req.contentType ?? ''),
+      location: esc(headers.location ?? ''),
     }
     return substitute(info.template ?? DEFAULT_TEMPLATE, args)
   }

@@ -70,7 +70,8 @@ export function hostUrl(origin: RequestOrigin): string {
     port = host.slice(colon + 1)
     host = host.slice(0, colon)
   }
-  if ((origin.scheme === 'https' && port === '443') || (origin.scheme === 'http' && port === '80')) port = undefined
+  if ((origin.scheme === 'https' && port === '443') || (origin.scheme === 'http' && port === '80'))
+    port = undefined
   return `${origin.scheme}://${host}${port ? `:${port}` : ''}`
 }
 
@@ -95,7 +96,9 @@ export function pyQuotePlus(s: string): string {
 }
 
 /** Python `urlencode(sorted(options.items()), doseq=True)`. */
-export function pyUrlencode(options: ReadonlyArray<readonly [string, string | number | readonly string[]]>): string {
+export function pyUrlencode(
+  options: ReadonlyArray<readonly [string, string | number | readonly string[]]>,
+): string {
   const parts: string[] = []
   for (const [k, v] of options) {
     const values = Array.isArray(v) ? v : [String(v)]

@@ -3,7 +3,8 @@
  * booleans and numeric strings (`" 12 "`, `"1e3"`, `"1_000"`, `"inf"`, `"nan"`). Anything else
  * is `undefined` (Python raises ValueError or TypeError).
  */
-const FLOAT_RE = /^[ \t\n\r\f\v]*[+-]?(?:(?:\d(?:_?\d)*)?\.?(?:\d(?:_?\d)*)?(?:[eE][+-]?\d(?:_?\d)*)?|inf|infinity|nan)[ \t\n\r\f\v]*$/i
+const FLOAT_RE =
+  /^[ \t\n\r\f\v]*[+-]?(?:(?:\d(?:_?\d)*)?\.?(?:\d(?:_?\d)*)?(?:[eE][+-]?\d(?:_?\d)*)?|inf|infinity|nan)[ \t\n\r\f\v]*$/i
 const HAS_DIGIT_BEFORE_EXP = /^[^eE]*\d/
 
 export function pyFloat(value: unknown): number | undefined {

@@ -63,7 +63,11 @@ export function listedMetricJson(m: Metric, ap: ArchivePolicy | undefined): Json
  * `GET /v1/metric/<id>`: the embedded resource (without its metrics) replaces `resource_id`.
  * TODO(api): pass the resource once resources exist; until then it is always null.
  */
-export function detailedMetricJson(m: Metric, ap: ArchivePolicy | undefined, resource: JsonValue = null): JsonObject {
+export function detailedMetricJson(
+  m: Metric,
+  ap: ArchivePolicy | undefined,
+  resource: JsonValue = null,
+): JsonObject {
   const { userId, projectId } = splitCreator(m.creator)
   return {
     id: m.id,

@@ -88,7 +88,7 @@ function epochNs(v: unknown): bigint {
   if (typeof v === 'number') seconds = v
   else if (typeof v === 'boolean') seconds = v ? 1 : 0
   else if (typeof v === 'string') seconds = parsePyFloatString(v)
-  if (seconds === undefined || !Number.isFinite(seconds)) throw new ConversionError(UNABLE_TO_CONVERT)
+  if (seconds === undefined || !Number.isFinite(seconds * 1e9)) throw new ConversionError(UNABLE_TO_CONVERT)
   return secondsToNs(seconds)
 }
 
@@ -142,7 +142,9 @@ function civilFromDays(z: number): [number, number, number] {
   const zz = z + 719468
   const era = Math.floor(zz / 146097)
   const doe = zz - era * 146097
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  )
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
   const mp = Math.floor((5 * doy + 2) / 153)
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1

@@ -7,7 +7,7 @@
  * Validators throw the first `Invalid` in voluptuous' order (input keys in order, then missing
  * required keys), which is what `str(MultipleInvalid)` shows.
  */
-import { invalidInput, type HttpError } from './errors.ts'
+import { type HttpError, invalidInput } from './errors.ts'
 import { encodeString } from './json.ts'
 import { parsePyIntString } from './py-float.ts'
 
@@ -75,11 +75,16 @@ export function range(opts: { min?: number; max?: number }): Validator<number> {
   }
 }
 
-export function length<T extends string | readonly unknown[]>(opts: { min?: number; max?: number }): Validator<T> {
+export function length<T extends string | readonly unknown[]>(opts: {
+  min?: number
+  max?: number
+}): Validator<T> {
   return (v, path) => {
     const len = (v as T).length
-    if (opts.min !== undefined && len < opts.min) throw new Invalid(`length of value must be at least ${opts.min}`, path)
-    if (opts.max !== undefined && len > opts.max) throw new Invalid(`length of value must be at most ${opts.max}`, path)
+    if (opts.min !== undefined && len < opts.min)
+      throw new Invalid(`length of value must be at least ${opts.min}`, path)
+    if (opts.max !== undefined && len > opts.max)
+      throw new Invalid(`length of value must be at most ${opts.max}`, path)
     return v as T
   }
 }
@@ -119,7 +124,10 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** A dict schema; `extra: 'remove'` drops unknown keys (REMOVE_EXTRA) instead of rejecting them. */
-export function object<S extends Shape>(shape: S, options: { extra?: 'prevent' | 'remove' } = {}): Validator<Output<S>> {
+export function object<S extends Shape>(
+  shape: S,
+  options: { extra?: 'prevent' | 'remove' } = {},
+): Validator<Output<S>> {
   return (v, path) => {
     if (!isPlainObject(v)) throw new Invalid('expected a dictionary', path)
     const entries: Array<[string, unknown]> = Object.entries(v)

@@ -69,7 +69,9 @@ describe('SqliteCoordinator', () => {
       process.stdout.write(l ? 'locked\\n' : 'busy\\n')
       setInterval(() => {}, 1000)
     `
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     const line = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))))
     assert.equal(line.trim(), 'locked')
     const c = new SqliteCoordinator({ path })

@@ -114,7 +114,15 @@ export class SqliteCoordinator implements Coordinator {
          ON CONFLICT (group_name, member_id) DO UPDATE SET owner = excluded.owner, host = excluded.host,
            pid = excluded.pid, expires_at = excluded.expires_at, capabilities = excluded.capabilities`,
       )
-      .run(PROCESSING_GROUP, memberId, this.#owner, this.#host, process.pid, expires, JSON.stringify(capabilities))
+      .run(
+        PROCESSING_GROUP,
+        memberId,
+        this.#owner,
+        this.#host,
+        process.pid,
+        expires,
+        JSON.stringify(capabilities),
+      )
   }
 
   async tryLock(name: string): Promise<Lock | undefined> {
@@ -122,9 +130,9 @@ export class SqliteCoordinator implements Coordinator {
     const token = randomUUID()
     const now = Date.now()
     const acquired = this.#write(() => {
-      const row = this.#db.prepare('SELECT owner, host, pid, expires_at FROM locks WHERE name = ?').get(name) as
-        | HolderRow
-        | undefined
+      const row = this.#db
+        .prepare('SELECT owner, host, pid, expires_at FROM locks WHERE name = ?')
+        .get(name) as HolderRow | undefined
       if (row && !this.#isStale(row, now)) return false
       const params: SQLInputValue[] = [name, token, this.#owner, this.#host, process.pid, now + this.#leaseMs]
       this.#db

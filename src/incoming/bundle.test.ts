@@ -4,7 +4,10 @@ import { concatBytes, decodeBundle, encodeBundle, InvalidBundleError } from './b
 import { SackCache, sackForMetric } from './sack.ts'
 
 it('encodes 16-byte little-endian records', () => {
-  const bytes = encodeBundle({ timestamps: BigInt64Array.of(1n, -2n), values: Float64Array.of(1.5, Number.NaN) })
+  const bytes = encodeBundle({
+    timestamps: BigInt64Array.of(1n, -2n),
+    values: Float64Array.of(1.5, Number.NaN),
+  })
   assert.equal(bytes.byteLength, 32)
   const view = new DataView(bytes.buffer)
   assert.equal(view.getBigInt64(0, true), 1n)

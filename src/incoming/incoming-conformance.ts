@@ -6,7 +6,11 @@ import type { IncomingDriver } from './incoming-driver.ts'
 
 export interface IncomingConformanceOptions {
   /** A driver over fresh, empty backend state; `upgrade`/`open` are called by the suite. */
-  readonly newDriver: () => Promise<{ driver: IncomingDriver; reopen: () => IncomingDriver; cleanup?: () => Promise<void> }>
+  readonly newDriver: () => Promise<{
+    driver: IncomingDriver
+    reopen: () => IncomingDriver
+    cleanup?: () => Promise<void>
+  }>
 }
 
 const bundle = (...points: Array<[number, number]>) =>
@@ -62,12 +66,20 @@ export function runIncomingConformance(driverName: string, options: IncomingConf
       const b = randomUUID()
       assert.deepEqual(await driver.sacksWithWork(), [])
       assert.equal(await driver.hasUnprocessed(a), false)
-      await driver.addMeasures(new Map([[a, bundle([1, 1.5], [2, 2.5])], [b, bundle([3, 3])]]))
+      await driver.addMeasures(
+        new Map([
+          [a, bundle([1, 1.5], [2, 2.5])],
+          [b, bundle([3, 3])],
+        ]),
+      )
       await driver.addMeasures(new Map([[a, bundle([4, 4])]]))
       assert.equal(await driver.hasUnprocessed(a), true)
       const sackA = driver.sackFor(a)
       const sackB = driver.sackFor(b)
-      assert.deepEqual(await driver.sacksWithWork(), [...new Set([sackA, sackB])].sort((x, y) => x - y))
+      assert.deepEqual(
+        await driver.sacksWithWork(),
+        [...new Set([sackA, sackB])].sort((x, y) => x - y),
+      )
 
       const report = await driver.report(true)
       assert.deepEqual(report.summary, { metrics: 2, measures: 3 })
@@ -118,7 +130,12 @@ export function runIncomingConformance(driverName: string, options: IncomingConf
     it('deleteAllMeasures drops a metric backlog', async () => {
       const a = randomUUID()
       const b = randomUUID()
-      await driver.addMeasures(new Map([[a, bundle([1, 1])], [b, bundle([1, 1])]]))
+      await driver.addMeasures(
+        new Map([
+          [a, bundle([1, 1])],
+          [b, bundle([1, 1])],
+        ]),
+      )
       await driver.addMeasures(new Map([[a, bundle([2, 1])]]))
       await driver.deleteAllMeasures(a)
       await driver.deleteAllMeasures(randomUUID())

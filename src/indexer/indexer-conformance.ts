@@ -208,11 +208,14 @@ export function runIndexerConformance(driverName: string, options: IndexerConfor
         all.map((m) => m.id),
         made.map((m) => m.id).sort(),
       )
-      const bob = await indexer.listMetrics({ filters: { creator: 'bob', archive_policy_name: 'low' }, sorts: idSort })
+      const bob = await indexer.listMetrics({
+        filters: { creator: 'bob', archive_policy_name: 'low' },
+        sorts: idSort,
+      })
       assert.deepEqual(
         bob.map((m) => m.id),
         made
-          .filter((m, i) => i % 2 === 0 && i < 7)
+          .filter((_, i) => i % 2 === 0 && i < 7)
           .map((m) => m.id)
           .sort(),
       )

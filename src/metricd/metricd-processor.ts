@@ -19,7 +19,9 @@ export interface RawTruncationIndex {
 
 export function hasRawTruncation(indexer: object): indexer is RawTruncationIndex {
   const i = indexer as Partial<RawTruncationIndex>
-  return typeof i.listMetricsNeedingRawTruncation === 'function' && typeof i.markRawDataTruncated === 'function'
+  return (
+    typeof i.listMetricsNeedingRawTruncation === 'function' && typeof i.markRawDataTruncated === 'function'
+  )
 }
 
 export interface MetricdProcessorDeps {

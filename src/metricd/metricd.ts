@@ -80,7 +80,10 @@ export class Metricd {
     await this.#d.coordinator.joinProcessing(this.memberId, () => this.#d.statistics.snapshot())
     this.#loops = [this.#processingLoop(), this.#janitorLoop()]
     if (this.#o.reportingDelayMs >= 0) this.#loops.push(this.#reporterLoop())
-    this.#d.log.info('metricd started', { member: this.memberId, processingDelayMs: this.#o.processingDelayMs })
+    this.#d.log.info('metricd started', {
+      member: this.memberId,
+      processingDelayMs: this.#o.processingDelayMs,
+    })
   }
 
   /** New measures arrived (in-process hook): scan now instead of at the next tick. */

@@ -110,7 +110,9 @@ describe('MetricStorageEngine', () => {
         ],
       ],
     ])
-    assert.deepEqual(flat(await engine.readMeasures(b, AP, q('sum', { granularitiesNs: [S] }))), [[S, [[T0, 7]]]])
+    assert.deepEqual(flat(await engine.readMeasures(b, AP, q('sum', { granularitiesNs: [S] }))), [
+      [S, [[T0, 7]]],
+    ])
     const stats = engine.statistics.snapshot()
     assert.equal(stats['processed measures'], 6)
     assert.equal(stats['raw measures store'], 3)

@@ -1,3 +1,4 @@
+import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from '../api/deps.ts'
 import {
   type ArchivePolicySpec,
   blockSizeOf,
@@ -21,7 +22,6 @@ import {
   type TimeSeries,
   truncateToTimespan,
 } from '../carbonara/index.ts'
-import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from '../api/deps.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import type { Metric } from '../domain/metric.ts'
 import type { Logger } from '../log/logger.ts'
@@ -166,7 +166,12 @@ export class MetricStorageEngine implements MetricStorage {
         for (const a of t.aggregations) {
           const existing = keys.get(aggregationKey(a.method, a.granularityNs)) ?? []
           for (const keyNs of splitKeysBefore(existing, a.cutoffNs, a.granularityNs)) {
-            splitDeletes.push({ metricId: t.metricId, method: a.method, granularityNs: a.granularityNs, keyNs })
+            splitDeletes.push({
+              metricId: t.metricId,
+              method: a.method,
+              granularityNs: a.granularityNs,
+              keyNs,
+            })
           }
         }
       })
@@ -231,18 +236,31 @@ export class MetricStorageEngine implements MetricStorage {
     await this.#driver.deleteMetric(metricId)
   }
 
-  async readMeasures(metric: Metric, policy: ArchivePolicy, query: ReadMeasuresQuery): Promise<AggregatedPoints[]> {
+  async readMeasures(
+    metric: Metric,
+    policy: ArchivePolicy,
+    query: ReadMeasuresQuery,
+  ): Promise<AggregatedPoints[]> {
     const spec = policySpec(policy)
     const method = query.method
-    const aggregations = query.granularitiesNs.map((granularityNs) => ({ method: method.name, granularityNs }))
+    const aggregations = query.granularitiesNs.map((granularityNs) => ({
+      method: method.name,
+      granularityNs,
+    }))
     const keys = await this.#driver.listSplitKeys(metric.id, aggregations)
     if (keys === undefined) return []
 
     const refs: SplitRef[] = []
     const plan = query.granularitiesNs.map((g) => {
-      const selected = selectSplitKeys(keys.get(aggregationKey(method.name, g)) ?? [], query.startNs, query.stopNs, g)
+      const selected = selectSplitKeys(
+        keys.get(aggregationKey(method.name, g)) ?? [],
+        query.startNs,
+        query.stopNs,
+        g,
+      )
       const from = refs.length
-      for (const keyNs of selected) refs.push({ metricId: metric.id, method: method.name, granularityNs: g, keyNs })
+      for (const keyNs of selected)
+        refs.push({ metricId: metric.id, method: method.name, granularityNs: g, keyNs })
       return { g, from, to: refs.length }
     })
     const blobs = refs.length > 0 ? await this.#driver.getSplits(refs) : []

@@ -25,7 +25,15 @@ export class ProcessingStatistics {
   }
 
   /** Runs `fn` and adds its duration (seconds) to `<name> time`. */
-  async time<T>(name: 'raw measures fetch' | 'aggregated measures compute' | 'splits delete' | 'splits update' | 'raw measures store', fn: () => Promise<T> | T): Promise<T> {
+  async time<T>(
+    name:
+      | 'raw measures fetch'
+      | 'aggregated measures compute'
+      | 'splits delete'
+      | 'splits update'
+      | 'raw measures store',
+    fn: () => Promise<T> | T,
+  ): Promise<T> {
     const start = performance.now()
     try {
       return await fn()

@@ -2,7 +2,7 @@
 import { mimeType } from '../content-negotiation.ts'
 import type { RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
-import { type PolicyTarget, flattenTarget } from '../policy.ts'
+import { flattenTarget, type PolicyTarget } from '../policy.ts'
 import { pyQuote } from '../proxy-headers.ts'
 
 /** Upstream `enforce(rule, target)`: resolves credentials (401) then evaluates (403). */

@@ -54,7 +54,11 @@ export function healthcheck(method: string, accept: string | undefined): Reply {
   if (method === 'HEAD') return { status: 204, body: '' }
   const type = bestOffer(accept ?? '*/*', ['text/plain', 'text/html', 'application/json']) ?? 'text/plain'
   if (type === 'application/json') {
-    return { status: 200, body: '{\n    "detailed": false,\n    "reasons": []\n}', contentType: 'application/json' }
+    return {
+      status: 200,
+      body: '{\n    "detailed": false,\n    "reasons": []\n}',
+      contentType: 'application/json',
+    }
   }
   if (type === 'text/html') {
     return {

@@ -2,7 +2,7 @@
 import { ALL_AGGREGATION_METHOD_NAMES } from '../../carbonara/aggregation-method.ts'
 import { jsonReply } from '../context.ts'
 import { HttpError } from '../errors.ts'
-import type { JsonObject } from '../json.ts'
+import { type JsonObject, pyFloat } from '../json.ts'
 import { route } from '../router.ts'
 import { boolParam, enforce, queryParam } from './_common.ts'
 
@@ -33,9 +33,20 @@ export const statusRoutes = [
       }
       if (report.details) storage.measures_to_process = Object.fromEntries(report.details)
       const metricd = members
-        ? { processors: [...members.keys()], statistics: Object.fromEntries(members) as JsonObject }
+        ? { processors: [...members.keys()], statistics: statisticsJson(members) }
         : { processors: null, statistics: {} }
       return jsonReply(200, { storage, metricd })
     },
   }),
 ]
+
+/** Durations (`... time`) are Python floats upstream; counters are ints. */
+function statisticsJson(members: Map<string, Record<string, number>>): JsonObject {
+  const out: Record<string, JsonObject> = {}
+  for (const [member, stats] of members) {
+    const s: Record<string, number | ReturnType<typeof pyFloat>> = {}
+    for (const [k, v] of Object.entries(stats)) s[k] = k.endsWith(' time') ? pyFloat(v) : v
+    out[member] = s
+  }
+  return out
+}

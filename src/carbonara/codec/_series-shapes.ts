@@ -68,7 +68,10 @@ export function seriesToJson(series: TimeSeries): { timestamps: string[]; values
   }
 }
 
-export function seriesFromJson(json: { timestamps: readonly string[]; values: readonly string[] }): TimeSeries {
+export function seriesFromJson(json: {
+  timestamps: readonly string[]
+  values: readonly string[]
+}): TimeSeries {
   const timestamps = BigInt64Array.from(json.timestamps, (t) => BigInt(t))
   const bits = BigUint64Array.from(json.values, (h) => BigInt(`0x${h}`))
   return { timestamps, values: new Float64Array(bits.buffer) }

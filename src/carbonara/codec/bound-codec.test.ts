@@ -47,7 +47,10 @@ describe('bound codec (raw v3)', () => {
   })
 
   test('timestamps before 1970 round-trip (deltas are two’s complement)', () => {
-    same(roundTrip(seriesOf([-86_400_000_000_000n, -1n, 0n, 1n])), seriesOf([-86_400_000_000_000n, -1n, 0n, 1n]))
+    same(
+      roundTrip(seriesOf([-86_400_000_000_000n, -1n, 0n, 1n])),
+      seriesOf([-86_400_000_000_000n, -1n, 0n, 1n]),
+    )
   })
 
   test('the whole int64 range round-trips: deltas and sums wrap modulo 2^64 as in numpy', () => {
@@ -64,7 +67,13 @@ describe('bound codec (raw v3)', () => {
   })
 
   test('values keep their bits: NaN payloads, -0.0, infinities, subnormals', () => {
-    const bits = new BigUint64Array([0x7ff8000000000001n, 0xfff0000000000000n, 0x8000000000000000n, 1n, 0x7ff0000000000000n])
+    const bits = new BigUint64Array([
+      0x7ff8000000000001n,
+      0xfff0000000000000n,
+      0x8000000000000000n,
+      1n,
+      0x7ff0000000000000n,
+    ])
     const s = { timestamps: BigInt64Array.from([1n, 2n, 3n, 4n, 5n]), values: new Float64Array(bits.buffer) }
     same(roundTrip(s), s)
   })
@@ -134,7 +143,16 @@ describe('bound codec (raw v3)', () => {
       const shape = SHAPES[c % SHAPES.length]
       const n = [1, 2, 7, 100, 1000, 4097][c % 6]
       const start = BigInt(Math.floor(random() * 2 ** 52)) * 1000n - 2n ** 60n
-      cases.push(rawSeries(shape, n, random, start, BigInt(1 + Math.floor(random() * 1e10)), Math.floor(random() * 1e6)))
+      cases.push(
+        rawSeries(
+          shape,
+          n,
+          random,
+          start,
+          BigInt(1 + Math.floor(random() * 1e10)),
+          Math.floor(random() * 1e6),
+        ),
+      )
     }
     const replies = runOracle([
       ...cases.map((s) => ({ op: 'bound-encode' as const, ...seriesToJson(s) })),

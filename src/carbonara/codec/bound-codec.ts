@@ -13,6 +13,7 @@ import { lz4CompressSized, lz4DecompressSized } from './lz4.ts'
 /** Bytes per point in the decompressed payload: uint64 delta + float64 value. */
 export const BOUND_POINT_LENGTH = 16
 
+const TWO_32 = 4294967296
 const IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
 export function assertLittleEndian(): void {
@@ -64,15 +65,17 @@ export function decodeBoundTimeSeries(bytes: Uint8Array): TimeSeries {
   }
   const n = payload.length / BOUND_POINT_LENGTH
   const words = new Uint32Array(payload.buffer, 0, n * 2)
-  // cumulative sum (mod 2^64) on 32-bit halves, in place
+  // cumulative sum (mod 2^64) on 32-bit halves, in place; lo + w < 2^33 is exact
+  const hiWords = new Int32Array(payload.buffer, 0, n * 2)
   let lo = 0
   let hi = 0
   for (let i = 0; i < 2 * n; i += 2) {
     const sum = lo + words[i]
-    lo = sum >>> 0
-    hi = (hi + words[i + 1] + (sum > 0xffffffff ? 1 : 0)) >>> 0
+    const carry = sum >= TWO_32 ? 1 : 0
+    lo = sum - carry * TWO_32
+    hi = (hi + hiWords[i + 1] + carry) | 0
     words[i] = lo
-    words[i + 1] = hi
+    hiWords[i + 1] = hi
   }
   return {
     timestamps: new BigInt64Array(payload.buffer, 0, n),

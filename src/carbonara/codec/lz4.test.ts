@@ -84,7 +84,8 @@ describe('lz4 compressor', () => {
       const n = Math.floor(random() * 5000)
       const alphabet = 1 + Math.floor(random() * 255)
       const a = new Uint8Array(n)
-      for (let i = 0; i < n; i++) a[i] = random() < 0.5 && i > 8 ? a[i - 1 - Math.floor(random() * 8)] : Math.floor(random() * alphabet)
+      for (let i = 0; i < n; i++)
+        a[i] = random() < 0.5 && i > 8 ? a[i - 1 - Math.floor(random() * 8)] : Math.floor(random() * alphabet)
       assert.deepEqual(lz4DecompressSized(lz4CompressSized(a)), a)
     }
   })
@@ -94,7 +95,11 @@ describe('lz4 compressor', () => {
     const inputs = lz4Inputs()
     const replies = runOracle(inputs.map((a) => ({ op: 'lz4-compress' as const, data: toHex(a) })))
     for (let i = 0; i < inputs.length; i++) {
-      assert.equal(toHex(lz4CompressSized(inputs[i])), replies[i].out, `input ${i} (${inputs[i].length} bytes)`)
+      assert.equal(
+        toHex(lz4CompressSized(inputs[i])),
+        replies[i].out,
+        `input ${i} (${inputs[i].length} bytes)`,
+      )
     }
   })
 
@@ -121,8 +126,16 @@ describe('lz4 decompressor', () => {
   rejects('a short output', '020000001061', 'size-mismatch')
   rejects('trailing input', '01000000106162', 'bad-last-sequence')
   rejects('a literal run past the input', '0a000000a06162', 'truncated-literals')
-  rejects('an offset before the output start', `1c000000f001${'62'.repeat(16)}110080${'61'.repeat(8)}`, 'offset-out-of-range')
-  rejects('a match into the last 5 bytes', `1c000000f401${'62'.repeat(16)}010080${'61'.repeat(8)}`, 'match-overflow')
+  rejects(
+    'an offset before the output start',
+    `1c000000f001${'62'.repeat(16)}110080${'61'.repeat(8)}`,
+    'offset-out-of-range',
+  )
+  rejects(
+    'a match into the last 5 bytes',
+    `1c000000f401${'62'.repeat(16)}010080${'61'.repeat(8)}`,
+    'match-overflow',
+  )
 
   test('decodes offset 0 as zero bytes, like liblz4 1.9.4', () => {
     const out = lz4DecompressSized(fromHex(`1c000000f001${'62'.repeat(16)}000080${'61'.repeat(8)}`))
@@ -151,7 +164,8 @@ describe('lz4 decompressor', () => {
       const blob = base.slice()
       const kind = c % 4
       if (kind === 0) {
-        for (let k = 0; k < 1 + Math.floor(random() * 3); k++) blob[4 + Math.floor(random() * (blob.length - 4))] ^= 1 << Math.floor(random() * 8)
+        for (let k = 0; k < 1 + Math.floor(random() * 3); k++)
+          blob[4 + Math.floor(random() * (blob.length - 4))] ^= 1 << Math.floor(random() * 8)
         cases.push(blob)
       } else if (kind === 1) {
         cases.push(blob.subarray(0, Math.floor(random() * blob.length)))

@@ -39,8 +39,8 @@ export function lz4CompressBound(inputLength: number): number {
   return inputLength + Math.floor(inputLength / 255) + 16
 }
 
-function read32(src: Uint8Array, p: number): number {
-  return src[p] | (src[p + 1] << 8) | (src[p + 2] << 16) | (src[p + 3] << 24)
+function read32(src: DataView, p: number): number {
+  return src.getInt32(p, true)
 }
 
 /**
@@ -48,8 +48,8 @@ function read32(src: Uint8Array, p: number): number {
  * arithmetic, done with 32-bit halves. With X = read64 << 24: X.lo = b0 << 24 and X.hi = the
  * next four bytes, and only the high word of X·P (mod 2^64) is needed.
  */
-function hash5(src: Uint8Array, p: number): number {
-  const b0 = src[p]
+function hash5(src: DataView, p: number): number {
+  const b0 = src.getUint8(p)
   const hi = read32(src, p + 1)
   // high word of X.lo·P.lo = b0·P.lo·2^24 / 2^32, exact in a double (< 2^37)
   const carry = ((b0 * PRIME5_LO) / 256) | 0
@@ -58,7 +58,7 @@ function hash5(src: Uint8Array, p: number): number {
 }
 
 /** Number of equal bytes at `p` and `m`, stopping at `limit` (`LZ4_count`). */
-function countMatch(src: Uint8Array, p: number, m: number, limit: number): number {
+function countMatch(src: DataView, bytes: Uint8Array, p: number, m: number, limit: number): number {
   const start = p
   while (p <= limit - 4) {
     const diff = read32(src, p) ^ read32(src, m)
@@ -66,7 +66,7 @@ function countMatch(src: Uint8Array, p: number, m: number, limit: number): numbe
     p += 4
     m += 4
   }
-  while (p < limit && src[p] === src[m]) {
+  while (p < limit && bytes[p] === bytes[m]) {
     p++
     m++
   }
@@ -107,7 +107,9 @@ export function lz4CompressBlock(src: Uint8Array, dst: Uint8Array, dstOffset = 0
     )
   }
   const end =
-    inputLength < MIN_LENGTH ? writeLastLiterals(src, dst, dstOffset, 0) : compressSequences(src, dst, dstOffset)
+    inputLength < MIN_LENGTH
+      ? writeLastLiterals(src, dst, dstOffset, 0)
+      : compressSequences(src, dst, dstOffset)
   return end - dstOffset
 }
 
@@ -134,15 +136,16 @@ function writeLastLiterals(src: Uint8Array, dst: Uint8Array, op: number, anchor:
  */
 function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number {
   const inputLength = src.length
+  const view = new DataView(src.buffer, src.byteOffset, src.byteLength)
   const table = new Uint32Array(1 << HASH_LOG)
   const mflimitPlusOne = inputLength - MFLIMIT + 1
   const matchLimit = inputLength - LASTLITERALS
   let anchor = 0
   let ip = 0
   let match = 0
-  table[hash5(src, 0)] = 0
+  table[hash5(view, 0)] = 0
   ip = 1
-  let forwardH = hash5(src, ip)
+  let forwardH = hash5(view, ip)
   for (;;) {
     // find a match, skipping faster and faster over incompressible data
     let forwardIp = ip
@@ -156,11 +159,11 @@ function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number
       forwardIp += step
       step = searchMatchNb++ >> SKIP_TRIGGER
       if (forwardIp > mflimitPlusOne) return writeLastLiterals(src, dst, op, anchor)
-      forwardH = hash5(src, forwardIp)
+      forwardH = hash5(view, forwardIp)
       table[h] = current
       match = matchIndex
       if (matchIndex + MAX_DISTANCE < current) continue
-      if (read32(src, match) === read32(src, ip)) break
+      if (read32(view, match) === read32(view, ip)) break
     }
     // catch up backwards
     while (ip > anchor && match > 0 && src[ip - 1] === src[match - 1]) {
@@ -182,7 +185,7 @@ function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number
       const offset = ip - match
       dst[op++] = offset & 0xff
       dst[op++] = offset >>> 8
-      let matchCode = countMatch(src, ip + MINMATCH, match + MINMATCH, matchLimit)
+      let matchCode = countMatch(view, src, ip + MINMATCH, match + MINMATCH, matchLimit)
       ip += matchCode + MINMATCH
       if (matchCode >= ML_MASK) {
         dst[token] += ML_MASK
@@ -194,16 +197,16 @@ function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number
       anchor = ip
       if (ip >= mflimitPlusOne) return writeLastLiterals(src, dst, op, anchor)
       // fill table at ip-2, then test the next position for an immediate match
-      table[hash5(src, ip - 2)] = ip - 2
-      const h = hash5(src, ip)
+      table[hash5(view, ip - 2)] = ip - 2
+      const h = hash5(view, ip)
       match = table[h]
       table[h] = ip
-      if (match + MAX_DISTANCE < ip || read32(src, match) !== read32(src, ip)) break
+      if (match + MAX_DISTANCE < ip || read32(view, match) !== read32(view, ip)) break
       token = op++
       dst[token] = 0
     }
     ip++
-    forwardH = hash5(src, ip)
+    forwardH = hash5(view, ip)
   }
 }
 
@@ -230,6 +233,10 @@ export function lz4DecompressBlock(
   let ip = srcStart
   let op = 0
   if (blockLength <= 0) throw lz4Error('empty-block', blockLength, 0)
+  // DataView 4-byte moves for short copies ("wild copies" that may write up to 15 bytes past
+  // the end of a literal run or match: those bytes are always rewritten later, in order)
+  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength)
+  const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength)
   for (;;) {
     if (ip >= srcEnd) throw lz4Error('truncated', blockLength, ip - srcStart)
     const token = src[ip++]
@@ -253,7 +260,14 @@ export function lz4DecompressBlock(
       op = litEnd
       break
     }
-    copyBytes(dst, op, src, ip, inLitEnd)
+    if (litLength <= 16 && op + 16 <= oend && ip + 16 <= srcEnd) {
+      dv.setUint32(op, sv.getUint32(ip))
+      dv.setUint32(op + 4, sv.getUint32(ip + 4))
+      dv.setUint32(op + 8, sv.getUint32(ip + 8))
+      dv.setUint32(op + 12, sv.getUint32(ip + 12))
+    } else {
+      copyBytes(dst, op, src, ip, inLitEnd)
+    }
     op = litEnd
     ip = inLitEnd
     const offset = src[ip] | (src[ip + 1] << 8)
@@ -278,6 +292,13 @@ export function lz4DecompressBlock(
       // NOTE(gnocchi-ts): forbidden by the block format, but liblz4 1.9.4 decodes it as zero
       // bytes (it zeroes the target before its small-offset copy); read what upstream reads
       dst.fill(0, op, matchEnd)
+      op = matchEnd
+    } else if (offset >= 8 && matchLength <= 32 && matchEnd + 8 <= oend) {
+      // 8-byte steps only ever read bytes already written when offset ≥ 8
+      for (let m = from; op < matchEnd; op += 8, m += 8) {
+        dv.setUint32(op, dv.getUint32(m))
+        dv.setUint32(op + 4, dv.getUint32(m + 4))
+      }
       op = matchEnd
     } else if (matchLength <= 32) {
       // short (possibly overlapping) match: a forward byte loop replicates the period

@@ -88,7 +88,12 @@ interface SeriesWords {
   readonly gNum: number
 }
 
-function seriesWords(keyNs: bigint, granularityNs: bigint, series: TimeSeries, format: CodecFormat): SeriesWords {
+function seriesWords(
+  keyNs: bigint,
+  granularityNs: bigint,
+  series: TimeSeries,
+  format: CodecFormat,
+): SeriesWords {
   assertLittleEndian()
   checkGranularity(granularityNs)
   const n = series.timestamps.length
@@ -119,7 +124,12 @@ function seriesWords(keyNs: bigint, granularityNs: bigint, series: TimeSeries, f
  * splits; it decodes this blob as empty).
  */
 export function encodeSplitCompressed(keyNs: bigint, granularityNs: bigint, series: TimeSeries): Uint8Array {
-  const { words, n, keyLo, keyHi, gLo, gHi, gNum } = seriesWords(keyNs, granularityNs, series, 'split-compressed')
+  const { words, n, keyLo, keyHi, gLo, gHi, gNum } = seriesWords(
+    keyNs,
+    granularityNs,
+    series,
+    'split-compressed',
+  )
   const payload = new Uint8Array(n * SPLIT_COMPRESSED_POINT_LENGTH)
   let prevLo = keyLo >>> 0
   let prevHi = keyHi
@@ -154,9 +164,23 @@ export function encodeSplitPadded(keyNs: bigint, granularityNs: bigint, series: 
   const firstHi = words[1] | 0
   const firstSlot = stepsBetween(keyLo >>> 0, keyHi, firstLo, firstHi, gLo, gHi, gNum, MAX_PADDED_SLOTS)
   if (firstSlot < 0) {
-    throw new InvalidSeriesError('split-padded', 'first timestamp not a whole number of steps after the key', 0, n)
+    throw new InvalidSeriesError(
+      'split-padded',
+      'first timestamp not a whole number of steps after the key',
+      0,
+      n,
+    )
   }
-  const lastSlot = stepsBetween(firstLo, firstHi, words[2 * n - 2], words[2 * n - 1] | 0, gLo, gHi, gNum, MAX_PADDED_SLOTS)
+  const lastSlot = stepsBetween(
+    firstLo,
+    firstHi,
+    words[2 * n - 2],
+    words[2 * n - 1] | 0,
+    gLo,
+    gHi,
+    gNum,
+    MAX_PADDED_SLOTS,
+  )
   if (lastSlot < 0) {
     throw new InvalidSeriesError('split-padded', 'series spans too many steps or is not aligned', n - 1, n)
   }
@@ -213,6 +237,11 @@ export function decodeSplitOrEmpty(
   return { timestamps: new BigInt64Array(0), values: new Float64Array(0) }
 }
 
+/** True when steps × g < 2^53 (every partial product is then an exact double). */
+function isExactSpan(steps: number, granularityNs: bigint): boolean {
+  return BigInt(steps) * granularityNs < 2n ** 53n
+}
+
 function checkLastTimestamp(
   keyNs: bigint,
   granularityNs: bigint,
@@ -226,8 +255,34 @@ function checkLastTimestamp(
   }
 }
 
+/**
+ * Writes key + rel as int64 halves, for rel = steps × g known to be an exact double
+ * (< 2^53): the fast path of the decoders.
+ */
+function writeTimestampExact(
+  words: Uint32Array,
+  index: number,
+  keyLo: number,
+  keyHi: number,
+  rel: number,
+): void {
+  const relHi = Math.floor(rel / TWO_32)
+  const low = keyLo + (rel - relHi * TWO_32)
+  const carry = low >= TWO_32 ? 1 : 0
+  words[index] = low - carry * TWO_32
+  words[index + 1] = keyHi + relHi + carry
+}
+
 /** Timestamp columns key + steps[i] × g, written as int64 halves into `words`. */
-function fillTimestamps(words: Uint32Array, index: number, keyLo: number, keyHi: number, steps: number, gLo: number, gHi: number): void {
+function fillTimestamps(
+  words: Uint32Array,
+  index: number,
+  keyLo: number,
+  keyHi: number,
+  steps: number,
+  gLo: number,
+  gHi: number,
+): void {
   // steps·g < 2^64 (checked by the caller), so with steps split in 16-bit halves both partial
   // products stay below 2^48 and are exact doubles
   const sLo = steps & 0xffff
@@ -244,7 +299,13 @@ function decodeCompressed(keyNs: bigint, granularityNs: bigint, bytes: Uint8Arra
   const payload = lz4DecompressSized(bytes, 1)
   const n = Math.floor(payload.length / SPLIT_COMPRESSED_POINT_LENGTH)
   if (payload.length !== n * SPLIT_COMPRESSED_POINT_LENGTH) {
-    throw new InvalidDataError('split-compressed', 'payload-not-whole-points', bytes.length, -1, payload.length)
+    throw new InvalidDataError(
+      'split-compressed',
+      'payload-not-whole-points',
+      bytes.length,
+      -1,
+      payload.length,
+    )
   }
   let totalSteps = 0
   for (let i = 0; i < n; i++) totalSteps += payload[2 * i] | (payload[2 * i + 1] << 8)
@@ -257,9 +318,17 @@ function decodeCompressed(keyNs: bigint, granularityNs: bigint, bytes: Uint8Arra
   const gLo = Number(granularityNs & 0xffffffffn)
   const gHi = Number(granularityNs >> 32n)
   let steps = 0
-  for (let i = 0; i < n; i++) {
-    steps += payload[2 * i] | (payload[2 * i + 1] << 8)
-    fillTimestamps(words, 2 * i, keyLo, keyHi, steps, gLo, gHi)
+  if (isExactSpan(totalSteps, granularityNs)) {
+    const gNum = Number(granularityNs)
+    for (let i = 0; i < n; i++) {
+      steps += payload[2 * i] | (payload[2 * i + 1] << 8)
+      writeTimestampExact(words, 2 * i, keyLo, keyHi, steps * gNum)
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      steps += payload[2 * i] | (payload[2 * i + 1] << 8)
+      fillTimestamps(words, 2 * i, keyLo, keyHi, steps, gLo, gHi)
+    }
   }
   const values = new Float64Array(n)
   new Uint8Array(values.buffer).set(payload.subarray(2 * n))
@@ -269,7 +338,13 @@ function decodeCompressed(keyNs: bigint, granularityNs: bigint, bytes: Uint8Arra
 function decodePadded(keyNs: bigint, granularityNs: bigint, bytes: Uint8Array): TimeSeries {
   const slots = Math.floor(bytes.length / SPLIT_PADDED_SLOT_LENGTH)
   if (bytes.length !== slots * SPLIT_PADDED_SLOT_LENGTH) {
-    throw new InvalidDataError('split-padded', 'not-whole-slots', bytes.length, -1, slots * SPLIT_PADDED_SLOT_LENGTH)
+    throw new InvalidDataError(
+      'split-padded',
+      'not-whole-slots',
+      bytes.length,
+      -1,
+      slots * SPLIT_PADDED_SLOT_LENGTH,
+    )
   }
   let n = 0
   let lastSlot = 0
@@ -283,18 +358,23 @@ function decodePadded(keyNs: bigint, granularityNs: bigint, bytes: Uint8Array): 
   const timestamps = new BigInt64Array(n)
   const words = new Uint32Array(timestamps.buffer)
   const values = new Float64Array(n)
-  const valueBytes = new Uint8Array(values.buffer)
   const key = BigInt.asUintN(64, keyNs)
   const keyLo = Number(key & 0xffffffffn)
   const keyHi = Number(key >> 32n)
   const gLo = Number(granularityNs & 0xffffffffn)
   const gHi = Number(granularityNs >> 32n)
+  // values move as two uint32 halves: bit-exact (NaN payloads) and unaligned-safe
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const valueWords = new Uint32Array(values.buffer)
+  const exact = isExactSpan(lastSlot, granularityNs)
+  const gNum = Number(granularityNs)
   let i = 0
-  for (let s = 0; s < slots; s++) {
-    const at = s * SPLIT_PADDED_SLOT_LENGTH
+  for (let s = 0, at = 0; s < slots; s++, at += SPLIT_PADDED_SLOT_LENGTH) {
     if (bytes[at] === 0) continue
-    fillTimestamps(words, 2 * i, keyLo, keyHi, s, gLo, gHi)
-    for (let b = 0; b < 8; b++) valueBytes[8 * i + b] = bytes[at + 1 + b]
+    if (exact) writeTimestampExact(words, 2 * i, keyLo, keyHi, s * gNum)
+    else fillTimestamps(words, 2 * i, keyLo, keyHi, s, gLo, gHi)
+    valueWords[2 * i] = view.getUint32(at + 1, true)
+    valueWords[2 * i + 1] = view.getUint32(at + 5, true)
     i++
   }
   return { timestamps, values }

@@ -25,7 +25,9 @@ it('uses the upstream file layout', async () => {
     const driver = new FileIncomingDriver({ basePath })
     await driver.upgrade(128)
     await driver.open()
-    assert.deepEqual(JSON.parse(await readFile(join(basePath, 'tmp', 'gnocchi-config'), 'utf8')), { sacks: 128 })
+    assert.deepEqual(JSON.parse(await readFile(join(basePath, 'tmp', 'gnocchi-config'), 'utf8')), {
+      sacks: 128,
+    })
     const id = '5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10'
     const bytes = encodeBundle({ timestamps: BigInt64Array.of(1n), values: Float64Array.of(2) })
     await driver.addMeasures(new Map([[id, bytes]]))

@@ -252,7 +252,9 @@ export class FileIncomingDriver implements IncomingDriver {
         perMetric?.set(metricId, n)
       }
     }
-    return perMetric ? { summary: { metrics, measures }, details: perMetric } : { summary: { metrics, measures } }
+    return perMetric
+      ? { summary: { metrics, measures }, details: perMetric }
+      : { summary: { metrics, measures } }
   }
 
   async close(): Promise<void> {}

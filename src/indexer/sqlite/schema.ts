@@ -102,25 +102,26 @@ export const CREATE_SCHEMA: readonly string[] = [
  * Steps from older upstream revisions to the head, for databases stamped by an older
  * version (4.4.x stops at `04eba72e4f90`). Keyed by the revision they start from.
  */
-export const MIGRATIONS: ReadonlyMap<string, { readonly to: string; readonly sql: readonly string[] }> = new Map([
-  [
-    '04eba72e4f90',
-    {
-      to: '18fff4509e3e',
-      sql: ['ALTER TABLE metric ADD COLUMN needs_raw_data_truncation BOOLEAN DEFAULT 1 NOT NULL'],
-    },
-  ],
-  // String(255) → String(289): SQLite does not enforce VARCHAR lengths.
-  ['18fff4509e3e', { to: '94544ca86c7e', sql: [] }],
-  [
-    '94544ca86c7e',
-    {
-      to: ALEMBIC_HEAD,
-      sql: [
-        // SQLite refuses a non-constant default in ADD COLUMN; backfill with "now" instead.
-        "ALTER TABLE metric ADD COLUMN last_measure_timestamp DATETIME DEFAULT '1970-01-01 00:00:00.000000' NOT NULL",
-        "UPDATE metric SET last_measure_timestamp = strftime('%Y-%m-%d %H:%M:%f000', 'now')",
-      ],
-    },
-  ],
-])
+export const MIGRATIONS: ReadonlyMap<string, { readonly to: string; readonly sql: readonly string[] }> =
+  new Map([
+    [
+      '04eba72e4f90',
+      {
+        to: '18fff4509e3e',
+        sql: ['ALTER TABLE metric ADD COLUMN needs_raw_data_truncation BOOLEAN DEFAULT 1 NOT NULL'],
+      },
+    ],
+    // String(255) → String(289): SQLite does not enforce VARCHAR lengths.
+    ['18fff4509e3e', { to: '94544ca86c7e', sql: [] }],
+    [
+      '94544ca86c7e',
+      {
+        to: ALEMBIC_HEAD,
+        sql: [
+          // SQLite refuses a non-constant default in ADD COLUMN; backfill with "now" instead.
+          "ALTER TABLE metric ADD COLUMN last_measure_timestamp DATETIME DEFAULT '1970-01-01 00:00:00.000000' NOT NULL",
+          "UPDATE metric SET last_measure_timestamp = strftime('%Y-%m-%d %H:%M:%f000', 'now')",
+        ],
+      },
+    ],
+  ])

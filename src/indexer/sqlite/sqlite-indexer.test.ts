@@ -32,7 +32,7 @@ it('stores upstream schema, alembic head, generic type and python-style JSON', a
     await indexer.close()
     const db = new DatabaseSync(path)
     assert.deepEqual({ ...db.prepare('SELECT * FROM alembic_version').get() }, { version_num: ALEMBIC_HEAD })
-    const generic = { ...db.prepare("SELECT name, tablename, attributes, state FROM resource_type").get() }
+    const generic = { ...db.prepare('SELECT name, tablename, attributes, state FROM resource_type').get() }
     assert.deepEqual(generic, { name: 'generic', tablename: 'generic', attributes: '{}', state: 'active' })
     const ap = { ...db.prepare('SELECT * FROM archive_policy').get() }
     assert.deepEqual(ap, {
@@ -42,7 +42,9 @@ it('stores upstream schema, alembic head, generic type and python-style JSON', a
       aggregation_methods: '["mean", "min", "max", "sum", "std", "count"]',
     })
     const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
       .all()
       .map((r) => r.name)
     assert.deepEqual(tables, [

@@ -101,7 +101,9 @@ function toRule(row: RuleRow): ArchivePolicyRule {
 }
 
 function isConstraintError(e: unknown, what: string): boolean {
-  return e instanceof Error && (e as { code?: string }).code === 'ERR_SQLITE_ERROR' && e.message.includes(what)
+  return (
+    e instanceof Error && (e as { code?: string }).code === 'ERR_SQLITE_ERROR' && e.message.includes(what)
+  )
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -187,7 +189,8 @@ export class SqliteIndexer implements Indexer {
       }
       while (current !== ALEMBIC_HEAD) {
         const step = MIGRATIONS.get(current)
-        if (!step) throw new Error(`Unknown indexer schema revision ${current}; cannot migrate to ${ALEMBIC_HEAD}`)
+        if (!step)
+          throw new Error(`Unknown indexer schema revision ${current}; cannot migrate to ${ALEMBIC_HEAD}`)
         for (const sql of step.sql) this.#db.exec(sql)
         this.#run('UPDATE alembic_version SET version_num = ?', step.to)
         current = step.to
@@ -259,7 +262,8 @@ export class SqliteIndexer implements Indexer {
 
   async deleteArchivePolicy(name: string): Promise<void> {
     this.#write(() => {
-      if (!this.#get('SELECT 1 FROM archive_policy WHERE name = ?', name)) throw new NoSuchArchivePolicyError(name)
+      if (!this.#get('SELECT 1 FROM archive_policy WHERE name = ?', name))
+        throw new NoSuchArchivePolicyError(name)
       if (
         this.#get('SELECT 1 FROM metric WHERE archive_policy_name = ? LIMIT 1', name) ||
         this.#get('SELECT 1 FROM archive_policy_rule WHERE archive_policy_name = ? LIMIT 1', name)
@@ -442,7 +446,9 @@ export class SqliteIndexer implements Indexer {
     this.#write(() => {
       for (const part of chunks(ids, IN_CHUNK)) {
         this.#db
-          .prepare(`UPDATE metric SET needs_raw_data_truncation = 0 WHERE id IN (${part.map(() => '?').join(', ')})`)
+          .prepare(
+            `UPDATE metric SET needs_raw_data_truncation = 0 WHERE id IN (${part.map(() => '?').join(', ')})`,
+          )
           .run(...part)
       }
     })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
@@ -11,7 +11,10 @@ const tmpBase = () => mkdtemp(join(tmpdir(), 'gnocchi-storage-'))
 runStorageConformance('file', {
   newDriver: async () => {
     const basePath = await tmpBase()
-    return { driver: new FileStorageDriver({ basePath }), cleanup: () => rm(basePath, { recursive: true, force: true }) }
+    return {
+      driver: new FileStorageDriver({ basePath }),
+      cleanup: () => rm(basePath, { recursive: true, force: true }),
+    }
   },
 })
 
@@ -37,7 +40,12 @@ it('uses the upstream file layout and freezes subdir_len', async () => {
     await driver.putUnaggregated([[id, Uint8Array.of(1)]])
     await driver.putSplits([
       {
-        ref: { metricId: id, method: 'rate:mean', granularityNs: 200_000_000n, keyNs: 1_425_600_000_000_000_000n },
+        ref: {
+          metricId: id,
+          method: 'rate:mean',
+          granularityNs: 200_000_000n,
+          keyNs: 1_425_600_000_000_000_000n,
+        },
         bytes: Uint8Array.of(2),
       },
     ])

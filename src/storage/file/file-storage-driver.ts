@@ -163,7 +163,10 @@ export class FileStorageDriver implements StorageDriver {
     for (const { method, granularityNs } of aggregations) {
       result.set(aggregationKey(method, granularityNs), [])
       let grans = byMethod.get(method)
-      if (!grans) byMethod.set(method, (grans = new Map()))
+      if (!grans) {
+        grans = new Map()
+        byMethod.set(method, grans)
+      }
       grans.set(formatSecondsAsPythonFloat(granularityNs), granularityNs)
     }
     for (const [method, grans] of byMethod) {

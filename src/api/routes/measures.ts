@@ -1,0 +1,170 @@
+/** `POST|GET /v1/metric/<id>/measures` (api.md §5.5, §5.6; aggregation.md §5). */
+import { parseAggregationMethod } from '../../carbonara/aggregation-method.ts'
+import { MetricLockedError } from '../../domain/errors.ts'
+import type { Metric } from '../../domain/metric.ts'
+import { encodeBundle } from '../../incoming/bundle.ts'
+import { ACCEPTED, type Reply, type RequestContext, rawJsonReply } from '../context.ts'
+import type { CalendarUnit, Resample } from '../deps.ts'
+import { argumentValueError, HttpError } from '../errors.ts'
+import { encodeFloat, encodeString } from '../json.ts'
+import { pyFloat } from '../py-float.ts'
+import { route } from '../router.ts'
+import { metricPolicyTarget } from '../serializers.ts'
+import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
+import { MeasureTimestampFormatter, parseTimestampNs, parseTimestampsNs } from '../timestamp.ts'
+import { isPlainObject } from '../validation.ts'
+import { boolParam, enforce, queryParam, readJson } from './_common.ts'
+import { lookupMetric } from './metric.ts'
+
+const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
+
+function measuresError(reason: string): HttpError {
+  return new HttpError(400, { cause: 'Invalid input', reason, detail: [] })
+}
+
+/** Upstream `MeasuresListSchema`: timestamps first (format of the first one), then values. */
+export function parseMeasures(body: unknown): { timestamps: BigInt64Array; values: Float64Array } {
+  if (
+    !Array.isArray(body) ||
+    !body.every(isPlainObject) ||
+    !body.every((m) => Object.hasOwn(m, 'timestamp'))
+  ) {
+    // NOTE: upstream answers 500 for objects without `timestamp`; we say "format".
+    throw measuresError('unexpected measures format')
+  }
+  let timestamps: BigInt64Array
+  try {
+    timestamps = parseTimestampsNs(body.map((m) => (m as Record<string, unknown>).timestamp))
+  } catch (e) {
+    if (e instanceof ConversionError) throw measuresError(`unexpected timestamp '${e.message}'`)
+    if (e instanceof TypeError) throw measuresError('unexpected measures format')
+    throw e
+  }
+  const values = new Float64Array(body.length)
+  for (let i = 0; i < body.length; i++) {
+    const v = pyFloat((body[i] as Record<string, unknown>).value)
+    if (v === undefined) throw measuresError('unexpected measures value')
+    values[i] = v
+  }
+  return { timestamps, values }
+}
+
+export async function postMeasures(ctx: RequestContext, metric: Metric): Promise<Reply> {
+  enforce(ctx, 'post measures', metricPolicyTarget(metric))
+  const measures = parseMeasures(readJson(ctx))
+  if (measures.timestamps.length > 0) {
+    await ctx.deps.incoming.addMeasures(new Map([[metric.id, encodeBundle(measures)]]))
+  }
+  return ACCEPTED
+}
+
+function parseQueryTimestamp(param: 'start' | 'stop', value: string | undefined): bigint | null {
+  if (value === undefined) return null
+  try {
+    return parseTimestampNs(value)
+  } catch {
+    throw argumentValueError(param, 'Must be a datetime or a timestamp')
+  }
+}
+
+export async function getMeasures(ctx: RequestContext, metric: Metric): Promise<Reply> {
+  enforce(ctx, 'get measures', metricPolicyTarget(metric))
+  const aggregation = queryParam(ctx, 'aggregation') ?? 'mean'
+  const granularityParam = queryParam(ctx, 'granularity')
+  const resampleParam = queryParam(ctx, 'resample')
+  let resample: Resample | null = null
+  if (resampleParam) {
+    if (!granularityParam) throw new HttpError(400, 'A granularity must be specified to resample')
+    if (CALENDAR_UNITS.includes(resampleParam))
+      resample = { kind: 'calendar', unit: resampleParam as CalendarUnit }
+    else {
+      try {
+        resample = { kind: 'fixed', granularityNs: parseTimespanNs(resampleParam) }
+      } catch (e) {
+        if (e instanceof ConversionError) throw new HttpError(400, e.message)
+        throw e
+      }
+    }
+  }
+  const startNs = parseQueryTimestamp('start', queryParam(ctx, 'start'))
+  const stopNs = parseQueryTimestamp('stop', queryParam(ctx, 'stop'))
+  const ap = await ctx.deps.indexer.getArchivePolicy(metric.archivePolicyName)
+  if (!ap) throw new Error(`BUG: metric ${metric.id} has no archive policy ${metric.archivePolicyName}`)
+  let granularities: bigint[]
+  if (granularityParam === undefined) granularities = ap.definition.map((d) => d.granularityNs)
+  else {
+    try {
+      granularities = [parseTimespanNs(granularityParam)]
+    } catch (e) {
+      if (e instanceof ConversionError) throw argumentValueError('granularity', e.message)
+      throw e
+    }
+  }
+  const method = ap.aggregationMethods.includes(aggregation) ? parseAggregationMethod(aggregation) : undefined
+  if (!method) {
+    throw new HttpError(404, {
+      cause: 'Aggregation method does not exist for this metric',
+      detail: { metric: metric.id, aggregation_method: aggregation },
+    })
+  }
+  granularities.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
+  for (const g of granularities) {
+    if (!ap.definition.some((d) => d.granularityNs === g)) {
+      throw new HttpError(
+        404,
+        `Aggregation method '${aggregation}' at granularity '${encodeFloat(nsToSeconds(g))}' for metric ${metric.id} does not exist`,
+      )
+    }
+  }
+  if (
+    boolParam('refresh', queryParam(ctx, 'refresh'), false) &&
+    (await ctx.deps.incoming.hasUnprocessed(metric.id))
+  ) {
+    try {
+      await ctx.deps.processor.refreshMetrics([metric], ctx.deps.config.operationTimeoutMs)
+    } catch (e) {
+      if (e instanceof MetricLockedError) {
+        throw new HttpError(
+          503,
+          `Unable to refresh metric: ${metric.id}. Metric is locked. Please try again.`,
+        )
+      }
+      throw e
+    }
+  }
+  const results = await ctx.deps.storage.readMeasures(metric, ap, {
+    method,
+    granularitiesNs: granularities,
+    startNs,
+    stopNs,
+    resample,
+  })
+  return rawJsonReply(200, encodeMeasures(results))
+}
+
+/** `[[ts, granularity, value], ...]` built as one string (the hot path of reads). */
+export function encodeMeasures(
+  results: ReadonlyArray<{
+    granularity: bigint | CalendarUnit
+    series: { timestamps: BigInt64Array; values: Float64Array }
+  }>,
+): string {
+  const fmt = new MeasureTimestampFormatter()
+  const parts: string[] = []
+  for (const { granularity, series } of results) {
+    const g =
+      typeof granularity === 'bigint' ? encodeFloat(nsToSeconds(granularity)) : encodeString(granularity)
+    const { timestamps, values } = series
+    for (let i = 0; i < timestamps.length; i++) {
+      parts.push(`["${fmt.format(timestamps[i])}", ${g}, ${encodeFloat(values[i])}]`)
+    }
+  }
+  return `[${parts.join(', ')}]`
+}
+
+export const measuresRoutes = [
+  route('/v1/metric/:id/measures', {
+    GET: async (ctx) => getMeasures(ctx, await lookupMetric(ctx, ctx.params.id)),
+    POST: async (ctx) => postMeasures(ctx, await lookupMetric(ctx, ctx.params.id)),
+  }),
+]

@@ -1,0 +1,180 @@
+/**
+ * The HTTP server (node:http, no framework): proxy headers → CORS → routing → content
+ * negotiation → handler → one error mapper. Always drains request bodies; bodies above the
+ * limit get a 413; bad input is always a 4xx, unexpected exceptions a logged 500.
+ */
+import http from 'node:http'
+import { RequestAuth } from './auth.ts'
+import { acceptsJson } from './content-negotiation.ts'
+import type { Reply, RequestContext } from './context.ts'
+import { defaultCorsConfig, preflightHeaders, simpleCorsHeaders } from './cors.ts'
+import type { ApiDeps } from './deps.ts'
+import { type ErrorRequestInfo, HttpError, renderHttpError, toHttpError } from './errors.ts'
+import { DEFAULT_POLICY_RULES, PolicyEnforcer } from './policy.ts'
+import { hostUrl, pyQuote, requestOrigin } from './proxy-headers.ts'
+import { Router, splitPath } from './router.ts'
+import { archivePolicyRoutes } from './routes/archive-policy.ts'
+import { archivePolicyRuleRoutes } from './routes/archive-policy-rule.ts'
+import { measuresRoutes } from './routes/measures.ts'
+import { metricRoutes } from './routes/metric.ts'
+import { notImplementedRoutes } from './routes/not-implemented.ts'
+import { healthcheck, rootRoutes } from './routes/root.ts'
+import { statusRoutes } from './routes/status.ts'
+
+export interface ApiServerOptions {
+  /** Largest accepted request body (default 64 MiB); larger ones get 413. */
+  readonly maxBodyBytes?: number
+  /** Policy rules overriding the defaults (oslo.policy file contents). */
+  readonly policyRules?: Readonly<Record<string, string>>
+  readonly keepAliveTimeoutMs?: number
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+
+export function createApiServer(deps: ApiDeps, options: ApiServerOptions = {}): http.Server {
+  const handler = createRequestHandler(deps, options)
+  const server = http.createServer({ keepAlive: true }, handler)
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000
+  return server
+}
+
+export function createRequestHandler(
+  deps: ApiDeps,
+  options: ApiServerOptions = {},
+): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const router = new Router([
+    ...rootRoutes,
+    ...statusRoutes,
+    ...archivePolicyRoutes,
+    ...archivePolicyRuleRoutes,
+    ...metricRoutes,
+    ...measuresRoutes,
+    ...notImplementedRoutes,
+  ])
+  const policy = options.policyRules
+    ? new PolicyEnforcer({ ...DEFAULT_POLICY_RULES, ...options.policyRules })
+    : new PolicyEnforcer()
+  const cors = defaultCorsConfig(deps.config.corsAllowedOrigins)
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+
+  return (req, res) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let tooLarge = false
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBody) {
+        tooLarge = true
+        chunks.length = 0
+      } else if (!tooLarge) chunks.push(chunk)
+    })
+    req.on('error', () => res.destroy())
+    req.on('end', () => {
+      const body = tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks, size)
+      void dispatch(req, res, body, tooLarge)
+    })
+  }
+
+  async function dispatch(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    tooLarge: boolean,
+  ) {
+    const method = (req.method ?? 'GET').toUpperCase()
+    const info: ErrorRequestInfo = {
+      method,
+      accept: headerString(req.headers.accept),
+      contentType: headerString(req.headers['content-type']),
+    }
+    let reply: Reply
+    try {
+      reply = await route(req, method, body, tooLarge)
+    } catch (err) {
+      reply = errorReply(err, info, req)
+    }
+    send(req, res, method, reply)
+  }
+
+  async function route(
+    req: http.IncomingMessage,
+    method: string,
+    body: Buffer,
+    tooLarge: boolean,
+  ): Promise<Reply> {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const rawPath = q < 0 ? url : url.slice(0, q)
+    const origin = requestOrigin(
+      req.headers,
+      {
+        scheme: 'http',
+        host: headerString(req.headers.host) ?? `${req.socket.localAddress}:${req.socket.localPort}`,
+        remoteAddr: req.socket.remoteAddress ?? '',
+      },
+      deps.config.enableProxyHeadersParsing,
+    )
+    if (method === 'OPTIONS') {
+      // oslo CORS: a non-2xx answer to OPTIONS becomes an empty 200 (+ preflight headers).
+      return { status: 200, body: '', headers: preflightHeaders(cors, req.headers) }
+    }
+    const segments = splitPath(rawPath)
+    if (segments === undefined) throw new HttpError(404, null)
+    if (segments.length === 1 && segments[0] === 'healthcheck' && (method === 'GET' || method === 'HEAD')) {
+      return healthcheck(method, headerString(req.headers.accept))
+    }
+    if (tooLarge) throw new HttpError(413)
+    const base = hostUrl(origin)
+    if (rawPath === '/v1' && (method === 'GET' || method === 'HEAD')) {
+      const location = `${base}${pyQuote(origin.scriptPrefix)}/v1/`
+      throw new HttpError(302, null, { location })
+    }
+    const match = router.match(method, segments)
+    if (match.kind === 'not-found') throw new HttpError(404, null)
+    if (match.kind === 'method-not-allowed') throw new HttpError(405, '', { allow: match.allow.join(', ') })
+    if (!acceptsJson(headerString(req.headers.accept))) throw new HttpError(406, '')
+    const ctx: RequestContext = {
+      method,
+      segments,
+      params: match.params,
+      query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+      headers: req.headers,
+      body,
+      hostUrl: base,
+      scriptPrefix: origin.scriptPrefix,
+      rawPath,
+      auth: new RequestAuth(deps.config.authMode, req.headers),
+      policy,
+      deps,
+    }
+    return match.handler(ctx)
+  }
+
+  function errorReply(err: unknown, info: ErrorRequestInfo, req: http.IncomingMessage): Reply {
+    let httpError = toHttpError(err)
+    if (!httpError) {
+      deps.log.error('unexpected error', { err, method: info.method, url: req.url })
+      httpError = new HttpError(500, '')
+    } else if (httpError.status >= 500) {
+      deps.log.warn('request failed', { status: httpError.status, detail: httpError.message, url: req.url })
+    }
+    const rendered = renderHttpError(httpError, info)
+    const { 'content-type': contentType, ...headers } = rendered.headers
+    return { status: rendered.status, body: rendered.body, contentType, headers }
+  }
+
+  function send(req: http.IncomingMessage, res: http.ServerResponse, method: string, reply: Reply) {
+    const headers: Record<string, string> = { ...reply.headers }
+    if (reply.contentType) headers['content-type'] = reply.contentType
+    if (method !== 'OPTIONS') Object.assign(headers, simpleCorsHeaders(cors, req.headers, headers.vary))
+    const body =
+      reply.status === 204 || reply.status === 304 ? undefined : Buffer.from(reply.body ?? '', 'utf8')
+    if (body !== undefined) headers['content-length'] = String(body.length)
+    res.writeHead(reply.status, headers)
+    res.end(method === 'HEAD' ? undefined : body)
+  }
+}
+
+function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v
+}

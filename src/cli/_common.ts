@@ -1,0 +1,93 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { type GnocchiConfig, loadConfig } from '../config/config.ts'
+import { createLogger, type Logger } from '../log/logger.ts'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+export const COMMON_OPTIONS = {
+  'config-file': { type: 'string', multiple: true },
+  'config-dir': { type: 'string', multiple: true },
+  set: { type: 'string', multiple: true },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options
+
+export const COMMON_HELP = `Common options:
+  --config-file PATH   Config file (repeatable; later files override earlier ones). Default: the
+                       first of ~/.gnocchi/gnocchi.conf, ~/gnocchi.conf, /etc/gnocchi/gnocchi.conf,
+                       /etc/gnocchi.conf; without any, the embedded deployment under ./data.
+  --config-dir DIR     Directory of *.conf files (repeatable).
+  --set S.O=VALUE      Override one option, e.g. --set metricd.metric_processing_delay=1
+                       (repeatable; also env GNOCCHI__<SECTION>__<OPTION>, GNOCCHI_INDEXER_URL).
+  --debug              Debug logging ([DEFAULT] debug).
+  -h, --help           Show this help.`
+
+export type CommandValues = Record<string, string | boolean | string[] | boolean[] | undefined>
+
+export interface ParsedCommand {
+  readonly values: CommandValues
+  readonly config: GnocchiConfig
+  readonly log: Logger
+}
+
+export function parseCommand(
+  argv: readonly string[],
+  options: Options,
+  help: string,
+  extraOverrides: (values: CommandValues) => string[] = () => [],
+): ParsedCommand {
+  let values: CommandValues
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: { ...COMMON_OPTIONS, ...options },
+      allowPositionals: false,
+    }).values as CommandValues
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${help}\n`)
+    process.exit(2)
+  }
+  if (values.help) {
+    process.stdout.write(`${help}\n`)
+    process.exit(0)
+  }
+  const overrides = [...((values.set as string[] | undefined) ?? []), ...extraOverrides(values)]
+  if (values.debug) overrides.push('DEFAULT.debug=true')
+  let config: GnocchiConfig
+  try {
+    config = loadConfig({
+      configFiles: values['config-file'] as string[] | undefined,
+      configDirs: values['config-dir'] as string[] | undefined,
+      overrides,
+    })
+  } catch (e) {
+    process.stderr.write(`Configuration error: ${(e as Error).message}\n`)
+    process.exit(2)
+  }
+  const log = createLogger({ level: config.debug ? 'debug' : 'info' })
+  return { values, config, log }
+}
+
+/** SIGTERM/SIGINT → `stop()` then exit 0; a second signal exits at once. */
+export function exitOnSignals(stop: () => Promise<void>, log: Logger): void {
+  let stopping = false
+  const handler = (signal: string) => {
+    if (stopping) process.exit(1)
+    stopping = true
+    log.info('Stopping', { signal })
+    stop().then(
+      () => process.exit(0),
+      (error) => {
+        log.error('Error while stopping', { error })
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', handler)
+  process.on('SIGINT', handler)
+}
+
+export function fail(log: Logger, msg: string, error: unknown): never {
+  log.error(msg, { error })
+  process.exit(1)
+}

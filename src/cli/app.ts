@@ -1,0 +1,280 @@
+import type { Server } from 'node:http'
+import type { ApiConfig, ApiDeps } from '../api/deps.ts'
+import { createApiServer } from '../api/server.ts'
+import { DEFAULT_AGGREGATION_METHODS, type GnocchiConfig, sqlitePathFromUrl } from '../config/config.ts'
+import type { Coordinator } from '../coordination/coordinator.ts'
+import { SqliteCoordinator } from '../coordination/sqlite-coordinator.ts'
+import type { ArchivePolicy } from '../domain/archive-policy.ts'
+import { FileIncomingDriver } from '../incoming/file/file-incoming-driver.ts'
+import { NotifyingIncomingDriver } from '../incoming/notifying-incoming-driver.ts'
+import { SqliteIndexer } from '../indexer/sqlite/sqlite-indexer.ts'
+import type { Logger } from '../log/logger.ts'
+import { Metricd } from '../metricd/metricd.ts'
+import { MetricdProcessor } from '../metricd/metricd-processor.ts'
+import { FileStorageDriver } from '../storage/file/file-storage-driver.ts'
+import { MetricStorageEngine } from '../storage/metric-storage.ts'
+import type { StorageDriver } from '../storage/storage-driver.ts'
+
+/** Version reported by `GET /` (`build`). */
+export const GNOCCHI_TS_VERSION = '4.6.0+ts.0.1.0'
+
+/** Every driver of a deployment, built from the config (composition root). */
+export interface Runtime {
+  readonly config: GnocchiConfig
+  readonly log: Logger
+  readonly indexer: SqliteIndexer
+  readonly incoming: NotifyingIncomingDriver
+  readonly storageDriver: StorageDriver
+  readonly engine: MetricStorageEngine
+  readonly coordinator: Coordinator
+  readonly processor: MetricdProcessor
+  close(): Promise<void>
+}
+
+export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
+  if (!config.indexer.url.startsWith('sqlite:')) {
+    throw new Error(`[indexer] url ${config.indexer.url}: only sqlite:// is supported yet`)
+  }
+  if (!config.coordinationUrl.startsWith('sqlite:')) {
+    throw new Error(`coordination_url ${config.coordinationUrl}: only sqlite:// is supported yet`)
+  }
+  const indexer = new SqliteIndexer({ path: sqlitePathFromUrl(config.indexer.url) })
+  const incoming = new NotifyingIncomingDriver(
+    new FileIncomingDriver({ basePath: config.incoming.fileBasepath, fsync: config.incoming.fileFsync }),
+  )
+  const storageDriver = new FileStorageDriver({
+    basePath: config.storage.fileBasepath,
+    subdirLen: config.storage.fileSubdirLen,
+    fsync: config.storage.fileFsync,
+    onWarning: (msg) => log.warn(msg),
+  })
+  const engine = new MetricStorageEngine(storageDriver, log.child({ component: 'storage' }))
+  const coordinator = new SqliteCoordinator({ path: sqlitePathFromUrl(config.coordinationUrl) })
+  const processor = new MetricdProcessor({
+    indexer,
+    incoming,
+    engine,
+    coordinator,
+    log: log.child({ component: 'metricd' }),
+  })
+  let closed = false
+  return {
+    config,
+    log,
+    indexer,
+    incoming,
+    storageDriver,
+    engine,
+    coordinator,
+    processor,
+    close: async () => {
+      if (closed) return
+      closed = true
+      await coordinator.close()
+      await incoming.close()
+      await storageDriver.close()
+      await indexer.close()
+    },
+  }
+}
+
+export interface UpgradeOptions {
+  readonly skipIndex?: boolean
+  readonly skipStorage?: boolean
+  readonly skipIncoming?: boolean
+  readonly skipArchivePoliciesCreation?: boolean
+  /** `--sacks-number` (default 128), used only when the sacks are not set up yet. */
+  readonly sacksNumber?: number
+}
+
+const S = 1_000_000_000n
+const DAY = 86_400n * S
+
+/** api.md §3.2: created only when there is no archive policy and no rule at all. */
+export function defaultArchivePolicies(
+  methods: readonly string[] = DEFAULT_AGGREGATION_METHODS,
+): ArchivePolicy[] {
+  return [
+    {
+      name: 'bool',
+      backWindow: 3600,
+      definition: [{ granularityNs: S, points: 31_536_000, timespanNs: 365n * DAY }],
+      aggregationMethods: ['last'],
+    },
+    {
+      name: 'low',
+      backWindow: 0,
+      definition: [{ granularityNs: 300n * S, points: 8640, timespanNs: 30n * DAY }],
+      aggregationMethods: [...methods],
+    },
+    {
+      name: 'medium',
+      backWindow: 0,
+      definition: [
+        { granularityNs: 60n * S, points: 10080, timespanNs: 7n * DAY },
+        { granularityNs: 3600n * S, points: 8760, timespanNs: 365n * DAY },
+      ],
+      aggregationMethods: [...methods],
+    },
+    {
+      name: 'high',
+      backWindow: 0,
+      definition: [
+        { granularityNs: S, points: 3600, timespanNs: 3600n * S },
+        { granularityNs: 60n * S, points: 10080, timespanNs: 7n * DAY },
+        { granularityNs: 3600n * S, points: 8760, timespanNs: 365n * DAY },
+      ],
+      aggregationMethods: [...methods],
+    },
+  ]
+}
+
+/** `gnocchi-upgrade` (upstream cli/manage.py `upgrade`). Idempotent. */
+export async function runUpgrade(runtime: Runtime, options: UpgradeOptions = {}): Promise<void> {
+  const { indexer, incoming, storageDriver, log, config } = runtime
+  if (!options.skipIndex) {
+    log.info('Upgrading indexer', { url: config.indexer.url })
+    await indexer.upgrade()
+  }
+  if (!options.skipStorage) {
+    log.info('Upgrading storage', { basepath: config.storage.fileBasepath })
+    await storageDriver.upgrade()
+  }
+  if (!options.skipIncoming) {
+    log.info('Upgrading incoming storage', { basepath: config.incoming.fileBasepath })
+    await incoming.upgrade(options.sacksNumber ?? 128)
+  }
+  if (!options.skipArchivePoliciesCreation && !options.skipIndex) {
+    const policies = await indexer.listArchivePolicies()
+    const rules = await indexer.listArchivePolicyRules()
+    if (policies.length === 0 && rules.length === 0) {
+      for (const ap of defaultArchivePolicies(config.archivePolicy.defaultAggregationMethods)) {
+        await indexer.createArchivePolicy(ap)
+      }
+      await indexer.createArchivePolicyRule({ name: 'default', metricPattern: '*', archivePolicyName: 'low' })
+      log.info('Created default archive policies and rule')
+    }
+  }
+}
+
+export function apiConfigFrom(config: GnocchiConfig): ApiConfig {
+  return {
+    maxLimit: config.api.maxLimit,
+    authMode: config.api.authMode,
+    corsAllowedOrigins: config.cors.allowedOrigin,
+    enableProxyHeadersParsing: config.api.enableProxyHeadersParsing,
+    operationTimeoutMs: config.api.operationTimeoutMs,
+    defaultAggregationMethods: config.archivePolicy.defaultAggregationMethods,
+    version: GNOCCHI_TS_VERSION,
+  }
+}
+
+export function apiDepsFrom(runtime: Runtime): ApiDeps {
+  return {
+    indexer: runtime.indexer,
+    incoming: runtime.incoming,
+    storage: runtime.engine,
+    processor: runtime.processor,
+    coordinator: runtime.coordinator,
+    config: apiConfigFrom(runtime.config),
+    log: runtime.log.child({ component: 'api' }),
+  }
+}
+
+export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs?: number } = {}): Metricd {
+  const m = runtime.config.metricd
+  const metricd = new Metricd(
+    {
+      processor: runtime.processor,
+      incoming: runtime.incoming,
+      coordinator: runtime.coordinator,
+      statistics: runtime.engine.statistics,
+      log: runtime.log.child({ component: 'metricd' }),
+    },
+    {
+      processingDelayMs: m.metricProcessingDelayMs,
+      cleanupDelayMs: m.metricCleanupDelayMs,
+      cleanupBatchSize: m.cleanupBatchSize,
+      reportingDelayMs: m.metricReportingDelayMs,
+      firstCleanupDelayMs: overrides.firstCleanupDelayMs,
+    },
+  )
+  // In-process hook: measures accepted by this process's API wake metricd at once.
+  runtime.incoming.onAdded(() => metricd.notify())
+  return metricd
+}
+
+/** Opens the incoming driver, running the upgrade first when the data dir is new. */
+export async function openRuntime(runtime: Runtime, upgrade: UpgradeOptions | false): Promise<void> {
+  const configured = await (
+    runtime.incoming as unknown as { isConfigured?: () => Promise<boolean> }
+  ).isConfigured?.()
+  if (upgrade !== false) {
+    // First start: the full gnocchi-upgrade. Later starts: only the idempotent schema and
+    // storage checks (default policies are never re-created behind the operator's back).
+    await runUpgrade(
+      runtime,
+      configured ? { ...upgrade, skipIncoming: true, skipArchivePoliciesCreation: true } : upgrade,
+    )
+  }
+  await runtime.incoming.open()
+}
+
+export interface RunningApi {
+  readonly server: Server
+  readonly runtime: Runtime
+  readonly metricd: Metricd | undefined
+  /** Graceful stop: stop accepting, finish metricd's current sack, close drivers. */
+  stop(): Promise<void>
+}
+
+export interface StartApiOptions {
+  readonly upgrade: UpgradeOptions | false
+  readonly embeddedMetricd: boolean
+  readonly firstCleanupDelayMs?: number
+}
+
+export async function startApi(
+  config: GnocchiConfig,
+  log: Logger,
+  options: StartApiOptions,
+): Promise<RunningApi> {
+  const runtime = buildRuntime(config, log)
+  await openRuntime(runtime, options.upgrade)
+  const server = createApiServer(apiDepsFrom(runtime))
+  const metricd = options.embeddedMetricd
+    ? createMetricd(runtime, { firstCleanupDelayMs: options.firstCleanupDelayMs })
+    : undefined
+  await metricd?.start()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.api.port, config.api.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  log.info('gnocchi-api listening', {
+    host: config.api.host,
+    port: config.api.port,
+    embeddedMetricd: !!metricd,
+  })
+  let stopping: Promise<void> | undefined
+  return {
+    server,
+    runtime,
+    metricd,
+    stop: () => {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeIdleConnections()
+        const timer = setTimeout(() => server.closeAllConnections(), 2000)
+        timer.unref()
+        await metricd?.stop()
+        await closed
+        clearTimeout(timer)
+        await runtime.close()
+      })()
+      return stopping
+    },
+  }
+}

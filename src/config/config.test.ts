@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { it } from 'node:test'
+import { loadConfig, sqlitePathFromUrl } from './config.ts'
+import { IniSyntaxError, parseBool, parseIni, parseList } from './ini.ts'
+
+it('parses oslo-style INI', () => {
+  const data = parseIni(`# comment
+[DEFAULT]
+debug = True
+; other comment
+[api]
+max-limit = 7
+host: 0.0.0.0
+[cors]
+allowed_origin = http://a.com, http://b.com
+[x]
+multi = 1
+multi = 2
+long = first
+  second
+`)
+  assert.deepEqual(data.get('DEFAULT')?.get('debug'), ['True'])
+  assert.deepEqual(data.get('api')?.get('max_limit'), ['7'])
+  assert.deepEqual(data.get('api')?.get('host'), ['0.0.0.0'])
+  assert.deepEqual(data.get('x')?.get('multi'), ['1', '2'])
+  assert.deepEqual(data.get('x')?.get('long'), ['first\nsecond'])
+  assert.deepEqual(parseList(data.get('cors')?.get('allowed_origin')?.[0] ?? ''), [
+    'http://a.com',
+    'http://b.com',
+  ])
+  assert.throws(() => parseIni('key = outside'), IniSyntaxError)
+  assert.equal(parseBool('Yes', 'x'), true)
+  assert.equal(parseBool('off', 'x'), false)
+  assert.throws(() => parseBool('maybe', 'x'))
+})
+
+it('embedded defaults without any config file', () => {
+  const c = loadConfig({ search: false, cwd: '/srv/g', env: {} })
+  assert.equal(c.storage.fileBasepath, '/srv/g/data')
+  assert.equal(c.incoming.fileBasepath, '/srv/g/data')
+  assert.equal(c.indexer.url, 'sqlite:////srv/g/data/gnocchi.sqlite')
+  assert.equal(sqlitePathFromUrl(c.indexer.url), '/srv/g/data/gnocchi.sqlite')
+  assert.equal(c.api.host, '127.0.0.1')
+  assert.equal(c.api.port, 8041)
+  assert.equal(c.api.maxLimit, 1000)
+  assert.equal(c.api.operationTimeoutMs, 10_000)
+  assert.equal(c.metricd.metricProcessingDelayMs, 60_000)
+  assert.equal(c.metricd.metricCleanupDelayMs, 300_000)
+  assert.equal(c.metricd.metricReportingDelayMs, 120_000)
+  assert.equal(c.metricd.cleanupBatchSize, 10_000)
+  assert.equal(c.api.embeddedMetricd, true)
+  assert.deepEqual(c.archivePolicy.defaultAggregationMethods, ['mean', 'min', 'max', 'sum', 'std', 'count'])
+})
+
+it('config files, env and overrides, in that order', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gnocchi-conf-'))
+  try {
+    const file = join(dir, 'gnocchi.conf')
+    await writeFile(
+      file,
+      `[api]\nport = 9000\nrefresh_timeout = 3\n[storage]\nfile_basepath = ${dir}/s\n[incoming]\nfile_basepath = ${dir}/i\n[metricd]\nmetric_processing_delay = 0.5\n`,
+    )
+    const c = loadConfig({
+      configFiles: [file],
+      env: { GNOCCHI_INDEXER_URL: 'sqlite:///rel.db', GNOCCHI__API__MAX_LIMIT: '7' },
+      overrides: ['api.port=9001'],
+      cwd: '/w',
+    })
+    assert.equal(c.api.host, '0.0.0.0')
+    assert.equal(c.api.port, 9001)
+    assert.equal(c.api.maxLimit, 7)
+    assert.equal(c.api.operationTimeoutMs, 3000)
+    assert.equal(c.storage.fileBasepath, `${dir}/s`)
+    assert.equal(c.incoming.fileBasepath, `${dir}/i`)
+    assert.equal(c.metricd.metricProcessingDelayMs, 500)
+    assert.equal(sqlitePathFromUrl(c.indexer.url, '/w'), '/w/rel.db')
+    assert.equal(c.coordinationUrl, `sqlite:///${dir}/i/gnocchi-coordination.sqlite`)
+    assert.throws(
+      () => loadConfig({ configFiles: [file], overrides: ['storage.driver=s3'] }),
+      /not supported/,
+    )
+    assert.throws(() => loadConfig({ search: false, overrides: ['api.port=x'] }), /invalid integer/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

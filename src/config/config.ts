@@ -1,0 +1,276 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { availableParallelism, homedir } from 'node:os'
+import { isAbsolute, join, resolve } from 'node:path'
+import { type IniData, normalizeOptionName, parseBool, parseIni, parseList } from './ini.ts'
+
+/**
+ * Configuration with upstream's sections, option names and defaults (architecture.md §10).
+ *
+ * Sources, later wins: built-in defaults → config files (`--config-file` repeatable, else the
+ * first of `~/.gnocchi/gnocchi.conf`, `~/gnocchi.conf`, `/etc/gnocchi/gnocchi.conf`,
+ * `/etc/gnocchi.conf`, plus `*.conf` in the matching `gnocchi.conf.d`) → environment
+ * (`GNOCCHI_INDEXER_URL`, and `GNOCCHI__<SECTION>__<OPTION>` for any option, e.g.
+ * `GNOCCHI__API__PORT=9000`) → command-line `--set section.option=value`.
+ *
+ * Embedded deployment (gnocchi-ts extension). When no config file is found at all,
+ * everything lives under `./data`: `[storage]`/`[incoming] file_basepath = ./data`, API on
+ * 127.0.0.1:8041. Whenever `[indexer] url` is unset it defaults to the SQLite file
+ * `sqlite:///<storage file_basepath>/gnocchi.sqlite` (SQLAlchemy URL form: `sqlite:////abs/path`
+ * for an absolute path, `sqlite:///rel/path` relative to the working directory, `sqlite://` for
+ * memory). `[DEFAULT] coordination_url` defaults to `sqlite:///<incoming file_basepath>/gnocchi-coordination.sqlite`.
+ * `[incoming] file_fsync` (default true) fsyncs bundles before the API answers 202;
+ * `[storage] file_fsync` (default false, upstream never fsyncs aggregates: processing is
+ * idempotent and a crash of the process loses nothing already renamed into place) fsyncs
+ * every split and raw object as well, for power-loss durability at about 2× the write cost.
+ * `[api] embedded_metricd` (default true) runs metricd inside gnocchi-api; `[api] auto_upgrade`
+ * (default true) runs the gnocchi-upgrade steps when the data directory is not initialised.
+ */
+export interface GnocchiConfig {
+  readonly configFiles: readonly string[]
+  readonly debug: boolean
+  readonly coordinationUrl: string
+  readonly parallelOperations: number
+  readonly api: {
+    readonly host: string
+    readonly port: number
+    readonly authMode: 'basic' | 'remoteuser'
+    readonly maxLimit: number
+    readonly operationTimeoutMs: number
+    readonly enableProxyHeadersParsing: boolean
+    readonly embeddedMetricd: boolean
+    readonly autoUpgrade: boolean
+  }
+  readonly indexer: { readonly url: string }
+  readonly storage: {
+    readonly driver: 'file'
+    readonly fileBasepath: string
+    readonly fileSubdirLen: number
+    /** gnocchi-ts extension `[storage] file_fsync` (default false, as upstream). */
+    readonly fileFsync: boolean
+  }
+  readonly incoming: {
+    readonly driver: 'file'
+    readonly fileBasepath: string
+    /** gnocchi-ts extension `[incoming] file_fsync` (default true: a 202 means durable). */
+    readonly fileFsync: boolean
+  }
+  readonly metricd: {
+    readonly workers: number
+    readonly metricProcessingDelayMs: number
+    readonly greedy: boolean
+    readonly metricReportingDelayMs: number
+    readonly metricCleanupDelayMs: number
+    readonly processingReplicas: number
+    readonly cleanupBatchSize: number
+    readonly metricInactiveAfterS: number
+    readonly resourceCleanupAfterS: number
+  }
+  readonly archivePolicy: { readonly defaultAggregationMethods: readonly string[] }
+  readonly cors: { readonly allowedOrigin: readonly string[] }
+}
+
+export interface LoadConfigOptions {
+  /** `--config-file` values; when given, no search happens. */
+  readonly configFiles?: readonly string[]
+  /** `--config-dir` values. */
+  readonly configDirs?: readonly string[]
+  /** `section.option=value` overrides (flags). */
+  readonly overrides?: readonly string[]
+  readonly env?: NodeJS.ProcessEnv
+  readonly cwd?: string
+  /** Search the standard locations when no file is given (default true). */
+  readonly search?: boolean
+}
+
+function searchConfigFiles(): { files: string[]; dirs: string[] } {
+  const home = homedir()
+  const locations = [join(home, '.gnocchi'), home, '/etc/gnocchi', '/etc']
+  const files: string[] = []
+  const dirs: string[] = []
+  for (const dir of locations) {
+    const file = join(dir, 'gnocchi.conf')
+    if (files.length === 0 && existsSync(file)) files.push(file)
+    const confD = join(dir, 'gnocchi.conf.d')
+    if (dirs.length === 0 && existsSync(confD)) dirs.push(confD)
+  }
+  return { files, dirs }
+}
+
+function confFilesIn(dir: string): string[] {
+  try {
+    if (!statSync(dir).isDirectory()) return []
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.conf'))
+      .sort()
+      .map((f) => join(dir, f))
+  } catch {
+    return []
+  }
+}
+
+/** SQLAlchemy-style `sqlite:///path` → a file path (`:memory:` for `sqlite://`). */
+export function sqlitePathFromUrl(url: string, cwd = process.cwd()): string {
+  const m = /^sqlite:\/\/(\/(.*))?$/.exec(url)
+  if (!m) throw new Error(`Not a sqlite URL: ${url}`)
+  const path = m[2] ?? ''
+  if (path === '' || path === ':memory:') return ':memory:'
+  return isAbsolute(path) ? path : resolve(cwd, path)
+}
+
+export function sqliteUrlForPath(path: string): string {
+  return `sqlite:///${path}`
+}
+
+class Options {
+  readonly #data: IniData
+  constructor(data: IniData) {
+    this.#data = data
+  }
+  raw(section: string, name: string): string | undefined {
+    const values = this.#data.get(section)?.get(name)
+    return values?.[values.length - 1]
+  }
+  has(section: string, name: string): boolean {
+    return this.raw(section, name) !== undefined
+  }
+  str(section: string, name: string, def: string): string {
+    return this.raw(section, name) ?? def
+  }
+  int(section: string, name: string, def: number, min = -Infinity, max = Infinity): number {
+    const v = this.raw(section, name)
+    if (v === undefined) return def
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new Error(`[${section}] ${name}: invalid integer ${JSON.stringify(v)} (range ${min}..${max})`)
+    }
+    return n
+  }
+  float(section: string, name: string, def: number): number {
+    const v = this.raw(section, name)
+    if (v === undefined) return def
+    const n = Number(v)
+    if (!Number.isFinite(n)) throw new Error(`[${section}] ${name}: invalid number ${JSON.stringify(v)}`)
+    return n
+  }
+  bool(section: string, name: string, def: boolean): boolean {
+    const v = this.raw(section, name)
+    return v === undefined ? def : parseBool(v, `[${section}] ${name}`)
+  }
+  list(section: string, name: string, def: readonly string[]): string[] {
+    const v = this.raw(section, name)
+    return v === undefined ? [...def] : parseList(v)
+  }
+}
+
+function set(data: IniData, section: string, name: string, value: string): void {
+  let s = data.get(section)
+  if (!s) {
+    s = new Map()
+    data.set(section, s)
+  }
+  s.set(normalizeOptionName(name), [value])
+}
+
+export const DEFAULT_AGGREGATION_METHODS = ['mean', 'min', 'max', 'sum', 'std', 'count']
+
+export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  let files = [...(options.configFiles ?? [])]
+  let dirs = [...(options.configDirs ?? [])]
+  if (files.length === 0 && dirs.length === 0 && options.search !== false) {
+    const found = searchConfigFiles()
+    files = found.files
+    dirs = found.dirs
+  }
+  const allFiles = [...files, ...dirs.flatMap(confFilesIn)]
+  const data: IniData = new Map()
+  for (const file of allFiles) parseIni(readFileSync(file, 'utf8'), file, data)
+  const embedded = allFiles.length === 0
+
+  if (env.GNOCCHI_INDEXER_URL) set(data, 'indexer', 'url', env.GNOCCHI_INDEXER_URL)
+  for (const [key, value] of Object.entries(env)) {
+    const m = /^GNOCCHI__([A-Za-z0-9_]+?)__([A-Za-z0-9_]+)$/.exec(key)
+    if (m && value !== undefined) {
+      const section = m[1].toUpperCase() === 'DEFAULT' ? 'DEFAULT' : m[1].toLowerCase()
+      set(data, section, m[2].toLowerCase(), value)
+    }
+  }
+  for (const o of options.overrides ?? []) {
+    const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(o)
+    if (!m) throw new Error(`Invalid override ${JSON.stringify(o)}: expected section.option=value`)
+    set(data, m[1], m[2], m[3])
+  }
+
+  const o = new Options(data)
+  const cpus = availableParallelism()
+  const defaultBase = embedded ? resolve(cwd, 'data') : '/var/lib/gnocchi'
+  const storageBase = resolve(cwd, o.str('storage', 'file_basepath', defaultBase))
+  const incomingBase = resolve(cwd, o.raw('incoming', 'file_basepath') ?? storageBase)
+  const storageDriver = o.str('storage', 'driver', 'file')
+  const incomingDriver = o.raw('incoming', 'driver') ?? storageDriver
+  if (storageDriver !== 'file')
+    throw new Error(`[storage] driver ${storageDriver} is not supported yet (file only)`)
+  if (incomingDriver !== 'file')
+    throw new Error(`[incoming] driver ${incomingDriver} is not supported yet (file only)`)
+  const authMode = o.str('api', 'auth_mode', 'basic')
+  if (authMode !== 'basic' && authMode !== 'remoteuser') {
+    throw new Error(`[api] auth_mode ${authMode} is not supported (basic, remoteuser)`)
+  }
+  const seconds = (section: string, name: string, def: number) =>
+    Math.round(o.float(section, name, def) * 1000)
+
+  return {
+    configFiles: allFiles,
+    debug: o.bool('DEFAULT', 'debug', false),
+    coordinationUrl: o.str(
+      'DEFAULT',
+      'coordination_url',
+      sqliteUrlForPath(join(incomingBase, 'gnocchi-coordination.sqlite')),
+    ),
+    parallelOperations: o.int('DEFAULT', 'parallel_operations', cpus, 1),
+    api: {
+      host: o.str('api', 'host', embedded ? '127.0.0.1' : '0.0.0.0'),
+      port: o.int('api', 'port', 8041, 0, 65535),
+      authMode,
+      maxLimit: o.int('api', 'max_limit', 1000, 1),
+      operationTimeoutMs: o.has('api', 'operation_timeout')
+        ? seconds('api', 'operation_timeout', 10)
+        : seconds('api', 'refresh_timeout', 10),
+      enableProxyHeadersParsing: o.bool('api', 'enable_proxy_headers_parsing', false),
+      embeddedMetricd: o.bool('api', 'embedded_metricd', true),
+      autoUpgrade: o.bool('api', 'auto_upgrade', true),
+    },
+    indexer: { url: o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite'))) },
+    storage: {
+      driver: 'file',
+      fileBasepath: storageBase,
+      fileSubdirLen: o.int('storage', 'file_subdir_len', 2, 0, 32),
+      fileFsync: o.bool('storage', 'file_fsync', false),
+    },
+    incoming: {
+      driver: 'file',
+      fileBasepath: incomingBase,
+      fileFsync: o.bool('incoming', 'file_fsync', true),
+    },
+    metricd: {
+      workers: o.int('metricd', 'workers', cpus, 1),
+      metricProcessingDelayMs: seconds('metricd', 'metric_processing_delay', 60),
+      greedy: o.bool('metricd', 'greedy', true),
+      metricReportingDelayMs: seconds('metricd', 'metric_reporting_delay', 120),
+      metricCleanupDelayMs: seconds('metricd', 'metric_cleanup_delay', 300),
+      processingReplicas: o.int('metricd', 'processing_replicas', 3, 1),
+      cleanupBatchSize: o.int('metricd', 'cleanup_batch_size', 10000, 1),
+      metricInactiveAfterS: o.float('metricd', 'metric_inactive_after', 0),
+      resourceCleanupAfterS: o.float('metricd', 'resource_cleanup_after', 0),
+    },
+    archivePolicy: {
+      defaultAggregationMethods: o.list(
+        'archive_policy',
+        'default_aggregation_methods',
+        DEFAULT_AGGREGATION_METHODS,
+      ),
+    },
+    cors: { allowedOrigin: o.list('cors', 'allowed_origin', []) },
+  }
+}

@@ -1,0 +1,52 @@
+/** Starts the real API (embedded sqlite/file backends, in-process metricd) for tests. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type RunningApi, startApi } from '../../src/cli/app.ts'
+import { loadConfig } from '../../src/config/config.ts'
+import { createLogger } from '../../src/log/logger.ts'
+
+export interface TestServer {
+  readonly url: string
+  readonly port: number
+  readonly dataDir: string
+  readonly running: RunningApi
+  stop(): Promise<void>
+}
+
+export async function startTestServer(
+  options: { maxLimit?: number; overrides?: readonly string[]; port?: number; dataDir?: string } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gnocchi-api-test-'))
+  const config = loadConfig({
+    search: false,
+    cwd: dataDir,
+    env: {},
+    overrides: [
+      'api.host=127.0.0.1',
+      `api.port=${options.port ?? 0}`,
+      `api.max_limit=${options.maxLimit ?? 7}`,
+      'api.enable_proxy_headers_parsing=true',
+      'cors.allowed_origin=http://foobar.com',
+      'metricd.metric_processing_delay=0.1',
+      ...(options.overrides ?? []),
+    ],
+  })
+  const log = createLogger({ level: process.env.GNOCCHI_TEST_LOG ? 'debug' : 'error' })
+  const running = await startApi(config, log, {
+    upgrade: { skipArchivePoliciesCreation: true, sacksNumber: 8 },
+    embeddedMetricd: true,
+  })
+  const port = (running.server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    running,
+    stop: async () => {
+      await running.stop()
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
