@@ -19,9 +19,10 @@ import { type IniData, normalizeOptionName, parseBool, parseIni, parseList } fro
  * for an absolute path, `sqlite:///rel/path` relative to the working directory, `sqlite://` for
  * memory). `[DEFAULT] coordination_url` defaults to `sqlite:///<incoming file_basepath>/gnocchi-coordination.sqlite`.
  * `[incoming] file_fsync` (default true) fsyncs bundles before the API answers 202;
- * `[storage] file_fsync` (default false, upstream never fsyncs aggregates: processing is
- * idempotent and a crash of the process loses nothing already renamed into place) fsyncs
- * every split and raw object as well, for power-loss durability at about 2× the write cost.
+ * `[storage] file_fsync` (default true; upstream never fsyncs aggregates) fsyncs every split
+ * and raw object before the processed bundles are deleted, so that not even a power loss can
+ * drop measures that were acknowledged. A process crash alone loses nothing either way
+ * (processing is idempotent and objects are renamed into place); `false` halves write cost.
  * `[api] embedded_metricd` (default true) runs metricd inside gnocchi-api; `[api] auto_upgrade`
  * (default true) runs the gnocchi-upgrade steps when the data directory is not initialised.
  */
@@ -45,7 +46,7 @@ export interface GnocchiConfig {
     readonly driver: 'file'
     readonly fileBasepath: string
     readonly fileSubdirLen: number
-    /** gnocchi-ts extension `[storage] file_fsync` (default false, as upstream). */
+    /** gnocchi-ts extension `[storage] file_fsync` (default true; upstream never fsyncs). */
     readonly fileFsync: boolean
   }
   readonly incoming: {
@@ -246,7 +247,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       driver: 'file',
       fileBasepath: storageBase,
       fileSubdirLen: o.int('storage', 'file_subdir_len', 2, 0, 32),
-      fileFsync: o.bool('storage', 'file_fsync', false),
+      fileFsync: o.bool('storage', 'file_fsync', true),
     },
     incoming: {
       driver: 'file',

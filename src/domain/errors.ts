@@ -115,3 +115,91 @@ export class NoSuchResourceError extends GnocchiError {
     this.resource = resource
   }
 }
+
+export class ResourceAlreadyExistsError extends GnocchiError {
+  override name = 'ResourceAlreadyExistsError'
+  readonly resource: string
+  constructor(resource: string) {
+    super(`Resource ${resource} already exists`)
+    this.resource = resource
+  }
+}
+
+export class NoSuchResourceTypeError extends GnocchiError {
+  override name = 'NoSuchResourceTypeError'
+  readonly resourceType: string
+  constructor(resourceType: string) {
+    super(`Resource type ${resourceType} does not exist`)
+    this.resourceType = resourceType
+  }
+}
+
+export class ResourceTypeAlreadyExistsError extends GnocchiError {
+  override name = 'ResourceTypeAlreadyExistsError'
+  readonly resourceType: string
+  constructor(resourceType: string) {
+    super(`Resource type ${resourceType} already exists`)
+    this.resourceType = resourceType
+  }
+}
+
+/** Also for `generic` and for types still referenced by history rows (API: 400). */
+export class ResourceTypeInUseError extends GnocchiError {
+  override name = 'ResourceTypeInUseError'
+  readonly resourceType: string
+  constructor(resourceType: string) {
+    super(`Resource type ${resourceType} is still in use`)
+    this.resourceType = resourceType
+  }
+}
+
+/** The type is not `active` (being created, updated, deleted, or in an *_error state). */
+export class UnexpectedResourceTypeStateError extends GnocchiError {
+  override name = 'UnexpectedResourceTypeStateError'
+  readonly resourceType: string
+  readonly expectedState: string
+  readonly state: string
+  constructor(resourceType: string, expectedState: string, state: string) {
+    super(`Resource type ${resourceType} state is ${state} (expected: ${expectedState})`)
+    this.resourceType = resourceType
+    this.expectedState = expectedState
+    this.state = state
+  }
+}
+
+/** A filter or sort names an attribute the type does not have (API: 400). */
+export class QueryAttributeError extends GnocchiError {
+  override name = 'QueryAttributeError'
+  readonly resourceType: string
+  readonly attribute: string
+  constructor(resourceType: string, attribute: string) {
+    super(`Resource type ${resourceType} has no ${attribute} attribute`)
+    this.resourceType = resourceType
+    this.attribute = attribute
+  }
+}
+
+/** A filter value cannot be converted to the column type (API: 400). */
+export class QueryValueError extends GnocchiError {
+  override name = 'QueryValueError'
+  readonly value: unknown
+  readonly field: string
+  constructor(value: unknown, field: string) {
+    super(`Invalid value: \`${String(value)}' for field \`${field}'`)
+    this.value = value
+    this.field = field
+  }
+}
+
+/** `started_at > ended_at` on create or update (API: 400). */
+export class StartAfterEndError extends GnocchiError {
+  override name = 'StartAfterEndError'
+  constructor() {
+    super('Start timestamp cannot be after end timestamp')
+  }
+}
+
+/** A feature the configured engine lacks, e.g. `lifespan` filters on MySQL (API: 501). */
+export class IndexerNotImplementedError extends GnocchiError {
+  override name = 'IndexerNotImplementedError'
+}
