@@ -1,7 +1,7 @@
+import { parsePyIntString, pyFloat } from '../api/py-float.ts'
+import { parseTimespanNs } from '../api/timespan.ts'
 import { parseAggregationMethod } from '../carbonara/aggregation-method.ts'
 import { parseCrossReducer } from '../carbonara/cross-series.ts'
-import { pyFloat, parsePyIntString } from '../api/py-float.ts'
-import { parseTimespanNs } from '../api/timespan.ts'
 import { pyStr, pyStrRepr, pyTypeName } from './_py-format.ts'
 import { OperationsParseError, OperationsValidationError } from './errors.ts'
 import type { MetricReferenceKey, OperationNode, UnaryOperator } from './operation-node.ts'
@@ -25,7 +25,8 @@ const WHITE = ' \n\t\r'
 const DBL_QUOTED = /"(?:[^"\n\r\\]|""|\\(?:[^x]|x[0-9a-fA-F]+))*/y
 const SGL_QUOTED = /'(?:[^'\n\r\\]|''|\\(?:[^x]|x[0-9a-fA-F]+))*/y
 // pyparsing 3.0's word extractor for "found 'xyz'" (Latin-1 letters and digits, at most 16).
-const FOUND_WORD = /[0-9A-Za-z\u00aa\u00b2\u00b3\u00b5\u00b9\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]{1,16}/y
+const FOUND_WORD =
+  /[0-9A-Za-z\u00aa\u00b2\u00b3\u00b5\u00b9\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]{1,16}/y
 
 /** Python `str.expandtabs(8)`, which pyparsing applies before parsing. */
 function expandTabs(s: string): string {
@@ -109,7 +110,10 @@ function parseErrorMessage(s: string, expected: string, loc: number): string {
   }
   let line = 1
   for (let i = 0; i < loc && i < s.length; i++) if (s[i] === '\n') line++
-  const col = loc > 0 && loc < s.length && s[loc - 1] === '\n' ? 1 : loc - (loc === 0 ? -1 : s.lastIndexOf('\n', loc - 1))
+  const col =
+    loc > 0 && loc < s.length && s[loc - 1] === '\n'
+      ? 1
+      : loc - (loc === 0 ? -1 : s.lastIndexOf('\n', loc - 1))
   return `Expected '${expected}'${found}  (at char ${loc}), (line:${line}, col:${col})`
 }
 

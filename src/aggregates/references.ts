@@ -1,4 +1,5 @@
 import { pyFloatRepr, pyStrRepr } from './_py-format.ts'
+import { OperationsWithoutMetricError } from './errors.ts'
 import type { MetricReferenceKey, OperationNode } from './operation-node.ts'
 
 /*
@@ -43,6 +44,13 @@ export function collectReferences(node: OperationNode): MetricReferenceKey[] {
   }
   visit(node)
   return out
+}
+
+/** collectReferences, throwing OperationsWithoutMetricError (400) when there is none. */
+export function mustCollectReferences(node: OperationNode): MetricReferenceKey[] {
+  const refs = collectReferences(node)
+  if (refs.length === 0) throw new OperationsWithoutMetricError(operationToJson(node))
+  return refs
 }
 
 /**

@@ -25,6 +25,15 @@ import {
   NoSuchMetricError,
   NoSuchResourceError,
 } from '../domain/errors.ts'
+import {
+  InvalidMeasuresError,
+  LineProtocolError,
+  NoArchivePolicyRuleMatchError,
+  RemoteWriteDecodeError,
+  ResourceOfOtherTypeError,
+  UnknownMetricsError,
+  UnknownResourcesError,
+} from '../ingest/errors.ts'
 import { acceptableOffers, bestOffer } from './content-negotiation.ts'
 import { encodeJson, type JsonValue, PyFloat } from './json.ts'
 
@@ -153,6 +162,28 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof InvalidMarkerError || err instanceof InvalidSortKeyError)
     return new HttpError(400, err.message)
   if (err instanceof MetricLockedError) return new HttpError(503, err.message)
+  return ingestHttpError(err)
+}
+
+/** Errors of the ingestion path (src/ingest/errors.ts), with upstream's bodies. */
+function ingestHttpError(err: GnocchiError): HttpError | undefined {
+  if (err instanceof InvalidMeasuresError) return invalidInput(err.reason, err.path)
+  if (err instanceof LineProtocolError) {
+    return new HttpError(400, { cause: 'Value error', detail: err.detail, reason: err.reason })
+  }
+  if (err instanceof UnknownResourcesError) {
+    return new HttpError(400, { cause: 'Unknown resources', detail: err.resources.map((r) => ({ ...r })) })
+  }
+  if (
+    err instanceof NoArchivePolicyRuleMatchError ||
+    err instanceof UnknownMetricsError ||
+    err instanceof RemoteWriteDecodeError
+  ) {
+    return new HttpError(400, err.message)
+  }
+  if (err instanceof ResourceOfOtherTypeError) {
+    return new HttpError(409, { cause: 'Resource already exists', detail: err.resourceId })
+  }
   return undefined
 }
 

@@ -15,9 +15,12 @@ import { hostUrl, pyQuote, requestOrigin } from './proxy-headers.ts'
 import { Router, splitPath } from './router.ts'
 import { archivePolicyRoutes } from './routes/archive-policy.ts'
 import { archivePolicyRuleRoutes } from './routes/archive-policy-rule.ts'
+import { batchRoutes } from './routes/batch.ts'
+import { influxdbRoutes } from './routes/influxdb.ts'
 import { measuresRoutes } from './routes/measures.ts'
 import { metricRoutes } from './routes/metric.ts'
 import { notImplementedRoutes } from './routes/not-implemented.ts'
+import { prometheusRoutes } from './routes/prometheus.ts'
 import { healthcheck, rootRoutes } from './routes/root.ts'
 import { statusRoutes } from './routes/status.ts'
 
@@ -49,6 +52,9 @@ export function createRequestHandler(
     ...archivePolicyRuleRoutes,
     ...metricRoutes,
     ...measuresRoutes,
+    ...batchRoutes,
+    ...influxdbRoutes,
+    ...prometheusRoutes,
     ...notImplementedRoutes,
   ])
   const policy = options.policyRules

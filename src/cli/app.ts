@@ -1,13 +1,15 @@
 import type { Server } from 'node:http'
 import type { ApiConfig, ApiDeps } from '../api/deps.ts'
 import { createApiServer } from '../api/server.ts'
+import { parseTimespanNs } from '../api/timespan.ts'
+import { parseTimestampNs } from '../api/timestamp.ts'
 import { DEFAULT_AGGREGATION_METHODS, type GnocchiConfig, sqlitePathFromUrl } from '../config/config.ts'
 import type { Coordinator } from '../coordination/coordinator.ts'
 import { SqliteCoordinator } from '../coordination/sqlite-coordinator.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import { FileIncomingDriver } from '../incoming/file/file-incoming-driver.ts'
 import { NotifyingIncomingDriver } from '../incoming/notifying-incoming-driver.ts'
-import { SqliteIndexer } from '../indexer/sqlite/sqlite-indexer.ts'
+import { SqlIndexer } from '../indexer/sql/sql-indexer.ts'
 import type { Logger } from '../log/logger.ts'
 import { Metricd } from '../metricd/metricd.ts'
 import { MetricdProcessor } from '../metricd/metricd-processor.ts'
@@ -22,7 +24,7 @@ export const GNOCCHI_TS_VERSION = '4.6.0+ts.0.1.0'
 export interface Runtime {
   readonly config: GnocchiConfig
   readonly log: Logger
-  readonly indexer: SqliteIndexer
+  readonly indexer: SqlIndexer
   readonly incoming: NotifyingIncomingDriver
   readonly storageDriver: StorageDriver
   readonly engine: MetricStorageEngine
@@ -32,13 +34,19 @@ export interface Runtime {
 }
 
 export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
-  if (!config.indexer.url.startsWith('sqlite:')) {
-    throw new Error(`[indexer] url ${config.indexer.url}: only sqlite:// is supported yet`)
-  }
   if (!config.coordinationUrl.startsWith('sqlite:')) {
     throw new Error(`coordination_url ${config.coordinationUrl}: only sqlite:// is supported yet`)
   }
-  const indexer = new SqliteIndexer({ path: sqlitePathFromUrl(config.indexer.url) })
+  // sqlite:///path (embedded), postgresql://…, mysql[+pymysql]://… (architecture.md §5).
+  const indexer = new SqlIndexer({
+    url: config.indexer.url.startsWith('sqlite:')
+      ? { engine: 'sqlite', path: sqlitePathFromUrl(config.indexer.url) }
+      : config.indexer.url,
+    parsers: {
+      timestamp: (v) => parseTimestampNs(v),
+      timespan: (v) => parseTimespanNs(v),
+    },
+  })
   const incoming = new NotifyingIncomingDriver(
     new FileIncomingDriver({ basePath: config.incoming.fileBasepath, fsync: config.incoming.fileFsync }),
   )

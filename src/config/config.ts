@@ -67,6 +67,17 @@ export interface GnocchiConfig {
     readonly resourceCleanupAfterS: number
   }
   readonly archivePolicy: { readonly defaultAggregationMethods: readonly string[] }
+  /** gnocchi-statsd (architecture.md §7.1). */
+  readonly statsd: {
+    readonly host: string
+    readonly port: number
+    /** Required by gnocchi-statsd (a UUID), null when unset. */
+    readonly resourceId: string | null
+    readonly creator: string | null
+    /** Empty/unset: the archive policy rules decide. */
+    readonly archivePolicyName: string | null
+    readonly flushDelayMs: number
+  }
   readonly cors: { readonly allowedOrigin: readonly string[] }
 }
 
@@ -116,6 +127,17 @@ export function sqlitePathFromUrl(url: string, cwd = process.cwd()): string {
   const path = m[2] ?? ''
   if (path === '' || path === ':memory:') return ':memory:'
   return isAbsolute(path) ? path : resolve(cwd, path)
+}
+
+/**
+ * `[indexer] url` schemes (upstream's SQLAlchemy forms): `sqlite:///path` (embedded),
+ * `postgresql[+driver]://user:pw@host:port/db?opts`, `mysql[+pymysql]://user:pw@host/db?opts`.
+ */
+export function checkIndexerUrl(url: string): string {
+  if (!/^(sqlite|postgresql|postgres|mysql|mariadb)(\+[a-z0-9_]+)?:\/\//i.test(url)) {
+    throw new Error(`[indexer] url ${url}: unsupported (sqlite://, postgresql://, mysql://)`)
+  }
+  return url
 }
 
 export function sqliteUrlForPath(path: string): string {
@@ -242,7 +264,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       embeddedMetricd: o.bool('api', 'embedded_metricd', true),
       autoUpgrade: o.bool('api', 'auto_upgrade', true),
     },
-    indexer: { url: o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite'))) },
+    indexer: { url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))) },
     storage: {
       driver: 'file',
       fileBasepath: storageBase,
@@ -271,6 +293,14 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
         'default_aggregation_methods',
         DEFAULT_AGGREGATION_METHODS,
       ),
+    },
+    statsd: {
+      host: o.str('statsd', 'host', '0.0.0.0'),
+      port: o.int('statsd', 'port', 8125, 0, 65535),
+      resourceId: o.raw('statsd', 'resource_id') || null,
+      creator: o.raw('statsd', 'creator') ?? null,
+      archivePolicyName: o.raw('statsd', 'archive_policy_name') || null,
+      flushDelayMs: seconds('statsd', 'flush_delay', 10),
     },
     cors: { allowedOrigin: o.list('cors', 'allowed_origin', []) },
   }

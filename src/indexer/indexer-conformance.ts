@@ -14,10 +14,13 @@ import {
   NoSuchMetricError,
 } from '../domain/errors.ts'
 import type { Indexer, SortKey } from './indexer.ts'
+import { runResourceConformance } from './resource-conformance.ts'
 
 export interface IndexerConformanceOptions {
   /** A fresh, empty, upgraded-or-not indexer per test; `cleanup` runs after it is closed. */
   readonly newIndexer: () => Promise<{ indexer: Indexer; cleanup?: () => Promise<void> }>
+  /** `lifespan` filters work (false on MySQL: IndexerNotImplementedError, as upstream). */
+  readonly lifespanSupported?: boolean
 }
 
 const S = 1_000_000_000n
@@ -29,8 +32,9 @@ export const LOW: ArchivePolicy = {
   aggregationMethods: ['mean', 'min', 'max', 'sum', 'std', 'count'],
 }
 
-/** Every Indexer driver runs this suite (sqlite now; PostgreSQL and MySQL later). */
+/** Every Indexer driver runs this suite (embedded SQLite, PostgreSQL, MySQL/MariaDB). */
 export function runIndexerConformance(driverName: string, options: IndexerConformanceOptions): void {
+  runResourceConformance(driverName, options)
   describe(`Indexer conformance: ${driverName}`, () => {
     let indexer: Indexer
     let cleanup: (() => Promise<void>) | undefined

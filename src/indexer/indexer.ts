@@ -1,5 +1,34 @@
 import type { ArchivePolicy, ArchivePolicyItem, ArchivePolicyRule } from '../domain/archive-policy.ts'
 import type { Metric, MetricStatus, NewMetric } from '../domain/metric.ts'
+import type {
+  NewResource,
+  Resource,
+  ResourceAttributeSchema,
+  ResourceMetricSpec,
+  ResourcePatch,
+  ResourceType,
+  ResourceTypeUpdate,
+} from '../domain/resource.ts'
+import type { Filter } from './filter.ts'
+
+/*
+ * Semantics shared by every driver (embedded SQLite, PostgreSQL, MySQL/MariaDB):
+ *
+ * - Ordering: PostgreSQL's. Plain `asc` puts NULLs last, plain `desc` puts them first; the
+ *   explicit `*-nullsfirst`/`*-nullslast` directions override that. Every engine emits the
+ *   same ORDER BY (emulated with `col IS NULL` keys where NULLS FIRST/LAST is missing), so
+ *   the same query returns the same rows in the same order everywhere. Callers complete the
+ *   sort list with the tie-breakers (`id`, and `revision` for history) so the order is total.
+ * - Keyset pagination: `marker` is the last item of the previous page (`id`, or
+ *   `id@revision` for history listings with `-1` for the current row); rows strictly after
+ *   it in the sort order are returned. An unknown marker → InvalidMarkerError; a sort key
+ *   that is not a column of the listed table → InvalidSortKeyError.
+ * - Nullability: `creator`, `user_id`, `project_id`, `ended_at`, `revision_end` (current
+ *   rows) and attributes not `required` may be null; `null` is returned, never undefined.
+ * - Timestamps: bigint ns truncated to microseconds on write, naive UTC in the database.
+ * - Filters are translated to SQL with bound parameters; attribute names are validated by
+ *   upstream's regex before they reach DDL. Empty `in` lists mean "no condition".
+ */
 
 export type SortDirection = 'asc' | 'desc' | 'asc-nullsfirst' | 'asc-nullslast' | 'desc-nullsfirst' | 'desc-nullslast'
 
@@ -21,8 +50,27 @@ export interface MetricQuery {
   readonly sorts: readonly SortKey[]
 }
 
+/** `GET /v1/resource/<type>`, `POST /v1/search/resource/<type>` and history listings. */
+export interface ResourceQuery {
+  /** The listed type (`generic` sees every resource). NoSuchResourceTypeError. */
+  readonly type: string
+  readonly filter?: Filter
+  /** Each resource with its own type's attributes instead of the listed type's. */
+  readonly details?: boolean
+  /** Every revision (history rows + current rows) instead of the current rows. */
+  readonly history?: boolean
+  readonly limit?: number
+  /** `id`, or `id@revision` with `history` (InvalidMarkerError when unknown). */
+  readonly marker?: string
+  /**
+   * Already completed with the tie-breakers; keys are columns of the listed type (generic
+   * columns + its attributes, plus `revision`/`revision_end` with `history`).
+   */
+  readonly sorts: readonly SortKey[]
+}
+
 /**
- * The SQL index: archive policies, rules, metrics (and later resources and resource types).
+ * The SQL index: archive policies, rules, metrics, resource types and resources.
  * One interface for the embedded engine, PostgreSQL and MySQL. Every method is a transaction
  * of its own. Errors are the classes of src/domain/errors.ts.
  */
@@ -65,4 +113,92 @@ export interface Indexer {
   expungeMetric(id: string): Promise<void>
   /** After processing: last_measure_timestamp := now, needs_raw_data_truncation := false. */
   markMetricsProcessed(ids: readonly string[]): Promise<void>
+  /** Janitor: active metrics flagged `needs_raw_data_truncation`, oldest first. */
+  listMetricsNeedingRawTruncation(limit: number): Promise<Metric[]>
+  /** Janitor: raw data cut to the back window (upstream `update_needs_raw_data_truncation`). */
+  markRawDataTruncated(ids: readonly string[]): Promise<void>
+
+  // ---------------------------------------------------------------- resource types
+
+  /**
+   * Inserts the type (`creating`), creates `rt_<hex>` and `rt_<hex>_history`, then `active`.
+   * ResourceTypeAlreadyExistsError; Error for an invalid attribute name (callers validate).
+   */
+  createResourceType(
+    name: string,
+    attributes: Readonly<Record<string, ResourceAttributeSchema>>,
+  ): Promise<ResourceType>
+  getResourceType(name: string): Promise<ResourceType | undefined>
+  /** Ordered by name. */
+  listResourceTypes(): Promise<ResourceType[]>
+  /**
+   * ALTERs both tables (add with fill, drop, alter nullability with fill), bumps
+   * `updated_at`. NoSuchResourceTypeError, UnexpectedResourceTypeStateError.
+   */
+  updateResourceType(name: string, update: ResourceTypeUpdate): Promise<ResourceType>
+  /**
+   * Drops both tables and the row. NoSuchResourceTypeError; ResourceTypeInUseError for
+   * `generic` or while any resource (or history row) has this type.
+   */
+  deleteResourceType(name: string): Promise<void>
+
+  // ---------------------------------------------------------------- resources
+
+  /**
+   * Inserts the resource, its type row and its metrics (new ones get the resource's creator;
+   * existing ones must be active and have the same creator). NoSuchResourceTypeError,
+   * UnexpectedResourceTypeStateError, ResourceAlreadyExistsError, NoSuchMetricError,
+   * NoSuchArchivePolicyError, StartAfterEndError. Atomic.
+   */
+  createResource(resource: NewResource): Promise<Resource>
+  /**
+   * The resource if it is of `type` or a subtype (`generic` matches all, with only the
+   * generic fields). With `details`, the attributes of its own type.
+   */
+  getResource(type: string, id: string, options?: { details?: boolean }): Promise<Resource | undefined>
+  /**
+   * Applies the patch atomically. A new revision (old row copied to history with
+   * `revision_end = now`, `revision_start := now`) only if a supplied non-metrics field
+   * differs from the stored value, re-checked under a row lock; `metrics` replaces the
+   * mapping without a revision. `createRevision: false` updates in place (metricd).
+   * NoSuchResourceError, NoSuchMetricError, NoSuchArchivePolicyError,
+   * NamedMetricAlreadyExistsError, StartAfterEndError.
+   */
+  updateResource(
+    type: string,
+    id: string,
+    patch: ResourcePatch,
+    options?: { createRevision?: boolean },
+  ): Promise<Resource>
+  /** Marks its metrics `delete` and deletes it (history cascades). NoSuchResourceError. */
+  deleteResource(id: string): Promise<void>
+  /** Batch delete of the current resources of `type` matching `filter`; returns the count. */
+  deleteResources(type: string, filter: Filter): Promise<number>
+  /** Listing / search; see ResourceQuery. NoSuchResourceTypeError, Query*Error, Invalid*Error. */
+  listResources(query: ResourceQuery): Promise<Resource[]>
+  /**
+   * Revisions of one resource (history rows + the current row), NoSuchResourceError when
+   * the resource is not of `type`. `sorts` as for `listResources` with `history`.
+   */
+  getResourceHistory(
+    type: string,
+    id: string,
+    page: Omit<ResourceQuery, 'type' | 'filter' | 'history'>,
+  ): Promise<Resource[]>
+
+  // ---------------------------------------------------------------- named metrics
+
+  /**
+   * Adds metrics to a resource without a revision (`POST .../metric`). NoSuchResourceError,
+   * NamedMetricAlreadyExistsError, NoSuchMetricError, NoSuchArchivePolicyError. Atomic.
+   * Returns all active metrics of the resource, ordered by name.
+   */
+  attachMetrics(
+    resourceId: string,
+    metrics: Readonly<Record<string, ResourceMetricSpec>>,
+  ): Promise<Metric[]>
+  /** Active metrics of a resource, ordered by name (no existence check). */
+  listResourceMetrics(resourceId: string): Promise<Metric[]>
+  /** The active metric named `name` on the resource, if any. */
+  getNamedMetric(resourceId: string, name: string): Promise<Metric | undefined>
 }

@@ -114,8 +114,8 @@ def evaluate(case):
                 carbonara.Aggregation(ref.aggregation, gran, None), t, v)))
     ops = api.OperationsSchema(case["operations"])
     fill = case["fill"]
-    if isinstance(fill, str) and fill not in ("null", "dropna"):
-        fill = float(fill)
+    if isinstance(fill, (int, float)):
+        fill = float(fill)  # the API's FillSchema coerces to float (an int filler would make an int grid)
     start = None if case["start"] is None else numpy.datetime64(int(case["start"]), "ns")
     stop = None if case["stop"] is None else numpy.datetime64(int(case["stop"]), "ns")
     try:

@@ -2,59 +2,30 @@
 import { parseAggregationMethod } from '../../carbonara/aggregation-method.ts'
 import { MetricLockedError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
-import { encodeBundle } from '../../incoming/bundle.ts'
+import { decodeBundle } from '../../incoming/bundle.ts'
+import { bundleFromJsonMeasures } from '../../ingest/json-measures.ts'
 import { ACCEPTED, type Reply, type RequestContext, rawJsonReply } from '../context.ts'
 import type { CalendarUnit, Resample } from '../deps.ts'
 import { argumentValueError, HttpError } from '../errors.ts'
 import { encodeFloat, encodeString } from '../json.ts'
-import { pyFloat } from '../py-float.ts'
 import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
-import { MeasureTimestampFormatter, parseTimestampNs, parseTimestampsNs } from '../timestamp.ts'
-import { isPlainObject } from '../validation.ts'
+import { MeasureTimestampFormatter, parseTimestampNs } from '../timestamp.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 import { lookupMetric } from './metric.ts'
 
 const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
 
-function measuresError(reason: string): HttpError {
-  return new HttpError(400, { cause: 'Invalid input', reason, detail: [] })
-}
-
-/** Upstream `MeasuresListSchema`: timestamps first (format of the first one), then values. */
+/** Upstream `MeasuresListSchema` → columns (kept for callers that want columns). */
 export function parseMeasures(body: unknown): { timestamps: BigInt64Array; values: Float64Array } {
-  if (
-    !Array.isArray(body) ||
-    !body.every(isPlainObject) ||
-    !body.every((m) => Object.hasOwn(m, 'timestamp'))
-  ) {
-    // NOTE: upstream answers 500 for objects without `timestamp`; we say "format".
-    throw measuresError('unexpected measures format')
-  }
-  let timestamps: BigInt64Array
-  try {
-    timestamps = parseTimestampsNs(body.map((m) => (m as Record<string, unknown>).timestamp))
-  } catch (e) {
-    if (e instanceof ConversionError) throw measuresError(`unexpected timestamp '${e.message}'`)
-    if (e instanceof TypeError) throw measuresError('unexpected measures format')
-    throw e
-  }
-  const values = new Float64Array(body.length)
-  for (let i = 0; i < body.length; i++) {
-    const v = pyFloat((body[i] as Record<string, unknown>).value)
-    if (v === undefined) throw measuresError('unexpected measures value')
-    values[i] = v
-  }
-  return { timestamps, values }
+  return decodeBundle(bundleFromJsonMeasures(body))
 }
 
 export async function postMeasures(ctx: RequestContext, metric: Metric): Promise<Reply> {
   enforce(ctx, 'post measures', metricPolicyTarget(metric))
-  const measures = parseMeasures(readJson(ctx))
-  if (measures.timestamps.length > 0) {
-    await ctx.deps.incoming.addMeasures(new Map([[metric.id, encodeBundle(measures)]]))
-  }
+  const bundle = bundleFromJsonMeasures(readJson(ctx))
+  if (bundle.byteLength > 0) await ctx.deps.incoming.addMeasures(new Map([[metric.id, bundle]]))
   return ACCEPTED
 }
 

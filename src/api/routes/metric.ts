@@ -8,6 +8,7 @@ import {
 } from '../../domain/errors.ts'
 import type { Metric, MetricStatus } from '../../domain/metric.ts'
 import type { SortDirection, SortKey } from '../../indexer/indexer.ts'
+import { ArchivePolicyRuleMatcher, fnmatchToRegExp } from '../../ingest/archive-policy-rules.ts'
 import { jsonReply, NO_CONTENT, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { hostUrlPath, paginationOptions } from '../pagination.ts'
@@ -23,45 +24,10 @@ import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { all, Invalid, length, object, str, type Validator, validate } from '../validation.ts'
 import { enforce, locationHeader, readJson } from './_common.ts'
 
-/** Python `fnmatch.translate` (POSIX: case-sensitive), anchored. */
-export function fnmatchToRegExp(pattern: string): RegExp {
-  let re = ''
-  let i = 0
-  while (i < pattern.length) {
-    const c = pattern[i++]
-    if (c === '*') re += '[\\s\\S]*'
-    else if (c === '?') re += '[\\s\\S]'
-    else if (c === '[') {
-      let j = i
-      if (j < pattern.length && pattern[j] === '!') j++
-      if (j < pattern.length && pattern[j] === ']') j++
-      while (j < pattern.length && pattern[j] !== ']') j++
-      if (j >= pattern.length) re += '\\['
-      else {
-        let stuff = pattern.slice(i, j)
-        i = j + 1
-        stuff = stuff.replace(/\\/g, '\\\\')
-        if (stuff.startsWith('!')) stuff = `^${stuff.slice(1)}`
-        else if (stuff.startsWith('^')) stuff = `\\${stuff}`
-        re += `[${stuff.replace(/\]/g, '\\]').replace(/\[/g, '\\[')}]`
-      }
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-  }
-  try {
-    return new RegExp(`^(?:${re})$`, 'u')
-  } catch {
-    return /(?!)/
-  }
-}
+export { fnmatchToRegExp }
 
 async function archivePolicyForMetric(ctx: RequestContext, name: string | undefined): Promise<string> {
-  for (const rule of await ctx.deps.indexer.listArchivePolicyRules()) {
-    if (fnmatchToRegExp(rule.metricPattern).test(name ?? '')) return rule.archivePolicyName
-  }
-  throw new HttpError(
-    400,
-    `No archive policy name specified and no archive policy rule found matching the metric name ${name ?? 'None'}`,
-  )
+  return (await ArchivePolicyRuleMatcher.load(ctx.deps.indexer)).mustMatch(name ?? null)
 }
 
 function resourceIdValidator(creator: string): Validator<[string, string]> {

@@ -13,8 +13,6 @@ const notImplemented: Handler = async () => {
 }
 
 export const notImplementedRoutes = [
-  route('/v1/batch/metrics/measures', { POST: notImplemented }),
-  route('/v1/batch/resources/metrics/measures', { POST: notImplemented }),
   route('/v1/resource_type', { GET: notImplemented, POST: notImplemented }),
   route('/v1/resource_type/:name', { GET: notImplemented, PATCH: notImplemented, DELETE: notImplemented }),
   // TODO(api): list the types from the indexer once resource types exist; `generic` is built in.
@@ -30,8 +28,4 @@ export const notImplementedRoutes = [
   route('/v1/aggregates', { POST: notImplemented }),
   route('/v1/aggregation/metric', { GET: notImplemented, POST: notImplemented }),
   route('/v1/aggregation/resource/:type/metric/:name', { POST: notImplemented }),
-  route('/v1/influxdb/ping', { GET: notImplemented, HEAD: notImplemented }),
-  route('/v1/influxdb/query', { POST: notImplemented }),
-  route('/v1/influxdb/write', { POST: notImplemented }),
-  route('/v1/prometheus/write', { POST: notImplemented }),
 ]

@@ -22,6 +22,8 @@ const ML_MASK = (1 << ML_BITS) - 1
 const RUN_MASK = (1 << (8 - ML_BITS)) - 1
 /** `LZ4_skipTrigger`. */
 const SKIP_TRIGGER = 6
+/** Distance from both ends of a block beyond which the decoder's fast path needs no checks. */
+const FAST_MARGIN = 32
 /** `LZ4_MAX_INPUT_SIZE`; python-lz4 also rejects stored sizes above INT32_MAX. */
 export const LZ4_MAX_INPUT_SIZE = 0x7e000000
 /** Length of python-lz4's `store_size` header (uint32 LE uncompressed size). */
@@ -32,6 +34,9 @@ const HASH_LOG = 12
 /** Low and high 32-bit halves of the 5-byte hash prime 889523592379. */
 const PRIME5_LO = 465362107
 const PRIME5_HI = 207
+/** PRIME5_LO = 2^8 × PRIME5_LO_HIGH + PRIME5_LO_LOW. */
+const PRIME5_LO_HIGH = 1817820
+const PRIME5_LO_LOW = 187
 
 /** `LZ4_compressBound`: worst-case compressed size of `inputLength` bytes. */
 export function lz4CompressBound(inputLength: number): number {
@@ -49,12 +54,14 @@ function read32(src: DataView, p: number): number {
  * next four bytes, and only the high word of X·P (mod 2^64) is needed.
  */
 function hash5(src: DataView, p: number): number {
-  const b0 = src.getUint8(p)
-  const hi = read32(src, p + 1)
-  // high word of X.lo·P.lo = b0·P.lo·2^24 / 2^32, exact in a double (< 2^37)
-  const carry = ((b0 * PRIME5_LO) / 256) | 0
-  const top = (Math.imul(hi, PRIME5_LO) + Math.imul(b0 << 24, PRIME5_HI) + carry) >>> 0
-  return top >>> (32 - HASH_LOG)
+  return hash5Of(src.getUint8(p), read32(src, p + 1))
+}
+
+/** {@link hash5} of the bytes b0 (at p) and next4 (p + 1 … p + 4, little-endian). */
+function hash5Of(b0: number, next4: number): number {
+  // high word of X.lo·P.lo = ⌊b0·P.lo / 2^8⌋, in int32 arithmetic with P.lo = 2^8·pH + pL
+  const carry = b0 * PRIME5_LO_HIGH + ((b0 * PRIME5_LO_LOW) >>> 8)
+  return (Math.imul(next4, PRIME5_LO) + Math.imul(b0 << 24, PRIME5_HI) + carry) >>> (32 - HASH_LOG)
 }
 
 /** Number of equal bytes at `p` and `m`, stopping at `limit` (`LZ4_count`). */
@@ -134,10 +141,19 @@ function writeLastLiterals(src: Uint8Array, dst: Uint8Array, op: number, anchor:
  * give different (equally valid) bytes. The table starts zeroed, so an unwritten entry is a
  * candidate at position 0, as in liblz4.
  */
+/**
+ * The parser's hash table, zeroed at the start of each block. Shared by every call: safe
+ * because compressSequences runs to completion without calling out (no callbacks, no await),
+ * so no two blocks are ever compressed at the same time on this thread (worker threads have
+ * their own module instances).
+ */
+const HASH_TABLE = new Uint32Array(1 << HASH_LOG)
+
 function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number {
   const inputLength = src.length
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength)
-  const table = new Uint32Array(1 << HASH_LOG)
+  const table = HASH_TABLE
+  table.fill(0)
   const mflimitPlusOne = inputLength - MFLIMIT + 1
   const matchLimit = inputLength - LASTLITERALS
   let anchor = 0
@@ -151,19 +167,31 @@ function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number
     let forwardIp = ip
     let step = 1
     let searchMatchNb = 1 << SKIP_TRIGGER
+    // bytes forwardIp … forwardIp + 7 (LE words; forwardIp ≤ mflimitPlusOne = length − 11),
+    // shifted along one byte at a time while step is 1: one load per position
+    let windowLo = read32(view, forwardIp)
+    let windowHi = read32(view, forwardIp + 4)
     for (;;) {
       const h = forwardH
       const current = forwardIp
+      const current32 = windowLo
       const matchIndex = table[h]
       ip = forwardIp
       forwardIp += step
-      step = searchMatchNb++ >> SKIP_TRIGGER
       if (forwardIp > mflimitPlusOne) return writeLastLiterals(src, dst, op, anchor)
-      forwardH = hash5(view, forwardIp)
+      if (step === 1) {
+        windowLo = (windowLo >>> 8) | (windowHi << 24)
+        windowHi = (windowHi >>> 8) | (src[forwardIp + 7] << 24)
+      } else {
+        windowLo = read32(view, forwardIp)
+        windowHi = read32(view, forwardIp + 4)
+      }
+      step = searchMatchNb++ >> SKIP_TRIGGER
+      forwardH = hash5Of(windowLo & 0xff, (windowLo >>> 8) | (windowHi << 24))
       table[h] = current
       match = matchIndex
       if (matchIndex + MAX_DISTANCE < current) continue
-      if (read32(view, match) === read32(view, ip)) break
+      if (read32(view, match) === current32) break
     }
     // catch up backwards
     while (ip > anchor && match > 0 && src[ip - 1] === src[match - 1]) {
@@ -233,47 +261,88 @@ export function lz4DecompressBlock(
   let ip = srcStart
   let op = 0
   if (blockLength <= 0) throw lz4Error('empty-block', blockLength, 0)
-  // DataView 4-byte moves for short copies ("wild copies" that may write up to 15 bytes past
-  // the end of a literal run or match: those bytes are always rewritten later, in order)
+  // Copies move 4 bytes per DataView access and may be "wild": write up to 15 bytes past the
+  // end of a literal run or match. Those bytes are inside `dst` (checked) and always rewritten
+  // later, in order, before anything reads them. (Byte loops, Float64 and BigInt64 moves, and
+  // `set(subarray)` below 64 bytes were all measured slower; bench/engine-codec.ts.)
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength)
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength)
+  // Far enough from both ends, a sequence with literal length ≤ 14 and match length ≤ 18 can
+  // meet none of the end-of-block rules, so it needs no bounds checks (liblz4's "shortcut")
+  const fastIpLimit = srcEnd - FAST_MARGIN
+  const fastOpLimit = oend - FAST_MARGIN
   for (;;) {
-    if (ip >= srcEnd) throw lz4Error('truncated', blockLength, ip - srcStart)
-    const token = src[ip++]
-    let litLength = token >>> ML_BITS
-    if (litLength === RUN_MASK) {
-      let s: number
-      do {
-        if (ip >= srcEnd) throw lz4Error('truncated-length', blockLength, ip - srcStart)
-        s = src[ip++]
-        litLength += s
-      } while (s === 255)
-    }
-    const litEnd = op + litLength
-    const inLitEnd = ip + litLength
-    if (inLitEnd > srcEnd) throw lz4Error('truncated-literals', blockLength, ip - srcStart)
-    if (litEnd > oend) throw lz4Error('output-overflow', blockLength, ip - srcStart, oend)
-    if (litEnd > oend - MFLIMIT || inLitEnd > srcEnd - (2 + 1 + LASTLITERALS)) {
-      // must be the last sequence and consume the input exactly
-      if (inLitEnd !== srcEnd) throw lz4Error('bad-last-sequence', blockLength, ip - srcStart)
-      copyBytes(dst, op, src, ip, inLitEnd)
-      op = litEnd
-      break
-    }
-    if (litLength <= 16 && op + 16 <= oend && ip + 16 <= srcEnd) {
-      dv.setUint32(op, sv.getUint32(ip))
-      dv.setUint32(op + 4, sv.getUint32(ip + 4))
-      dv.setUint32(op + 8, sv.getUint32(ip + 8))
-      dv.setUint32(op + 12, sv.getUint32(ip + 12))
+    let token: number
+    if (ip <= fastIpLimit && op <= fastOpLimit && (token = src[ip]) < RUN_MASK << ML_BITS) {
+      // fast literals: ≤ 14 bytes, copied as 4, 8 or 16 (ip + 17 ≤ srcEnd, op + 16 ≤ oend)
+      ip++
+      const litLength = token >>> ML_BITS
+      dv.setInt32(op, sv.getInt32(ip))
+      if (litLength > 4) {
+        dv.setInt32(op + 4, sv.getInt32(ip + 4))
+        if (litLength > 8) {
+          dv.setInt32(op + 8, sv.getInt32(ip + 8))
+          dv.setInt32(op + 12, sv.getInt32(ip + 12))
+        }
+      }
+      op += litLength
+      ip += litLength
     } else {
-      copyBytes(dst, op, src, ip, inLitEnd)
+      if (ip >= srcEnd) throw lz4Error('truncated', blockLength, ip - srcStart)
+      token = src[ip++]
+      let litLength = token >>> ML_BITS
+      if (litLength === RUN_MASK) {
+        let s: number
+        do {
+          if (ip >= srcEnd) throw lz4Error('truncated-length', blockLength, ip - srcStart)
+          s = src[ip++]
+          litLength += s
+        } while (s === 255)
+      }
+      const litEnd = op + litLength
+      const inLitEnd = ip + litLength
+      if (inLitEnd > srcEnd) throw lz4Error('truncated-literals', blockLength, ip - srcStart)
+      if (litEnd > oend) throw lz4Error('output-overflow', blockLength, ip - srcStart, oend)
+      if (litEnd > oend - MFLIMIT || inLitEnd > srcEnd - (2 + 1 + LASTLITERALS)) {
+        // must be the last sequence and consume the input exactly
+        if (inLitEnd !== srcEnd) throw lz4Error('bad-last-sequence', blockLength, ip - srcStart)
+        copyBytes(dst, op, src, ip, inLitEnd)
+        op = litEnd
+        break
+      }
+      if (litLength <= 64 && op + 64 <= oend && ip + 64 <= srcEnd) {
+        for (let o = op, i = ip; o < litEnd; o += 8, i += 8) {
+          dv.setInt32(o, sv.getInt32(i))
+          dv.setInt32(o + 4, sv.getInt32(i + 4))
+        }
+      } else {
+        copyBytes(dst, op, src, ip, inLitEnd)
+      }
+      op = litEnd
+      ip = inLitEnd
     }
-    op = litEnd
-    ip = inLitEnd
     const offset = src[ip] | (src[ip + 1] << 8)
     ip += 2
     if (offset > op) throw lz4Error('offset-out-of-range', blockLength, ip - 2 - srcStart)
     let matchLength = token & ML_MASK
+    const from = op - offset
+    if (matchLength !== ML_MASK && offset >= 8 && op <= fastOpLimit) {
+      // fast match: 4 + (≤ 14) bytes, copied as 8, 16 or 24 (op + 24 ≤ oend, and the match
+      // ends ≥ 14 bytes before the end); 8-byte steps only read bytes already written when
+      // offset ≥ 8
+      dv.setInt32(op, dv.getInt32(from))
+      dv.setInt32(op + 4, dv.getInt32(from + 4))
+      if (matchLength > 4) {
+        dv.setInt32(op + 8, dv.getInt32(from + 8))
+        dv.setInt32(op + 12, dv.getInt32(from + 12))
+        if (matchLength > 12) {
+          dv.setInt32(op + 16, dv.getInt32(from + 16))
+          dv.setInt32(op + 20, dv.getInt32(from + 20))
+        }
+      }
+      op += matchLength + MINMATCH
+      continue
+    }
     if (matchLength === ML_MASK) {
       let s: number
       do {
@@ -287,7 +356,6 @@ export function lz4DecompressBlock(
     if (matchEnd > oend - LASTLITERALS) {
       throw lz4Error('match-overflow', blockLength, ip - srcStart, oend)
     }
-    const from = op - offset
     if (offset === 0) {
       // NOTE(gnocchi-ts): forbidden by the block format, but liblz4 1.9.4 decodes it as zero
       // bytes (it zeroes the target before its small-offset copy); read what upstream reads
@@ -296,8 +364,8 @@ export function lz4DecompressBlock(
     } else if (offset >= 8 && matchLength <= 32 && matchEnd + 8 <= oend) {
       // 8-byte steps only ever read bytes already written when offset ≥ 8
       for (let m = from; op < matchEnd; op += 8, m += 8) {
-        dv.setUint32(op, dv.getUint32(m))
-        dv.setUint32(op + 4, dv.getUint32(m + 4))
+        dv.setInt32(op, dv.getInt32(m))
+        dv.setInt32(op + 4, dv.getInt32(m + 4))
       }
       op = matchEnd
     } else if (matchLength <= 32) {
@@ -344,12 +412,11 @@ function maxDecodedLength(blockLength: number): number {
 }
 
 /**
- * python-lz4 `lz4.block.decompress(src)` (store_size=True) on `src[srcStart…]`: reads the
- * uint32 LE size, rejects sizes over INT32_MAX or not reachable from the block length (so a
- * corrupt header never makes us allocate gigabytes), and decodes into a fresh, 8-byte
- * aligned buffer of exactly that size.
+ * The decoded size stored in python-lz4's header at `src[srcStart…]`, validated as
+ * {@link lz4DecompressSized} does (so a corrupt header never makes a caller allocate
+ * gigabytes). The block follows at `srcStart + LZ4_SIZE_HEADER_LENGTH`.
  */
-export function lz4DecompressSized(src: Uint8Array, srcStart = 0): Uint8Array {
+export function lz4SizedLength(src: Uint8Array, srcStart = 0): number {
   const available = src.length - srcStart
   if (available < LZ4_SIZE_HEADER_LENGTH + 1) {
     throw lz4Error('truncated-header', available, 0, LZ4_SIZE_HEADER_LENGTH + 1)
@@ -360,7 +427,17 @@ export function lz4DecompressSized(src: Uint8Array, srcStart = 0): Uint8Array {
   if (size > 0x7fffffff || size > maxDecodedLength(blockLength)) {
     throw lz4Error('implausible-size', available, 0, size)
   }
-  const dst = new Uint8Array(size)
+  return size
+}
+
+/**
+ * python-lz4 `lz4.block.decompress(src)` (store_size=True) on `src[srcStart…]`: reads the
+ * uint32 LE size, rejects sizes over INT32_MAX or not reachable from the block length (so a
+ * corrupt header never makes us allocate gigabytes), and decodes into a fresh, 8-byte
+ * aligned buffer of exactly that size.
+ */
+export function lz4DecompressSized(src: Uint8Array, srcStart = 0): Uint8Array {
+  const dst = new Uint8Array(lz4SizedLength(src, srcStart))
   lz4DecompressBlock(src, dst, srcStart + LZ4_SIZE_HEADER_LENGTH, src.length)
   return dst
 }

@@ -11,7 +11,13 @@
 import type { TimeSeries } from '../time-series.ts'
 import { assertLittleEndian } from './bound-codec.ts'
 import { type CodecFormat, InvalidDataError, InvalidSeriesError } from './errors.ts'
-import { lz4CompressSized, lz4DecompressSized } from './lz4.ts'
+import {
+  LZ4_SIZE_HEADER_LENGTH,
+  lz4CompressSized,
+  lz4DecompressBlock,
+  lz4DecompressSized,
+  lz4SizedLength,
+} from './lz4.ts'
 
 /** First byte of a compressed split: ASCII `'c'`. */
 export const SPLIT_COMPRESSED_TAG = 0x63
@@ -133,10 +139,23 @@ export function encodeSplitCompressed(keyNs: bigint, granularityNs: bigint, seri
   const payload = new Uint8Array(n * SPLIT_COMPRESSED_POINT_LENGTH)
   let prevLo = keyLo >>> 0
   let prevHi = keyHi
+  // stepsBetween depends only on the exact difference t[i] − t[i−1] = dHi·2^32 + dLo (sign
+  // included): computed without wrapping, it is cached (real splits: always one step)
+  let lastDLo = -1
+  let lastDHi = 0
+  let steps = -1
   for (let i = 0; i < n; i++) {
     const lo = words[2 * i]
     const hi = words[2 * i + 1] | 0
-    const steps = stepsBetween(prevLo, prevHi, lo, hi, gLo, gHi, gNum, MAX_U16)
+    const dLoSigned = lo - prevLo
+    const borrow = dLoSigned < 0 ? 1 : 0
+    const dLo = dLoSigned + borrow * TWO_32
+    const dHi = hi - prevHi - borrow
+    if (dLo !== lastDLo || dHi !== lastDHi) {
+      steps = stepsBetween(prevLo, prevHi, lo, hi, gLo, gHi, gNum, MAX_U16)
+      lastDLo = dLo
+      lastDHi = dHi
+    }
     if (steps < 0 || (steps === 0 && i > 0)) {
       const reason =
         i === 0 ? 'first timestamp not a whole number of steps (≤ 65535) after the key' : 'bad step'
@@ -185,17 +204,41 @@ export function encodeSplitPadded(keyNs: bigint, granularityNs: bigint, series: 
     throw new InvalidSeriesError('split-padded', 'series spans too many steps or is not aligned', n - 1, n)
   }
   const bytes = new Uint8Array((lastSlot + 1) * SPLIT_PADDED_SLOT_LENGTH)
-  const valueBytes = new Uint8Array(series.values.buffer, series.values.byteOffset, n * 8)
-  let previousSlot = -1
+  const view = new DataView(bytes.buffer)
+  const valueWords = new Uint32Array(series.values.buffer, series.values.byteOffset, n * 2)
+  // slot i = slot i−1 + steps from t[i−1] to t[i]: by induction from slot 0 at t[0], the
+  // same slots and the same failures as stepsBetween(t[0], t[i]) ≤ lastSlot for each point;
+  // the steps are cached by exact difference, as in encodeSplitCompressed
+  let prevLo = firstLo
+  let prevHi = firstHi
+  let lastDLo = -1
+  let lastDHi = 0
+  let steps = -1
+  let slot = 0
   for (let i = 0; i < n; i++) {
-    const slot = stepsBetween(firstLo, firstHi, words[2 * i], words[2 * i + 1] | 0, gLo, gHi, gNum, lastSlot)
-    if (slot <= previousSlot) {
-      throw new InvalidSeriesError('split-padded', 'timestamps not increasing whole steps', i, n)
+    const lo = words[2 * i]
+    const hi = words[2 * i + 1] | 0
+    if (i > 0) {
+      const dLoSigned = lo - prevLo
+      const borrow = dLoSigned < 0 ? 1 : 0
+      const dLo = dLoSigned + borrow * TWO_32
+      const dHi = hi - prevHi - borrow
+      if (dLo !== lastDLo || dHi !== lastDHi) {
+        steps = stepsBetween(prevLo, prevHi, lo, hi, gLo, gHi, gNum, lastSlot)
+        lastDLo = dLo
+        lastDHi = dHi
+      }
+      slot += steps
+      if (steps <= 0 || slot > lastSlot) {
+        throw new InvalidSeriesError('split-padded', 'timestamps not increasing whole steps', i, n)
+      }
+      prevLo = lo
+      prevHi = hi
     }
-    previousSlot = slot
     const at = slot * SPLIT_PADDED_SLOT_LENGTH
     bytes[at] = 1
-    for (let b = 0; b < 8; b++) bytes[at + 1 + b] = valueBytes[8 * i + b]
+    view.setUint32(at + 1, valueWords[2 * i], true)
+    view.setUint32(at + 5, valueWords[2 * i + 1], true)
   }
   return { offset: firstSlot * SPLIT_PADDED_SLOT_LENGTH, bytes }
 }
@@ -296,43 +339,63 @@ function fillTimestamps(
 }
 
 function decodeCompressed(keyNs: bigint, granularityNs: bigint, bytes: Uint8Array): TimeSeries {
-  const payload = lz4DecompressSized(bytes, 1)
-  const n = Math.floor(payload.length / SPLIT_COMPRESSED_POINT_LENGTH)
-  if (payload.length !== n * SPLIT_COMPRESSED_POINT_LENGTH) {
-    throw new InvalidDataError(
-      'split-compressed',
-      'payload-not-whole-points',
-      bytes.length,
-      -1,
-      payload.length,
-    )
+  const size = lz4SizedLength(bytes, 1)
+  const n = Math.floor(size / SPLIT_COMPRESSED_POINT_LENGTH)
+  if (size !== n * SPLIT_COMPRESSED_POINT_LENGTH) {
+    lz4DecompressSized(bytes, 1) // LZ4 errors first, as upstream
+    throw new InvalidDataError('split-compressed', 'payload-not-whole-points', bytes.length, -1, size)
   }
+  // One buffer holds the result, timestamps[n] ‖ values[n] (16n bytes), and the payload,
+  // steps[n] ‖ values[n] (10n bytes), is decoded into its last 10n bytes: the values land in
+  // place (no copy) and the steps sit in bytes [6n, 8n). Timestamp i (bytes [8i, 8i + 8)) is
+  // written after step i is read, and only over steps already read: 8i + 8 ≤ 6n + 2(i + 1).
+  const buffer = new ArrayBuffer(16 * n)
+  lz4DecompressBlock(bytes, new Uint8Array(buffer, 6 * n, 10 * n), 1 + LZ4_SIZE_HEADER_LENGTH, bytes.length)
+  const stepsOf = new Uint16Array(buffer, 6 * n, n)
   let totalSteps = 0
-  for (let i = 0; i < n; i++) totalSteps += payload[2 * i] | (payload[2 * i + 1] << 8)
+  for (let i = 0; i < n; i++) totalSteps += stepsOf[i]
   checkLastTimestamp(keyNs, granularityNs, totalSteps, 'split-compressed', bytes.length)
-  const timestamps = new BigInt64Array(n)
-  const words = new Uint32Array(timestamps.buffer)
+  const words = new Uint32Array(buffer, 0, 2 * n)
   const key = BigInt.asUintN(64, keyNs)
   const keyLo = Number(key & 0xffffffffn)
   const keyHi = Number(key >> 32n)
-  const gLo = Number(granularityNs & 0xffffffffn)
-  const gHi = Number(granularityNs >> 32n)
-  let steps = 0
   if (isExactSpan(totalSteps, granularityNs)) {
+    // running sum on 32-bit halves; each increment steps × g < 2^53 is an exact double, and
+    // recomputed only when the step changes (real splits: always 1)
     const gNum = Number(granularityNs)
+    let lo = keyLo
+    let hi = keyHi | 0
+    let step = -1
+    let incLo = 0
+    let incHi = 0
     for (let i = 0; i < n; i++) {
-      steps += payload[2 * i] | (payload[2 * i + 1] << 8)
-      writeTimestampExact(words, 2 * i, keyLo, keyHi, steps * gNum)
+      const s = stepsOf[i]
+      if (s !== step) {
+        step = s
+        const inc = s * gNum
+        incHi = Math.floor(inc / TWO_32)
+        incLo = inc - incHi * TWO_32
+      }
+      lo += incLo
+      let carry = 0
+      if (lo >= TWO_32) {
+        lo -= TWO_32
+        carry = 1
+      }
+      hi = (hi + incHi + carry) | 0
+      words[2 * i] = lo
+      words[2 * i + 1] = hi
     }
   } else {
+    const gLo = Number(granularityNs & 0xffffffffn)
+    const gHi = Number(granularityNs >> 32n)
+    let steps = 0
     for (let i = 0; i < n; i++) {
-      steps += payload[2 * i] | (payload[2 * i + 1] << 8)
+      steps += stepsOf[i]
       fillTimestamps(words, 2 * i, keyLo, keyHi, steps, gLo, gHi)
     }
   }
-  const values = new Float64Array(n)
-  new Uint8Array(values.buffer).set(payload.subarray(2 * n))
-  return { timestamps, values }
+  return { timestamps: new BigInt64Array(buffer, 0, n), values: new Float64Array(buffer, 8 * n, n) }
 }
 
 function decodePadded(keyNs: bigint, granularityNs: bigint, bytes: Uint8Array): TimeSeries {
@@ -366,13 +429,45 @@ function decodePadded(keyNs: bigint, granularityNs: bigint, bytes: Uint8Array): 
   // values move as two uint32 halves: bit-exact (NaN payloads) and unaligned-safe
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const valueWords = new Uint32Array(values.buffer)
-  const exact = isExactSpan(lastSlot, granularityNs)
+  if (!isExactSpan(lastSlot, granularityNs)) {
+    let i = 0
+    for (let s = 0, at = 0; s < slots; s++, at += SPLIT_PADDED_SLOT_LENGTH) {
+      if (bytes[at] === 0) continue
+      fillTimestamps(words, 2 * i, keyLo, keyHi, s, gLo, gHi)
+      valueWords[2 * i] = view.getUint32(at + 1, true)
+      valueWords[2 * i + 1] = view.getUint32(at + 5, true)
+      i++
+    }
+    return { timestamps, values }
+  }
+  // running sum on 32-bit halves, as in decodeCompressed: the increment (slots since the
+  // previous point) × g < 2^53 is exact, recomputed only when the gap changes
   const gNum = Number(granularityNs)
+  let lo = keyLo
+  let hi = keyHi | 0
+  let previous = 0
+  let gap = -1
+  let incLo = 0
+  let incHi = 0
   let i = 0
   for (let s = 0, at = 0; s < slots; s++, at += SPLIT_PADDED_SLOT_LENGTH) {
     if (bytes[at] === 0) continue
-    if (exact) writeTimestampExact(words, 2 * i, keyLo, keyHi, s * gNum)
-    else fillTimestamps(words, 2 * i, keyLo, keyHi, s, gLo, gHi)
+    if (s - previous !== gap) {
+      gap = s - previous
+      const inc = gap * gNum
+      incHi = Math.floor(inc / TWO_32)
+      incLo = inc - incHi * TWO_32
+    }
+    previous = s
+    lo += incLo
+    let carry = 0
+    if (lo >= TWO_32) {
+      lo -= TWO_32
+      carry = 1
+    }
+    hi = (hi + incHi + carry) | 0
+    words[2 * i] = lo
+    words[2 * i + 1] = hi
     valueWords[2 * i] = view.getUint32(at + 1, true)
     valueWords[2 * i + 1] = view.getUint32(at + 5, true)
     i++

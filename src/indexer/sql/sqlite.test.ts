@@ -6,34 +6,50 @@ import { DatabaseSync } from 'node:sqlite'
 import { it } from 'node:test'
 import { LOW, runIndexerConformance } from '../indexer-conformance.ts'
 import { ALEMBIC_HEAD } from './schema.ts'
-import { SqliteIndexer } from './sqlite-indexer.ts'
+import { SqlIndexer } from './sql-indexer.ts'
+
+const sqlite = (path: string) => new SqlIndexer({ url: { engine: 'sqlite', path } })
 
 runIndexerConformance('sqlite (memory)', {
-  newIndexer: async () => ({ indexer: new SqliteIndexer({ path: ':memory:' }) }),
+  newIndexer: async () => ({ indexer: sqlite(':memory:') }),
 })
 
 runIndexerConformance('sqlite (file)', {
   newIndexer: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gnocchi-indexer-'))
     return {
-      indexer: new SqliteIndexer({ path: join(dir, 'sub', 'gnocchi.sqlite') }),
+      indexer: sqlite(join(dir, 'sub', 'gnocchi.sqlite')),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     }
   },
 })
 
-it('stores upstream schema, alembic head, generic type and python-style JSON', async () => {
+it('sqlite: stores upstream schema, alembic head, generic type and python-style JSON', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gnocchi-indexer-'))
   try {
     const path = join(dir, 'db.sqlite')
-    const indexer = new SqliteIndexer({ path })
+    const indexer = sqlite(path)
     await indexer.upgrade()
     await indexer.createArchivePolicy(LOW)
+    const rt = await indexer.createResourceType('host', {
+      name: { type: 'string', required: true, minLength: 2, maxLength: 5 },
+      int: { type: 'number', required: false, min: -2, max: 3 },
+    })
     await indexer.close()
     const db = new DatabaseSync(path)
     assert.deepEqual({ ...db.prepare('SELECT * FROM alembic_version').get() }, { version_num: ALEMBIC_HEAD })
-    const generic = { ...db.prepare('SELECT name, tablename, attributes, state FROM resource_type').get() }
-    assert.deepEqual(generic, { name: 'generic', tablename: 'generic', attributes: '{}', state: 'active' })
+    const types = db.prepare('SELECT name, tablename, attributes, state FROM resource_type ORDER BY name').all()
+    assert.deepEqual({ ...types[0] }, { name: 'generic', tablename: 'generic', attributes: '{}', state: 'active' })
+    assert.deepEqual(
+      { ...types[1] },
+      {
+        name: 'host',
+        tablename: rt.tablename,
+        attributes:
+          '{"name": {"type": "string", "required": true, "max_length": 5, "min_length": 2}, "int": {"type": "number", "required": false, "min": -2, "max": 3}}',
+        state: 'active',
+      },
+    )
     const ap = { ...db.prepare('SELECT * FROM archive_policy').get() }
     assert.deepEqual(ap, {
       name: 'low',
@@ -42,9 +58,7 @@ it('stores upstream schema, alembic head, generic type and python-style JSON', a
       aggregation_methods: '["mean", "min", "max", "sum", "std", "count"]',
     })
     const tables = db
-      .prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-      )
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
       .all()
       .map((r) => r.name)
     assert.deepEqual(tables, [
@@ -55,6 +69,8 @@ it('stores upstream schema, alembic head, generic type and python-style JSON', a
       'resource',
       'resource_history',
       'resource_type',
+      rt.tablename,
+      `${rt.tablename}_history`,
     ])
     assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal')
     db.close()
@@ -63,7 +79,7 @@ it('stores upstream schema, alembic head, generic type and python-style JSON', a
   }
 })
 
-it('migrates a 4.4 database (04eba72e4f90) to head', async () => {
+it('sqlite: migrates a 4.4 database (04eba72e4f90) to head', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gnocchi-indexer-'))
   try {
     const path = join(dir, 'db.sqlite')
@@ -76,13 +92,19 @@ it('migrates a 4.4 database (04eba72e4f90) to head', async () => {
         metric_pattern VARCHAR(255) NOT NULL);
       CREATE TABLE resource_type (name VARCHAR(255) PRIMARY KEY, tablename VARCHAR(35) NOT NULL, attributes TEXT,
         state VARCHAR(14) NOT NULL, updated_at DATETIME NOT NULL);
-      CREATE TABLE resource (id CHAR(36) PRIMARY KEY);
+      CREATE TABLE resource (creator VARCHAR(255), started_at DATETIME NOT NULL, revision_start DATETIME NOT NULL,
+        ended_at DATETIME, user_id VARCHAR(255), project_id VARCHAR(255), original_resource_id VARCHAR(255) NOT NULL,
+        id CHAR(36) PRIMARY KEY, type VARCHAR(255) NOT NULL);
+      CREATE TABLE resource_history (creator VARCHAR(255), started_at DATETIME NOT NULL, revision_start DATETIME NOT NULL,
+        ended_at DATETIME, user_id VARCHAR(255), project_id VARCHAR(255), original_resource_id VARCHAR(255) NOT NULL,
+        revision INTEGER PRIMARY KEY AUTOINCREMENT, id CHAR(36) NOT NULL, revision_end DATETIME NOT NULL,
+        type VARCHAR(255) NOT NULL);
       CREATE TABLE metric (id CHAR(36) PRIMARY KEY, archive_policy_name VARCHAR(255) NOT NULL, creator VARCHAR(255),
         resource_id CHAR(36), name VARCHAR(255), unit VARCHAR(31), status VARCHAR(6) NOT NULL DEFAULT 'active');
       INSERT INTO archive_policy VALUES ('low', 0, '[{"timespan": 2592000.0, "granularity": 300.0, "points": 8640}]', '["mean"]');
       INSERT INTO metric (id, archive_policy_name) VALUES ('5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10', 'low');`)
     db.close()
-    const indexer = new SqliteIndexer({ path })
+    const indexer = sqlite(path)
     await indexer.upgrade()
     const [m] = await indexer.getMetrics(['5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10'])
     assert.equal(m.needsRawDataTruncation, true)

@@ -1,0 +1,7 @@
+export * from './errors.ts'
+export * from './evaluate.ts'
+export * from './granularity.ts'
+export * from './operation-node.ts'
+export * from './operators.ts'
+export * from './parse-operations.ts'
+export * from './references.ts'

@@ -1,0 +1,439 @@
+/**
+ * The `filter=` query-string language (api.md §9.2), reproducing upstream's pyparsing
+ * grammar (`QueryStringSearchAttrFilter`) closely enough to accept the same strings, build the
+ * same JSON filter and fail with the same `Invalid filter: Expected ...` messages:
+ *
+ *   condition := term OP term
+ *   term      := null | boolean | uuid | identifier | number | quoted | list   (first match)
+ *   expr      := infix(condition, not > and > ∧ > or > ∨)
+ *
+ * Parsing follows pyparsing's rules: every token skips leading whitespace, alternatives are
+ * tried in order and the first match wins (no backtracking into a matched alternative),
+ * keywords are plain literals (`nota=1` is `not a=1`), and a failure reports the furthest
+ * error, renamed after the alternative set when every alternative failed where it started.
+ * The result is the raw JSON filter (numbers as PyFloat, since upstream makes them floats);
+ * it still has to go through the JSON filter schema (json-filter.ts).
+ */
+import { HttpError } from '../errors.ts'
+import { PyFloat } from '../json.ts'
+
+/** Raw filter values as the parser produces them (upstream: Python objects). */
+export type RawValue = null | boolean | string | PyFloat | RawValue[] | RawObject
+export interface RawObject {
+  [key: string]: RawValue
+}
+
+/** A raw filter dict whose key is not a string (e.g. `2 = a`): upstream's voluptuous rejects it. */
+export class NonStringKey {
+  readonly key: RawValue
+  constructor(key: RawValue) {
+    this.key = key
+  }
+}
+
+const BINARY_OPERATORS = [
+  '>=',
+  '<=',
+  '!=',
+  '>',
+  '<',
+  '=',
+  '==',
+  'eq',
+  'ne',
+  'lt',
+  'gt',
+  'ge',
+  'le',
+  'in',
+  'like',
+  '≠',
+  '≥',
+  '≤',
+]
+const MULTIPLE_OPERATORS = ['and', 'or', '∧', '∨']
+const UNARY_OPERATORS = ['not']
+
+const OPERATOR_NAME = `Re:('${BINARY_OPERATORS.join('|')}')`
+const TERM_NAME =
+  "{Re:('None|none|null') | Re:('False|True|false|true') | Combine:({W:(0-9A-Fa-f){8} {['-'] W:(0-9A-Fa-f){4}} {['-'] W:(0-9A-Fa-f){4}} {['-'] W:(0-9A-Fa-f){4}} ['-'] W:(0-9A-Fa-f){12}}) | W:(A-Za-z, 0-9A-Z_a-z) | Re:('[+-]?\\d+(:?\\.\\d*)?(:?[eE][+-]?\\d+)?') | string enclosed in '\"' | string enclosed in \"'\" | Group:({Suppress:('[') [: ... [, : ...]...] Suppress:(']')})}"
+
+/** Tokens of a parse: scalars, or groups (pyparsing `ParseResults`). */
+type Token = null | boolean | string | PyFloat | Group
+class Group {
+  readonly items: Token[]
+  /** `list` for `[...]` terms (pyparsing results name); conditions and operations have none. */
+  readonly name: 'list' | undefined
+  constructor(items: Token[], name?: 'list') {
+    this.items = items
+    this.name = name
+  }
+}
+
+class ParseFailure {
+  loc: number
+  msg: string
+  constructor(loc: number, msg: string) {
+    this.loc = loc
+    this.msg = msg
+  }
+}
+
+/** A float() failure inside a number token (upstream: an uncaught ValueError). */
+class BadNumber {
+  readonly text: string
+  constructor(text: string) {
+    this.text = text
+  }
+}
+
+const WHITESPACE = new Set([' ', '\n', '\t', '\r'])
+
+// pyparsing elements, as sticky regular expressions.
+const NULL_RE = /None|none|null/y
+const BOOL_RE = /False|True|false|true/y
+const UUID_RE = /[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}/y
+const IDENT_RE = /[A-Za-z][0-9A-Z_a-z]*/y
+const NUMBER_RE = /[+-]?\d+(:?\.\d*)?(:?[eE][+-]?\d+)?/y
+const DQUOTED_RE = /"[^"\n\r]*"/y
+const SQUOTED_RE = /'[^'\n\r]*'/y
+const OPERATOR_RE = new RegExp(BINARY_OPERATORS.join('|'), 'y')
+// pyparsing 3's unquoting (including its `{3}` → `3` quirk): \t \n \f \r and a few escapes.
+const UNQUOTE_RE = /(\\t|\\n|\\f|\\r)|(\\[0-7]3|\\0|\\x[0-9a-fA-F]2|\\u[0-9a-fA-F]4)|([\s\S])/g
+const WS_ESCAPES: Record<string, string> = { '\\t': '\t', '\\n': '\n', '\\f': '\f', '\\r': '\r' }
+
+function unquote(s: string): string {
+  return s.replace(UNQUOTE_RE, (_m, ws: string | undefined, num: string | undefined, ch: string) => {
+    if (ws) return WS_ESCAPES[ws]
+    if (num) {
+      const body = num.slice(1)
+      if (body === '0') return '\0'
+      if (/^\d{3}$/.test(body)) return String.fromCodePoint(Number.parseInt(body, 8))
+      if (body.startsWith('u') || body.startsWith('x'))
+        return String.fromCodePoint(Number.parseInt(body.slice(1), 16))
+      return body
+    }
+    return ch
+  })
+}
+
+/** Python `float(str)` for what NUMBER_RE matched (the `:` typo makes `1:.5` match). */
+function toFloat(text: string): PyFloat {
+  if (text.includes(':')) throw new BadNumber(text)
+  return new PyFloat(Number(text))
+}
+
+type Result = [loc: number, tokens: Token[]]
+type Element = (s: string, loc: number) => Result
+
+class Parser {
+  readonly s: string
+  constructor(s: string) {
+    this.s = s
+  }
+
+  skip(loc: number): number {
+    while (loc < this.s.length && WHITESPACE.has(this.s[loc])) loc++
+    return loc
+  }
+
+  regex(re: RegExp, name: string, action: (text: string) => Token): Element {
+    return (s, loc) => {
+      const start = this.skip(loc)
+      re.lastIndex = start
+      const m = re.exec(s)
+      if (!m) throw new ParseFailure(start, `Expected ${name}`)
+      return [start + m[0].length, [action(m[0])]]
+    }
+  }
+
+  literal(text: string, suppress = false): Element {
+    return (s, loc) => {
+      const start = this.skip(loc)
+      if (!s.startsWith(text, start)) throw new ParseFailure(start, `Expected '${text}'`)
+      return [start + text.length, suppress ? [] : [text]]
+    }
+  }
+
+  seq(...elements: Element[]): Element {
+    return (s, loc) => {
+      const tokens: Token[] = []
+      let at = loc
+      for (const e of elements) {
+        const [next, toks] = e(s, at)
+        at = next
+        tokens.push(...toks)
+      }
+      return [at, tokens]
+    }
+  }
+
+  /** pyparsing MatchFirst: first success, else the furthest failure (renamed if none moved). */
+  first(name: string | undefined, ...elements: Element[]): Element {
+    return (s, loc) => {
+      let best: ParseFailure | undefined
+      for (const e of elements) {
+        try {
+          return e(s, loc)
+        } catch (err) {
+          if (!(err instanceof ParseFailure)) throw err
+          if (!best || err.loc > best.loc) best = err
+        }
+      }
+      const failure = best as ParseFailure
+      if (name !== undefined && failure.loc === this.skip(loc)) failure.msg = `Expected ${name}`
+      throw failure
+    }
+  }
+
+  optional(e: Element): Element {
+    return (s, loc) => {
+      try {
+        return e(s, loc)
+      } catch (err) {
+        if (!(err instanceof ParseFailure)) throw err
+        return [loc, []]
+      }
+    }
+  }
+
+  /** `e` then `(sep e)*`, stopping (and backtracking) at the first incomplete repetition. */
+  repeated(e: Element, rest: Element, min: number): Element {
+    return (s, loc) => {
+      let [at, tokens] = e(s, loc)
+      tokens = [...tokens]
+      let count = 0
+      for (;;) {
+        try {
+          const [next, toks] = rest(s, at)
+          at = next
+          tokens.push(...toks)
+          count++
+        } catch (err) {
+          if (!(err instanceof ParseFailure)) throw err
+          if (count < min) throw err
+          return [at, tokens]
+        }
+      }
+    }
+  }
+
+  group(e: Element, name?: 'list'): Element {
+    return (s, loc) => {
+      const [at, tokens] = e(s, loc)
+      return [at, [new Group(tokens, name)]]
+    }
+  }
+}
+
+function buildGrammar(p: Parser): Element {
+  const nul = p.regex(NULL_RE, "Re:('None|none|null')", () => null)
+  const bool = p.regex(BOOL_RE, "Re:('False|True|false|true')", (t) => t.toLowerCase() === 'true')
+  const uuid = p.regex(UUID_RE, 'Combine', (t) => t)
+  const ident = p.regex(IDENT_RE, 'W:(A-Za-z, 0-9A-Z_a-z)', (t) => t)
+  const number = p.regex(NUMBER_RE, "Re:('[+-]?\\d+(:?\\.\\d*)?(:?[eE][+-]?\\d+)?')", toFloat)
+  const dquoted = p.regex(DQUOTED_RE, `string enclosed in '"'`, (t) => unquote(t.slice(1, -1)))
+  const squoted = p.regex(SQUOTED_RE, `string enclosed in "'"`, (t) => unquote(t.slice(1, -1)))
+  const term: Element = (s, loc) => termElement(s, loc)
+  const inList = p.group(
+    p.seq(
+      p.literal('[', true),
+      p.optional(p.repeated(term, p.seq(p.literal(',', true), term), 0)),
+      p.literal(']', true),
+    ),
+    'list',
+  )
+  const quoted = p.first(undefined, dquoted, squoted)
+  const termElement = p.first(TERM_NAME, nul, bool, uuid, ident, number, quoted, inList)
+  const operator = p.regex(OPERATOR_RE, OPERATOR_NAME, (t) => t)
+  const condition = p.group(p.seq(term, operator, term))
+
+  const expression: Element = (s, loc) => top(s, loc)
+  const nested = p.seq(p.literal('(', true), expression, p.literal(')', true))
+  let last = p.first(undefined, condition, nested)
+
+  // not (unary, right-assoc)
+  {
+    const lastExpr = last
+    const self: Element = (s, loc) => thisExpr(s, loc)
+    const op = p.literal('not')
+    const match = p.seq(lookahead(p.seq(op, self)), p.group(p.seq(p.optional(op), self)))
+    const thisExpr = p.first("'not' operations", match, lastExpr)
+    last = thisExpr
+  }
+  for (const opText of ['and', '∧', 'or', '∨']) {
+    const lastExpr = last
+    const op = p.literal(opText)
+    const match = p.seq(
+      lookahead(p.seq(lastExpr, op, lastExpr)),
+      p.group(p.repeated(lastExpr, p.seq(op, lastExpr), 1)),
+    )
+    last = p.first(`'${opText}' operations`, match, lastExpr)
+  }
+  const top = last
+  return top
+}
+
+/** pyparsing FollowedBy: must match here, consumes nothing, failures propagate as is. */
+function lookahead(e: Element): Element {
+  return (s, loc) => {
+    e(s, loc)
+    return [loc, []]
+  }
+}
+
+/** Python `repr()` of the text pyparsing shows after `found`. */
+function pyReprText(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'"
+  let out = quote
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number
+    if (ch === quote) out += `\\${ch}`
+    else if (ch === '\n') out += '\\n'
+    else if (ch === '\r') out += '\\r'
+    else if (ch === '\t') out += '\\t'
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) out += `\\x${c.toString(16).padStart(2, '0')}`
+    else out += ch
+  }
+  return out + quote
+}
+
+// pyparsing's `_exception_word_extractor` character class (Latin-1, Latin A/B, Greek, Cyrillic).
+const FOUND_WORD_RE =
+  /[0-9A-Za-zª²³µ¹ºÀ-ÖØ-öø-ɏͰ-ʹͶͷͺ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϡϰ-ϵϷ-ҁҊ-ԯᲀ-ᲈᴦ-ᴫᵞᵠᵦ-ᵪᵸἀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼꙀ-ꙮꙿ-ꚝꭥ]{1,16}/uy
+
+/** `str(ParseException)`: `<msg>, found <x>  (at char N), (line:L, col:C)` in code points. */
+function formatFailure(s: string, failure: ParseFailure): string {
+  let found = ''
+  if (s.length > 0) {
+    if (failure.loc >= s.length) found = 'end of text'
+    else {
+      FOUND_WORD_RE.lastIndex = failure.loc
+      const m = FOUND_WORD_RE.exec(s)
+      found = pyReprText(m ? m[0] : String.fromCodePoint(s.codePointAt(failure.loc) as number))
+    }
+  }
+  const before = s.slice(0, failure.loc)
+  const loc = [...before].length
+  const line = before.split('\n').length
+  const lastNl = before.lastIndexOf('\n')
+  const col =
+    failure.loc > 0 && failure.loc < s.length && s[failure.loc - 1] === '\n'
+      ? 1
+      : [...before.slice(lastNl + 1)].length + (lastNl < 0 ? 1 : 1)
+  const foundPhrase = found ? `, found ${found}` : ''
+  return `${failure.msg}${foundPhrase}  (at char ${loc}), (line:${line}, col:${col})`
+}
+
+function invalidFilter(message: string): HttpError {
+  return new HttpError(400, `Invalid filter: ${message}`)
+}
+
+/** Parses a `filter=` string into pyparsing-like groups; throws upstream's 400. */
+function parseTokens(query: string): Token {
+  const p = new Parser(query)
+  const grammar = buildGrammar(p)
+  try {
+    const [at, tokens] = grammar(query, 0)
+    const end = p.skip(at)
+    if (end < query.length) throw new ParseFailure(end, 'Expected end of text')
+    return tokens[0]
+  } catch (err) {
+    if (err instanceof ParseFailure) throw invalidFilter(formatFailure(query, err))
+    if (err instanceof BadNumber) throw invalidFilter(`could not convert string to float: '${err.text}'`)
+    if (err instanceof RangeError) throw invalidFilter('filter is nested too deeply')
+    throw err
+  }
+}
+
+function asListValue(t: Token): RawValue {
+  if (t instanceof Group) return t.items.map(asListValue)
+  return t
+}
+
+/** A raw filter being built; `undefined` is upstream's initial `None`. */
+type Building = RawValue | undefined
+
+class Malformed extends Error {}
+
+function isDict(v: Building): v is RawObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof PyFloat)
+}
+
+/**
+ * Upstream `_parsed_query2dict`, walking the tokens from the end. It is reproduced as is
+ * (lists come out in reverse source order; a value spelled like an operator is taken for
+ * one), so that the JSON schema sees, and rejects, exactly what upstream's sees.
+ */
+function toDict(group: Group): Building {
+  const items = [...group.items]
+  let result: Building
+  const pop = (): Token => {
+    if (items.length === 0) throw new Malformed()
+    return items.pop() as Token
+  }
+  while (items.length > 0) {
+    const part = pop()
+    if (typeof part === 'string' && BINARY_OPERATORS.includes(part)) {
+      const key = pop()
+      const value = result === undefined ? null : result
+      if (typeof key === 'string') result = { [part]: { [key]: value } }
+      else result = { [part]: nonStringKeyDict(key, value) }
+    } else if (typeof part === 'string' && MULTIPLE_OPERATORS.includes(part)) {
+      if (!isDict(result)) throw new Malformed()
+      const existing = result[part]
+      if (Array.isArray(existing) && existing.length > 0) {
+        const next = pop()
+        existing.push(next instanceof Group ? orNull(toDict(next)) : next)
+      } else result = { [part]: [result] }
+    } else if (typeof part === 'string' && UNARY_OPERATORS.includes(part)) {
+      result = { [part]: result === undefined ? null : result }
+    } else if (part instanceof Group) {
+      const res = part.name === 'list' ? asListValue(part) : toDict(part)
+      if (result === undefined) result = res
+      else if (isDict(result)) {
+        const values = Object.values(result)
+        const first = values[0]
+        if (!Array.isArray(first)) throw new Malformed()
+        first.push(orNull(res))
+      }
+    } else result = part
+  }
+  return result
+}
+
+function orNull(v: Building): RawValue {
+  return v === undefined ? null : v
+}
+
+const NON_STRING_KEY = Symbol('nonStringKey')
+
+/** `{op: {<non-string key>: value}}`: kept aside so that validation can reject it. */
+function nonStringKeyDict(key: Token, value: RawValue): RawObject {
+  const holder = { [NON_STRING_KEY as unknown as string]: new NonStringKey(asListValue(key)) } as RawObject
+  Object.defineProperty(holder, 'value', { value, enumerable: false })
+  return holder
+}
+
+/** The non-string key of a dict built by the parser, if any (see nonStringKeyDict). */
+export function nonStringKeyOf(obj: object): { key: RawValue; value: RawValue } | undefined {
+  const k = (obj as Record<symbol, unknown>)[NON_STRING_KEY]
+  if (!(k instanceof NonStringKey)) return undefined
+  return { key: k.key, value: (obj as { value: RawValue }).value }
+}
+
+/**
+ * `QueryStringSearchAttrFilter._parse`: the raw filter (to be validated by the JSON filter
+ * schema), or a 400 `Invalid filter: ...`.
+ */
+export function parseStringFilter(query: string): RawValue {
+  const tokens = parseTokens(query)
+  if (!(tokens instanceof Group)) return tokens
+  try {
+    return orNull(toDict(tokens))
+  } catch (err) {
+    // Upstream crashes (500) on these token sequences, e.g. `a = and`.
+    if (err instanceof Malformed) throw invalidFilter('Unable to parse this query')
+    throw err
+  }
+}

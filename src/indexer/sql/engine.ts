@@ -1,0 +1,229 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { Kysely, MysqlDialect, PostgresDialect } from 'kysely'
+import { createPool as createMysqlPool } from 'mysql2'
+import pg from 'pg'
+import { nodeSqliteDialect } from './node-sqlite-dialect.ts'
+
+export type EngineName = 'sqlite' | 'postgresql' | 'mysql'
+
+/** `[indexer] url`, parsed (upstream's SQLAlchemy URL forms). */
+export type IndexerUrl = { readonly engine: 'sqlite'; readonly path: string } | ServerUrl
+
+export interface ServerUrl {
+      readonly engine: 'postgresql' | 'mysql'
+      readonly host: string
+      readonly port: number | undefined
+      readonly user: string | undefined
+      readonly password: string | undefined
+      readonly database: string
+      /** Query options (`?sslmode=…`, `?charset=utf8`, `?unix_socket=…`, …). */
+      readonly options: Readonly<Record<string, string>>
+}
+
+/**
+ * `sqlite:////abs/path` (`sqlite://` = memory), `postgresql[+driver]://user:pw@host:port/db?opts`,
+ * `mysql[+pymysql]://user:pw@host:port/db?opts`. Relative SQLite paths resolve from `cwd`.
+ */
+export function parseIndexerUrl(url: string, cwd = process.cwd()): IndexerUrl {
+  const scheme = /^([a-z0-9]+)(\+[a-z0-9_]+)?:\/\//i.exec(url)
+  if (!scheme) throw new Error(`Invalid [indexer] url: ${url}`)
+  const backend = scheme[1].toLowerCase()
+  if (backend === 'sqlite') {
+    const rest = url.slice(scheme[0].length)
+    if (rest === '' || rest === '/:memory:') return { engine: 'sqlite', path: ':memory:' }
+    if (!rest.startsWith('/')) throw new Error(`Invalid sqlite url: ${url}`)
+    const path = rest.slice(1)
+    return { engine: 'sqlite', path: path.startsWith('/') ? path : `${cwd}/${path}` }
+  }
+  let engine: 'postgresql' | 'mysql'
+  if (backend === 'postgresql' || backend === 'postgres') engine = 'postgresql'
+  else if (backend === 'mysql' || backend === 'mariadb') engine = 'mysql'
+  else throw new Error(`Unsupported [indexer] url scheme ${backend}: ${url}`)
+  const parsed = new URL(`http://${url.slice(scheme[0].length)}`)
+  const options: Record<string, string> = {}
+  for (const [k, v] of parsed.searchParams) options[k] = v
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  if (!database) throw new Error(`[indexer] url has no database name: ${url}`)
+  return {
+    engine,
+    host: parsed.hostname.replace(/^\[|\]$/g, '') || 'localhost',
+    port: parsed.port ? Number(parsed.port) : undefined,
+    user: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    database,
+    options,
+  }
+}
+
+/** Everything that differs between the engines, behind one shape. */
+export interface SqlEngine {
+  readonly name: EngineName
+  // biome-ignore lint/suspicious/noExplicitAny: tables are dynamic (rt_<hex>), typed at the edges
+  readonly db: Kysely<any>
+  encodeUuid(id: string): unknown
+  decodeUuid(value: unknown): string
+  encodeBool(value: boolean): unknown
+  /** SQL that opens a transaction; `write` on SQLite takes the write lock up front. */
+  begin(write: boolean): string
+  /** Appended to a SELECT that must lock its rows until commit. */
+  readonly forUpdate: string
+  isUniqueViolation(error: unknown): boolean
+  isForeignKeyViolation(error: unknown): boolean
+  /** Deadlock / serialization failure / busy: the transaction may be retried. */
+  isRetryable(error: unknown): boolean
+  close(): Promise<void>
+}
+
+function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e)
+  const x = e as Error & { code?: unknown; errno?: unknown; errcode?: unknown }
+  return `${x.code ?? ''} ${x.errno ?? ''} ${x.errcode ?? ''} ${x.message}`
+}
+
+function code(e: unknown): unknown {
+  return (e as { code?: unknown } | null)?.code
+}
+
+export interface EngineOptions {
+  /** SQLite: how long a statement waits for another process's write lock (default 10 s). */
+  readonly busyTimeoutMs?: number
+  /** PostgreSQL/MySQL pool size (default 10). */
+  readonly poolSize?: number
+}
+
+export function createEngine(url: IndexerUrl, options: EngineOptions = {}): SqlEngine {
+  switch (url.engine) {
+    case 'sqlite':
+      return sqliteEngine(url.path, options)
+    case 'postgresql':
+      return postgresEngine(url, options)
+    case 'mysql':
+      return mysqlEngine(url, options)
+  }
+}
+
+function sqliteEngine(path: string, options: EngineOptions): SqlEngine {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const raw = new DatabaseSync(path, { enableForeignKeyConstraints: true })
+  raw.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`)
+  raw.exec('PRAGMA journal_mode = WAL')
+  // FULL: a committed row survives power loss, like a PostgreSQL commit.
+  raw.exec('PRAGMA synchronous = FULL')
+  const db = new Kysely({ dialect: nodeSqliteDialect(raw) })
+  return {
+    name: 'sqlite',
+    db,
+    encodeUuid: (id) => id,
+    decodeUuid: (v) => String(v),
+    encodeBool: (b) => (b ? 1 : 0),
+    begin: (write) => (write ? 'BEGIN IMMEDIATE' : 'BEGIN'),
+    forUpdate: '',
+    isUniqueViolation: (e) => /UNIQUE constraint failed|PRIMARY KEY constraint/.test(errorText(e)),
+    isForeignKeyViolation: (e) => /FOREIGN KEY constraint failed/.test(errorText(e)),
+    isRetryable: (e) => /SQLITE_BUSY|database is locked/.test(errorText(e)),
+    close: () => db.destroy(),
+  }
+}
+
+const PG_TIMESTAMP = 1114
+const PG_TIMESTAMPTZ = 1184
+
+function postgresEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
+  const { host, port, user, password, database } = url
+  const pool = new pg.Pool({
+    host: url.options.host ?? host,
+    port,
+    user,
+    password,
+    database,
+    max: options.poolSize ?? 10,
+    ssl: url.options.sslmode && url.options.sslmode !== 'disable' ? { rejectUnauthorized: false } : undefined,
+    application_name: url.options.application_name ?? 'gnocchi-ts',
+    // Timestamps as text: a JS Date would drop the microseconds.
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === PG_TIMESTAMP || oid === PG_TIMESTAMPTZ
+          ? (v: string) => v
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', () => {})
+  const db = new Kysely({ dialect: new PostgresDialect({ pool }) })
+  return {
+    name: 'postgresql',
+    db,
+    encodeUuid: (id) => id,
+    decodeUuid: (v) => String(v),
+    encodeBool: (b) => b,
+    begin: () => 'BEGIN',
+    forUpdate: ' FOR UPDATE',
+    isUniqueViolation: (e) => code(e) === '23505',
+    isForeignKeyViolation: (e) => code(e) === '23503',
+    isRetryable: (e) => code(e) === '40P01' || code(e) === '40001',
+    close: () => db.destroy(),
+  }
+}
+
+function mysqlEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
+  const { host, port, user, password, database } = url
+  // The callback pool: Kysely's MysqlDialect hangs on a mysql2/promise pool (ecosystem.md).
+  const pool = createMysqlPool({
+    host,
+    port,
+    user,
+    password,
+    database,
+    socketPath: url.options.unix_socket,
+    charset: 'UTF8_GENERAL_CI',
+    connectionLimit: options.poolSize ?? 10,
+    dateStrings: true,
+    supportBigNumbers: true,
+    timezone: 'Z',
+  })
+  const db = new Kysely({ dialect: new MysqlDialect({ pool }) })
+  return {
+    name: 'mysql',
+    db,
+    encodeUuid: (id) => Buffer.from(id.replaceAll('-', ''), 'hex'),
+    decodeUuid: (v) => {
+      const hex = Buffer.isBuffer(v) ? v.toString('hex') : String(v).replaceAll('-', '')
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+    },
+    encodeBool: (b) => (b ? 1 : 0),
+    begin: () => 'START TRANSACTION',
+    forUpdate: ' FOR UPDATE',
+    isUniqueViolation: (e) => code(e) === 'ER_DUP_ENTRY',
+    isForeignKeyViolation: (e) => code(e) === 'ER_NO_REFERENCED_ROW_2' || code(e) === 'ER_ROW_IS_REFERENCED_2',
+    isRetryable: (e) => code(e) === 'ER_LOCK_DEADLOCK' || code(e) === 'ER_LOCK_WAIT_TIMEOUT',
+    close: () => db.destroy(),
+  }
+}
+
+/** Naive UTC with microseconds, `YYYY-MM-DD HH:MM:SS.ffffff` — the one text form on every engine. */
+export function encodeTime(ns: bigint): string {
+  let us = ns / 1000n
+  if (ns < 0n && ns % 1000n !== 0n) us -= 1n
+  let ms = us / 1000n
+  let micro = us % 1000n
+  if (micro < 0n) {
+    micro += 1000n
+    ms -= 1n
+  }
+  const iso = new Date(Number(ms)).toISOString() // YYYY-MM-DDTHH:MM:SS.mmmZ
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}${String(micro).padStart(3, '0')}`
+}
+
+/** Reads what any engine returns for a timestamp column (fraction optional, 0–6 digits). */
+export function decodeTime(value: unknown): bigint {
+  if (typeof value === 'bigint') return value
+  if (value instanceof Date) return BigInt(value.getTime()) * 1_000_000n
+  const text = String(value)
+  const m = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?/.exec(text)
+  if (!m) throw new Error(`BUG: unreadable timestamp from the database: ${text}`)
+  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])
+  const frac = (m[7] ?? '').padEnd(9, '0').slice(0, 6)
+  return BigInt(ms) * 1_000_000n + BigInt(frac) * 1000n
+}

@@ -1,0 +1,118 @@
+/**
+ * `POST /v1/batch/resources/metrics/measures` lookups (api.md §6.2, upstream
+ * `ResourcesMetricsMeasuresBatchController`): the active metrics named in the body for each
+ * resource, optionally creating the missing ones. Unknown resources and unknown metrics are
+ * collected over the whole body so that nothing is queued when any is missing.
+ */
+import { randomUUID } from 'node:crypto'
+import { NamedMetricAlreadyExistsError, NoSuchResourceError } from '../domain/errors.ts'
+import type { Metric } from '../domain/metric.ts'
+import type { Indexer } from '../indexer/indexer.ts'
+import type { ArchivePolicyRuleMatcher } from './archive-policy-rules.ts'
+import { UnknownMetricsError, type UnknownResource, UnknownResourcesError } from './errors.ts'
+import type { Authorize } from './resource-metrics.ts'
+
+export interface NamedMetricDefinition {
+  readonly name: string
+  /** From the new body format; else the rules decide. */
+  readonly archivePolicyName?: string
+  readonly unit?: string
+}
+
+export interface ResourceBatchEntry {
+  readonly resourceId: string
+  readonly originalResourceId: string
+  readonly metrics: readonly NamedMetricDefinition[]
+}
+
+export interface NamedMetricsOptions {
+  readonly indexer: Indexer
+  readonly creator: string
+  readonly createMissing: boolean
+  /** Loaded on first need (only when metrics are created through rules). */
+  readonly rules: () => Promise<ArchivePolicyRuleMatcher>
+  readonly authorize?: Authorize
+  /** Upstream's checks of a metric definition (`/` in name, unit length) before creation. */
+  readonly checkDefinition?: (def: NamedMetricDefinition) => void
+}
+
+async function activeNamedMetrics(indexer: Indexer, resourceId: string, names: readonly string[]) {
+  const wanted = new Set(names)
+  const metrics = await indexer.listMetrics({
+    filters: { resource_id: resourceId },
+    sorts: [{ key: 'id', direction: 'asc' }],
+  })
+  return metrics.filter((m) => m.name !== null && wanted.has(m.name))
+}
+
+/**
+ * The metrics of every entry, in body order. UnknownResourcesError (with `createMissing`) or
+ * UnknownMetricsError when something is missing.
+ */
+export async function resolveNamedMetrics(
+  entries: readonly ResourceBatchEntry[],
+  options: NamedMetricsOptions,
+): Promise<Metric[]> {
+  const { indexer } = options
+  const known: Metric[] = []
+  const unknownMetrics: string[] = []
+  const unknownResources: UnknownResource[] = []
+  const found = await Promise.all(
+    entries.map((e) =>
+      e.metrics.length === 0 ? Promise.resolve([]) : activeNamedMetrics(indexer, e.resourceId, e.metrics.map((m) => m.name)),
+    ),
+  )
+  let rules: ArchivePolicyRuleMatcher | undefined
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]
+    const metrics = found[i]
+    const knownNames = new Set(metrics.map((m) => m.name))
+    if (options.createMissing) {
+      const raced: string[] = []
+      for (const def of entry.metrics) {
+        if (knownNames.has(def.name)) continue
+        options.checkDefinition?.(def)
+        let archivePolicyName = def.archivePolicyName
+        if (archivePolicyName === undefined) {
+          rules ??= await options.rules()
+          archivePolicyName = rules.mustMatch(def.name)
+        }
+        options.authorize?.('create metric', {
+          creator: options.creator,
+          archive_policy_name: def.archivePolicyName ?? null,
+          resource_id: null,
+          original_resource_id: null,
+          name: def.name,
+          unit: def.unit ?? null,
+        })
+        try {
+          known.push(
+            await indexer.createMetric({
+              id: randomUUID(),
+              archivePolicyName,
+              creator: options.creator,
+              resourceId: entry.resourceId,
+              name: def.name,
+              unit: def.unit ?? null,
+            }),
+          )
+        } catch (e) {
+          if (e instanceof NamedMetricAlreadyExistsError) raced.push(def.name)
+          else if (e instanceof NoSuchResourceError) {
+            unknownResources.push({ resource_id: entry.resourceId, original_resource_id: entry.originalResourceId })
+            break
+          } else throw e
+        }
+      }
+      if (raced.length > 0) known.push(...(await activeNamedMetrics(indexer, entry.resourceId, raced)))
+    } else if (metrics.length !== entry.metrics.length) {
+      for (const def of entry.metrics) {
+        if (!knownNames.has(def.name)) unknownMetrics.push(`${entry.resourceId}/${def.name}`)
+      }
+    }
+    known.push(...metrics)
+  }
+  if (unknownResources.length > 0) throw new UnknownResourcesError(unknownResources)
+  if (unknownMetrics.length > 0) throw new UnknownMetricsError(unknownMetrics.sort())
+  return known
+}
