@@ -264,7 +264,9 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       embeddedMetricd: o.bool('api', 'embedded_metricd', true),
       autoUpgrade: o.bool('api', 'auto_upgrade', true),
     },
-    indexer: { url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))) },
+    indexer: {
+      url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))),
+    },
     storage: {
       driver: 'file',
       fileBasepath: storageBase,

@@ -30,7 +30,13 @@ import type { Filter } from './filter.ts'
  *   upstream's regex before they reach DDL. Empty `in` lists mean "no condition".
  */
 
-export type SortDirection = 'asc' | 'desc' | 'asc-nullsfirst' | 'asc-nullslast' | 'desc-nullsfirst' | 'desc-nullslast'
+export type SortDirection =
+  | 'asc'
+  | 'desc'
+  | 'asc-nullsfirst'
+  | 'asc-nullslast'
+  | 'desc-nullsfirst'
+  | 'desc-nullslast'
 
 export interface SortKey {
   readonly key: string
@@ -193,10 +199,7 @@ export interface Indexer {
    * NamedMetricAlreadyExistsError, NoSuchMetricError, NoSuchArchivePolicyError. Atomic.
    * Returns all active metrics of the resource, ordered by name.
    */
-  attachMetrics(
-    resourceId: string,
-    metrics: Readonly<Record<string, ResourceMetricSpec>>,
-  ): Promise<Metric[]>
+  attachMetrics(resourceId: string, metrics: Readonly<Record<string, ResourceMetricSpec>>): Promise<Metric[]>
   /** Active metrics of a resource, ordered by name (no existence check). */
   listResourceMetrics(resourceId: string): Promise<Metric[]>
   /** The active metric named `name` on the resource, if any. */

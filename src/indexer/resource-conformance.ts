@@ -153,7 +153,10 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       assert.deepEqual(await indexer.getResource('host', r.id), r)
       // generic sees every resource, with the generic fields only (or details).
       assert.deepEqual((await indexer.getResource('generic', r.id))?.attributes, {})
-      assert.deepEqual((await indexer.getResource('generic', r.id, { details: true }))?.attributes, r.attributes)
+      assert.deepEqual(
+        (await indexer.getResource('generic', r.id, { details: true }))?.attributes,
+        r.attributes,
+      )
       const g = await newResource()
       assert.equal(await indexer.getResource('host', g.id), undefined)
       assert.equal(await indexer.getResource('host', randomUUID()), undefined)
@@ -204,7 +207,10 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
     it('update: a revision only when something changed; metrics replace without a revision', async () => {
       await indexer.createResourceType('host', HOST_ATTRS)
       const r = await newResource({ type: 'host', userId: 'u', attributes: { host: 'h1', cpus: 1 } })
-      const same = await indexer.updateResource('host', r.id, { userId: 'u', attributes: { host: 'h1', cpus: 1 } })
+      const same = await indexer.updateResource('host', r.id, {
+        userId: 'u',
+        attributes: { host: 'h1', cpus: 1 },
+      })
       assert.equal(same.revisionStartNs, r.revisionStartNs)
       assert.equal((await list({ type: 'host', history: true })).length, 1)
 
@@ -234,7 +240,10 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       assert.equal(hist[0].revisionStartNs, r.revisionStartNs)
       // History rows show the current metrics.
       assert.deepEqual(hist[0].metrics, m.metrics)
-      await assert.rejects(indexer.getResourceHistory('generic', randomUUID(), { sorts: DEFAULT_SORTS }), NoSuchResourceError)
+      await assert.rejects(
+        indexer.getResourceHistory('generic', randomUUID(), { sorts: DEFAULT_SORTS }),
+        NoSuchResourceError,
+      )
 
       // Replacing metrics detaches the unlisted ones (they stay, unattached).
       const loadId = m.metrics.load
@@ -254,9 +263,17 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       assert.equal((await indexer.getResource('host', r.id))?.attributes.cpus, 4)
       await assert.rejects(indexer.updateResource('host', r.id, { startedAtNs: T0 * 3n }), StartAfterEndError)
       await assert.rejects(indexer.updateResource('host', randomUUID(), {}), NoSuchResourceError)
-      await assert.rejects(indexer.updateResource('host', r.id, { attributes: { nope: 1 } }), QueryAttributeError)
+      await assert.rejects(
+        indexer.updateResource('host', r.id, { attributes: { nope: 1 } }),
+        QueryAttributeError,
+      )
       // In place (metricd): no revision.
-      const inPlace = await indexer.updateResource('host', r.id, { endedAtNs: null }, { createRevision: false })
+      const inPlace = await indexer.updateResource(
+        'host',
+        r.id,
+        { endedAtNs: null },
+        { createRevision: false },
+      )
       assert.equal(inPlace.endedAtNs, null)
       assert.equal(inPlace.revisionStartNs, u.revisionStartNs)
     })
@@ -282,7 +299,15 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       assert.equal(await indexer.deleteResources('generic', f.eq('project_id', 'p1')), 3)
       assert.equal(await indexer.deleteResources('generic', f.eq('project_id', 'p1')), 0)
       assert.deepEqual((await list()).map((x) => x.projectId).sort(), ['p2', 'p2'])
-      assert.equal((await indexer.getMetrics(made.slice(0, 3).map((x) => x.metrics.m), { status: 'delete' })).length, 3)
+      assert.equal(
+        (
+          await indexer.getMetrics(
+            made.slice(0, 3).map((x) => x.metrics.m),
+            { status: 'delete' },
+          )
+        ).length,
+        3,
+      )
     })
 
     it('filters translate to SQL: comparisons, NULLs, in, like, and/or/not, specials', async () => {
@@ -319,7 +344,9 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       assert.deepEqual(await search(f.in('user_id', ['alice', 'bob'])), sorted(a, b))
       assert.deepEqual(await search(f.in('user_id', [])), sorted(a, b, c))
       assert.deepEqual(await search(f.like('host', 'compute%'), 'host'), sorted(a, b))
-      assert.deepEqual(await search(f.and(f.like('host', 'compute%'), f.not(f.eq('cpus', 8))), 'host'), [a.id])
+      assert.deepEqual(await search(f.and(f.like('host', 'compute%'), f.not(f.eq('cpus', 8))), 'host'), [
+        a.id,
+      ])
       assert.deepEqual(await search(f.or(f.eq('user_id', 'bob'), f.eq('creator', 'u1:p2'))), sorted(b, c))
       // Datetime values are parsed.
       assert.deepEqual(await search(f.cmp('>=', 'started_at', '2014-01-03T03:00:00')), sorted(b, c))
@@ -353,7 +380,9 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       const old = await list({ type: 'host', history: true, filter: f.ne('revision_end', null) })
       assert.equal(old.length, 2)
       assert.deepEqual(
-        (await list({ type: 'host', history: true, filter: f.eq('host', 'compute2') })).map((h) => h.revision),
+        (await list({ type: 'host', history: true, filter: f.eq('host', 'compute2') })).map(
+          (h) => h.revision,
+        ),
         [hist[1].revision],
       )
       assert.deepEqual(
@@ -370,7 +399,13 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       const sorts = [...DEFAULT_SORTS, { key: 'revision', direction: 'asc' as const }]
       const page1 = await list({ type: 'host', history: true, sorts, limit: 2 })
       const last = page1[page1.length - 1]
-      const page2 = await list({ type: 'host', history: true, sorts, limit: 2, marker: `${last.id}@${last.revision}` })
+      const page2 = await list({
+        type: 'host',
+        history: true,
+        sorts,
+        limit: 2,
+        marker: `${last.id}@${last.revision}`,
+      })
       assert.deepEqual(
         [...page1, ...page2].map((h) => h.attributes.host),
         ['compute1', 'compute2', 'compute3'],
@@ -400,7 +435,11 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
           assert.equal(full.length, 9)
           const values = full.map((r) => (key === 'cpus' ? r.attributes.cpus : r.userId))
           const nullsAtStart = values[0] === null
-          assert.equal(nullsAtStart, direction === 'desc' || direction === 'asc-nullsfirst', `${key} ${direction}`)
+          assert.equal(
+            nullsAtStart,
+            direction === 'desc' || direction === 'asc-nullsfirst',
+            `${key} ${direction}`,
+          )
           const nonNull = values.filter((v) => v !== null) as Array<string | number>
           const expected = [...nonNull].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))
           if (direction.startsWith('desc')) expected.reverse()
@@ -416,7 +455,10 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
           assert.deepEqual(paged, ids(full), `${key} ${direction}`)
         }
       }
-      await assert.rejects(list({ type: 'host', sorts: [{ key: 'nope', direction: 'asc' }] }), InvalidSortKeyError)
+      await assert.rejects(
+        list({ type: 'host', sorts: [{ key: 'nope', direction: 'asc' }] }),
+        InvalidSortKeyError,
+      )
       await assert.rejects(list({ marker: randomUUID() }), InvalidMarkerError)
       await assert.rejects(list({ marker: 'not-a-uuid' }), InvalidMarkerError)
     })
@@ -429,7 +471,11 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       const updated = await indexer.updateResourceType('host', {
         add: [
           { name: 'opt', schema: { type: 'number', required: false, min: null, max: null } },
-          { name: 'req', schema: { type: 'string', required: true, minLength: 0, maxLength: 10 }, fill: "it's" },
+          {
+            name: 'req',
+            schema: { type: 'string', required: true, minLength: 0, maxLength: 10 },
+            fill: "it's",
+          },
           { name: 'new-optional-bool', schema: { type: 'bool', required: false }, fill: true },
         ],
       })
@@ -453,7 +499,11 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       const rt = await indexer.getResourceType('host')
       assert.deepEqual(rt?.attributes.opt, { type: 'number', required: true, min: null, max: null })
       assert.equal('new-optional-bool' in (rt?.attributes ?? {}), false)
-      assert.deepEqual((await indexer.getResource('host', r.id))?.attributes, { host: 'h2', opt: 7, req: "it's" })
+      assert.deepEqual((await indexer.getResource('host', r.id))?.attributes, {
+        host: 'h2',
+        opt: 7,
+        req: "it's",
+      })
       assert.equal(rt?.state, 'active')
       await assert.rejects(indexer.updateResourceType('nope', { remove: ['x'] }), NoSuchResourceTypeError)
     })
@@ -500,8 +550,14 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       await indexer.deleteResource(e.id)
       await assert.rejects(indexer.createResourceType('t3', { '-x': HOST_ATTRS.host }))
       await assert.rejects(indexer.createResourceType('t3', { id: HOST_ATTRS.host }))
-      await indexer.createResourceType('t2', { ok: { type: 'string', required: false, minLength: 0, maxLength: 255 } })
-      const r = await newResource({ type: 't2', userId: evil, attributes: { ok: `\\'; DELETE FROM metric; --` } })
+      await indexer.createResourceType('t2', {
+        ok: { type: 'string', required: false, minLength: 0, maxLength: 255 },
+      })
+      const r = await newResource({
+        type: 't2',
+        userId: evil,
+        attributes: { ok: `\\'; DELETE FROM metric; --` },
+      })
       assert.equal((await indexer.getResource('t2', r.id))?.userId, evil)
       assert.deepEqual(await search(f.eq('user_id', evil)), [r.id])
       assert.deepEqual(await search(f.like('ok', '%DELETE FROM metric%'), 't2'), [r.id])
@@ -519,7 +575,9 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       const r = await newResource({ type: 'host', attributes: { host: 'h', cpus: 0 } })
       const n = 12
       await Promise.all(
-        Array.from({ length: n }, (_, i) => indexer.updateResource('host', r.id, { attributes: { cpus: i + 1 } })),
+        Array.from({ length: n }, (_, i) =>
+          indexer.updateResource('host', r.id, { attributes: { cpus: i + 1 } }),
+        ),
       )
       const hist = await indexer.getResourceHistory('host', r.id, {
         sorts: [...DEFAULT_SORTS, { key: 'revision', direction: 'asc' }],
@@ -527,7 +585,10 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       assert.equal(hist.length, n + 1)
       const values = hist.map((h) => h.attributes.cpus)
       assert.equal(values[0], 0)
-      assert.deepEqual([...values].sort((x, y) => Number(x) - Number(y)), Array.from({ length: n + 1 }, (_, i) => i))
+      assert.deepEqual(
+        [...values].sort((x, y) => Number(x) - Number(y)),
+        Array.from({ length: n + 1 }, (_, i) => i),
+      )
       for (let i = 0; i + 1 < hist.length; i++) {
         assert.equal(hist[i].revisionEndNs, hist[i + 1].revisionStartNs, `revision ${i} chains to ${i + 1}`)
       }
@@ -539,7 +600,8 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       const results = await Promise.allSettled(Array.from({ length: 6 }, () => newResource({ id })))
       assert.equal(results.filter((x) => x.status === 'fulfilled').length, 1)
       for (const x of results) {
-        if (x.status === 'rejected') assert.ok(x.reason instanceof ResourceAlreadyExistsError, String(x.reason))
+        if (x.status === 'rejected')
+          assert.ok(x.reason instanceof ResourceAlreadyExistsError, String(x.reason))
       }
     })
   })

@@ -44,7 +44,10 @@ export class ArchivePolicyRuleMatcher {
   readonly #cache = new Map<string, string | null>()
 
   constructor(rules: readonly ArchivePolicyRule[]) {
-    this.#rules = rules.map((r) => ({ re: fnmatchToRegExp(r.metricPattern), archivePolicyName: r.archivePolicyName }))
+    this.#rules = rules.map((r) => ({
+      re: fnmatchToRegExp(r.metricPattern),
+      archivePolicyName: r.archivePolicyName,
+    }))
   }
 
   static async load(indexer: Pick<Indexer, 'listArchivePolicyRules'>): Promise<ArchivePolicyRuleMatcher> {

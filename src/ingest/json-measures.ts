@@ -12,22 +12,16 @@
  * the bundle; everything else goes through the general converter of src/api/timestamp.ts.
  */
 import { endianness } from 'node:os'
+import { parsePyFloatString, pyFloat } from '../api/py-float.ts'
 import { parseTimespanNs } from '../api/timespan.ts'
-import {
-  BEFORE_EPOCH,
-  nowNs,
-  parseIsoNs,
-  parseTimestampsNs,
-  UNABLE_TO_CONVERT,
-} from '../api/timestamp.ts'
-import { pyFloat, parsePyFloatString } from '../api/py-float.ts'
+import { BEFORE_EPOCH, nowNs, parseIsoNs, parseTimestampsNs, UNABLE_TO_CONVERT } from '../api/timestamp.ts'
 import { BUNDLE_RECORD_LENGTH, encodeBundle } from '../incoming/bundle.ts'
 import { InvalidMeasuresError } from './errors.ts'
 
 const LITTLE_ENDIAN = endianness() === 'LE'
 const TWO_POW_32 = 4294967296
 const TWO_POW_23 = 8388608
-const TWO_POW_63 = 9223372036854775808
+const TWO_POW_63 = 2 ** 63
 const INT64_MAX = 9_223_372_036_854_775_807n
 
 const FORMAT = 'unexpected measures format'
@@ -65,7 +59,8 @@ function fastIsoSeconds(s: string): number {
   if (year < 1970 || year > 2099 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return -1
   if (minute < 0 || minute > 59 || second < 0 || second > 59) return -1
   const leap = year % 4 === 0 // exact for 1970..2099
-  const dim = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+  const dim =
+    month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
   if (day > dim) return -1
   const y = year - 1970
   let days = y * 365 + Math.floor((y + 1) / 4) + DAYS_BEFORE_MONTH[month - 1] + day - 1

@@ -59,7 +59,13 @@ export async function resolveNamedMetrics(
   const unknownResources: UnknownResource[] = []
   const found = await Promise.all(
     entries.map((e) =>
-      e.metrics.length === 0 ? Promise.resolve([]) : activeNamedMetrics(indexer, e.resourceId, e.metrics.map((m) => m.name)),
+      e.metrics.length === 0
+        ? Promise.resolve([])
+        : activeNamedMetrics(
+            indexer,
+            e.resourceId,
+            e.metrics.map((m) => m.name),
+          ),
     ),
   )
   let rules: ArchivePolicyRuleMatcher | undefined
@@ -99,7 +105,10 @@ export async function resolveNamedMetrics(
         } catch (e) {
           if (e instanceof NamedMetricAlreadyExistsError) raced.push(def.name)
           else if (e instanceof NoSuchResourceError) {
-            unknownResources.push({ resource_id: entry.resourceId, original_resource_id: entry.originalResourceId })
+            unknownResources.push({
+              resource_id: entry.resourceId,
+              original_resource_id: entry.originalResourceId,
+            })
             break
           } else throw e
         }

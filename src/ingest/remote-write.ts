@@ -26,8 +26,7 @@ export interface PrometheusResourceMeasures {
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
-const TWO_POW_63 = 9223372036854775808
-const TWO_POW_64 = 18446744073709551616
+const TWO_POW_63 = 2 ** 63
 
 // Label names compared as bytes.
 const NAME = new TextEncoder().encode('__name__')
@@ -64,11 +63,23 @@ class Reader {
     throw new RemoteWriteDecodeError('protobuf: varint longer than 10 bytes', this.pos)
   }
 
+  /** Signed int64 varint (two's complement), exact below 2^53 in magnitude. */
+  int64(end: number): number {
+    const start = this.pos
+    const v = this.varint(end)
+    if (v < 2 ** 53) return v
+    // Large or negative: redo exactly with BigInt.
+    let x = 0n
+    for (let i = start, shift = 0n; i < this.pos; i++, shift += 7n) x |= BigInt(this.buf[i] & 0x7f) << shift
+    return Number(BigInt.asIntN(64, x))
+  }
+
   /** End offset of a length-delimited field starting at pos. */
   lengthDelimited(end: number): number {
     const len = this.varint(end)
     const stop = this.pos + len
-    if (stop > end) throw new RemoteWriteDecodeError(`protobuf: field of ${len} bytes overruns its message`, this.pos)
+    if (stop > end)
+      throw new RemoteWriteDecodeError(`protobuf: field of ${len} bytes overruns its message`, this.pos)
     return stop
   }
 
@@ -158,15 +169,15 @@ function timeSeries(r: Reader, end: number, out: Map<string, PrometheusResourceM
           value = r.view.getFloat64(r.pos, true)
           r.pos += 8
         } else if (k === 0x10) {
-          timestampMs = r.varint(stop)
-          if (timestampMs >= TWO_POW_63) timestampMs -= TWO_POW_64 // int64 two's complement
+          timestampMs = r.int64(stop)
         } else r.skip(k & 7, stop)
       }
       samples ??= new MeasureBuffer(8)
       // Upstream: `timestamp_ms / 1000.0` seconds, then `* 10e8` and astype(datetime64[ns]).
       const ns = Math.trunc((timestampMs / 1000) * 1e9)
       if (ns < 0) throw new InvalidMeasuresError("unexpected timestamp 'Timestamp must be after Epoch'")
-      if (ns >= TWO_POW_63) throw new InvalidMeasuresError("unexpected timestamp 'Unable to convert timestamps'")
+      if (ns >= TWO_POW_63)
+        throw new InvalidMeasuresError("unexpected timestamp 'Unable to convert timestamps'")
       samples.pushIntegralNs(ns, value)
     } else r.skip(wire, end)
   }

@@ -97,7 +97,10 @@ export function resourcePolicyTarget(r: Resource): Record<string, unknown> {
   }
 }
 
-function newMetricSpecs(env: IngestEnvironment, names: readonly string[]): Record<string, ResourceMetricSpec> {
+function newMetricSpecs(
+  env: IngestEnvironment,
+  names: readonly string[],
+): Record<string, ResourceMetricSpec> {
   const specs: Record<string, ResourceMetricSpec> = {}
   for (const name of names) {
     specs[name] = {
@@ -140,7 +143,11 @@ async function ensureResourceType(env: IngestEnvironment, req: ResourceMetricsRe
   throw new TryAgain() // being created or updated by someone else
 }
 
-async function attempt(env: IngestEnvironment, req: ResourceMetricsRequest, names: string[]): Promise<Metric[]> {
+async function attempt(
+  env: IngestEnvironment,
+  req: ResourceMetricsRequest,
+  names: string[],
+): Promise<Metric[]> {
   const { indexer } = env
   await ensureResourceType(env, req)
   const existing = await indexer.getResource(req.resourceType, req.resourceId)
@@ -198,7 +205,8 @@ export async function getOrCreateResourceMetrics(
       if (!RETRYABLE.some((cls) => e instanceof cls)) throw e
       const delayMs = Math.min(1000, 10 * 2 ** retry)
       if (performance.now() + delayMs > deadline) {
-        if (e instanceof TryAgain) throw new UnexpectedResourceTypeStateError(req.resourceType, 'active', 'busy')
+        if (e instanceof TryAgain)
+          throw new UnexpectedResourceTypeStateError(req.resourceType, 'active', 'busy')
         throw e
       }
       await sleep(delayMs)

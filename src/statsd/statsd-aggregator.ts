@@ -92,7 +92,8 @@ export class StatsdAggregator {
       if (message === '') continue
       const line = parseStatsdLine(message)
       const error = typeof line === 'string' ? line : this.treat(line, nowNs)
-      if (error !== undefined) errors.push(typeof line === 'string' ? error : `Unable to treat metric ${message}: ${error}`)
+      if (error !== undefined)
+        errors.push(typeof line === 'string' ? error : `Unable to treat metric ${message}: ${error}`)
     }
     return errors
   }

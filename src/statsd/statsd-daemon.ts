@@ -78,7 +78,11 @@ export class StatsdDaemon {
     })
     this.#socket = socket
     const { address, port } = socket.address()
-    this.#deps.log.info('gnocchi-statsd listening', { host: address, port, flushDelayMs: this.#options.flushDelayMs })
+    this.#deps.log.info('gnocchi-statsd listening', {
+      host: address,
+      port,
+      flushDelayMs: this.#options.flushDelayMs,
+    })
     this.#timer = setInterval(() => void this.flush(), this.#options.flushDelayMs)
   }
 

@@ -121,7 +121,8 @@ async function postResourcesBatch(ctx: RequestContext) {
       }
       if (!isPlainObject(metrics)) throw new Invalid('expected a dictionary', keyPath, 'dictionary value')
       const list: MetricMeasures[] = []
-      for (const [name, value] of Object.entries(metrics)) list.push(metricMeasuresAt(name, value, [...keyPath, name]))
+      for (const [name, value] of Object.entries(metrics))
+        list.push(metricMeasuresAt(name, value, [...keyPath, name]))
       byId.set(resourceId, { resourceId, originalResourceId: key, metrics: list })
     }
     return [...byId.values()]
@@ -142,17 +143,24 @@ async function postResourcesBatch(ctx: RequestContext) {
       authorize: (rule, target) => enforce(ctx, rule, target),
       checkDefinition: (def) => {
         if (def.name.includes('/')) throw new HttpError(400, "'/' is not supported in metric name")
-        if (def.unit !== undefined) validate(object({ unit: { validator: all(str, length<string>({ max: 31 })) } }), { unit: def.unit })
+        if (def.unit !== undefined)
+          validate(object({ unit: { validator: all(str, length<string>({ max: 31 })) } }), { unit: def.unit })
       },
     },
   )
   const byResource = new Map<string, Map<string, Uint8Array>>()
   for (const e of entries) byResource.set(e.resourceId, new Map(e.metrics.map((m) => [m.name, m.bundle])))
-  return queue(ctx, metrics, (m) => (m.resourceId === null || m.name === null ? undefined : byResource.get(m.resourceId)?.get(m.name)))
+  return queue(ctx, metrics, (m) =>
+    m.resourceId === null || m.name === null ? undefined : byResource.get(m.resourceId)?.get(m.name),
+  )
 }
 
 /** Policy `post measures` on every metric, then one batched write. */
-async function queue(ctx: RequestContext, metrics: readonly Metric[], bundleOf: (m: Metric) => Uint8Array | undefined) {
+async function queue(
+  ctx: RequestContext,
+  metrics: readonly Metric[],
+  bundleOf: (m: Metric) => Uint8Array | undefined,
+) {
   for (const m of metrics) enforce(ctx, 'post measures', metricPolicyTarget(m))
   const batch = new Map<string, Uint8Array>()
   for (const m of metrics) {

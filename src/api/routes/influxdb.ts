@@ -9,7 +9,7 @@
 import { gunzipSync } from 'node:zlib'
 import { NoSuchResourceTypeError, ResourceTypeAlreadyExistsError } from '../../domain/errors.ts'
 import { ArchivePolicyRuleMatcher } from '../../ingest/archive-policy-rules.ts'
-import { parseCreateDatabase, parseLineProtocol, PRECISION_NS } from '../../ingest/line-protocol.ts'
+import { PRECISION_NS, parseCreateDatabase, parseLineProtocol } from '../../ingest/line-protocol.ts'
 import { getOrCreateResourceMetrics, type IngestEnvironment } from '../../ingest/resource-metrics.ts'
 import { NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
@@ -76,7 +76,11 @@ async function write(ctx: RequestContext): Promise<Reply> {
   const precision = param(ctx, 'precision')
   const precisionNs = precision === undefined || precision === '' ? 1n : PRECISION_NS[precision]
   if (precisionNs === undefined) {
-    throw new HttpError(400, { cause: 'Value error', detail: 'precision', reason: `Unknown precision \`${precision}'` })
+    throw new HttpError(400, {
+      cause: 'Value error',
+      detail: 'precision',
+      reason: `Unknown precision \`${precision}'`,
+    })
   }
   const resources = parseLineProtocol(writeBody(ctx), { tagResourceId: tag, nowNs: nowNs(), precisionNs })
   if (resources.size === 0) return NO_CONTENT
@@ -94,7 +98,8 @@ async function write(ctx: RequestContext): Promise<Reply> {
       resourceId = resourceUuid(resourceName, creator)
     } catch (e) {
       // NOTE: upstream fails with a 500 here.
-      if (e instanceof ResourceIdError) throw new HttpError(400, { cause: 'Value error', detail: 'key', reason: e.message })
+      if (e instanceof ResourceIdError)
+        throw new HttpError(400, { cause: 'Value error', detail: 'key', reason: e.message })
       throw e
     }
     let found: Awaited<ReturnType<typeof getOrCreateResourceMetrics>>

@@ -67,6 +67,14 @@ function hash5Of(b0: number, next4: number): number {
 /** Number of equal bytes at `p` and `m`, stopping at `limit` (`LZ4_count`). */
 function countMatch(src: DataView, bytes: Uint8Array, p: number, m: number, limit: number): number {
   const start = p
+  while (p <= limit - 8) {
+    let diff = read32(src, p) ^ read32(src, m)
+    if (diff !== 0) return p - start + ((31 - Math.clz32(diff & -diff)) >> 3)
+    diff = read32(src, p + 4) ^ read32(src, m + 4)
+    if (diff !== 0) return p + 4 - start + ((31 - Math.clz32(diff & -diff)) >> 3)
+    p += 8
+    m += 8
+  }
   while (p <= limit - 4) {
     const diff = read32(src, p) ^ read32(src, m)
     if (diff !== 0) return p - start + ((31 - Math.clz32(diff & -diff)) >> 3)
@@ -152,6 +160,7 @@ const HASH_TABLE = new Uint32Array(1 << HASH_LOG)
 function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number {
   const inputLength = src.length
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength)
+  const out = new DataView(dst.buffer, dst.byteOffset, dst.byteLength)
   const table = HASH_TABLE
   table.fill(0)
   const mflimitPlusOne = inputLength - MFLIMIT + 1
@@ -167,31 +176,19 @@ function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number
     let forwardIp = ip
     let step = 1
     let searchMatchNb = 1 << SKIP_TRIGGER
-    // bytes forwardIp … forwardIp + 7 (LE words; forwardIp ≤ mflimitPlusOne = length − 11),
-    // shifted along one byte at a time while step is 1: one load per position
-    let windowLo = read32(view, forwardIp)
-    let windowHi = read32(view, forwardIp + 4)
     for (;;) {
       const h = forwardH
       const current = forwardIp
-      const current32 = windowLo
       const matchIndex = table[h]
       ip = forwardIp
       forwardIp += step
-      if (forwardIp > mflimitPlusOne) return writeLastLiterals(src, dst, op, anchor)
-      if (step === 1) {
-        windowLo = (windowLo >>> 8) | (windowHi << 24)
-        windowHi = (windowHi >>> 8) | (src[forwardIp + 7] << 24)
-      } else {
-        windowLo = read32(view, forwardIp)
-        windowHi = read32(view, forwardIp + 4)
-      }
       step = searchMatchNb++ >> SKIP_TRIGGER
-      forwardH = hash5Of(windowLo & 0xff, (windowLo >>> 8) | (windowHi << 24))
+      if (forwardIp > mflimitPlusOne) return writeLastLiterals(src, dst, op, anchor)
+      forwardH = hash5(view, forwardIp)
       table[h] = current
       match = matchIndex
       if (matchIndex + MAX_DISTANCE < current) continue
-      if (read32(view, match) === current32) break
+      if (read32(view, match) === read32(view, ip)) break
     }
     // catch up backwards
     while (ip > anchor && match > 0 && src[ip - 1] === src[match - 1]) {
@@ -206,7 +203,17 @@ function compressSequences(src: Uint8Array, dst: Uint8Array, op: number): number
     } else {
       dst[token] = litLength << ML_BITS
     }
-    copyBytes(dst, op, src, anchor, ip)
+    if (litLength <= 64) {
+      // 8-byte steps, writing ≤ 7 bytes past the literals: at least 8 more bytes (offset,
+      // last token, 5 last literals) are written after them, so those are rewritten and the
+      // output never grows past what lz4CompressBound allows; reads stay below ip + 8
+      for (let o = op, i = anchor; i < ip; o += 8, i += 8) {
+        out.setInt32(o, read32(view, i), true)
+        out.setInt32(o + 4, read32(view, i + 4), true)
+      }
+    } else {
+      copyBytes(dst, op, src, anchor, ip)
+    }
     op += litLength
     for (;;) {
       // offset + match length

@@ -12,14 +12,14 @@ export type EngineName = 'sqlite' | 'postgresql' | 'mysql'
 export type IndexerUrl = { readonly engine: 'sqlite'; readonly path: string } | ServerUrl
 
 export interface ServerUrl {
-      readonly engine: 'postgresql' | 'mysql'
-      readonly host: string
-      readonly port: number | undefined
-      readonly user: string | undefined
-      readonly password: string | undefined
-      readonly database: string
-      /** Query options (`?sslmode=…`, `?charset=utf8`, `?unix_socket=…`, …). */
-      readonly options: Readonly<Record<string, string>>
+  readonly engine: 'postgresql' | 'mysql'
+  readonly host: string
+  readonly port: number | undefined
+  readonly user: string | undefined
+  readonly password: string | undefined
+  readonly database: string
+  /** Query options (`?sslmode=…`, `?charset=utf8`, `?unix_socket=…`, …). */
+  readonly options: Readonly<Record<string, string>>
 }
 
 /**
@@ -196,7 +196,8 @@ function mysqlEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
     begin: () => 'START TRANSACTION',
     forUpdate: ' FOR UPDATE',
     isUniqueViolation: (e) => code(e) === 'ER_DUP_ENTRY',
-    isForeignKeyViolation: (e) => code(e) === 'ER_NO_REFERENCED_ROW_2' || code(e) === 'ER_ROW_IS_REFERENCED_2',
+    isForeignKeyViolation: (e) =>
+      code(e) === 'ER_NO_REFERENCED_ROW_2' || code(e) === 'ER_ROW_IS_REFERENCED_2',
     isRetryable: (e) => code(e) === 'ER_LOCK_DEADLOCK' || code(e) === 'ER_LOCK_WAIT_TIMEOUT',
     close: () => db.destroy(),
   }

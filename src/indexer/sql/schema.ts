@@ -43,7 +43,8 @@ interface Types {
   stateType: string
 }
 
-const STATES = "'active', 'creating', 'creation_error', 'deleting', 'deletion_error', 'updating', 'updating_error'"
+const STATES =
+  "'active', 'creating', 'creation_error', 'deleting', 'deletion_error', 'updating', 'updating_error'"
 
 function types(engine: EngineName): Types {
   switch (engine) {
@@ -193,7 +194,9 @@ export function createSchema(engine: EngineName): string[] {
  * equality (keystone policy filters), history by resource. Created when missing, on any
  * revision, so a database created by upstream gets them too.
  */
-export function extraIndexes(engine: EngineName): ReadonlyArray<{ name: string; table: string; sql: string }> {
+export function extraIndexes(
+  engine: EngineName,
+): ReadonlyArray<{ name: string; table: string; sql: string }> {
   const list = [
     { name: 'ix_gts_resource_revision_start', table: 'resource', cols: 'revision_start, started_at, id' },
     { name: 'ix_gts_resource_started_at', table: 'resource', cols: 'started_at' },
@@ -248,7 +251,9 @@ export function migrations(engine: EngineName): ReadonlyMap<string, { to: string
                 "ALTER TABLE metric ADD COLUMN last_measure_timestamp DATETIME DEFAULT '1970-01-01 00:00:00.000000' NOT NULL",
                 "UPDATE metric SET last_measure_timestamp = strftime('%Y-%m-%d %H:%M:%f000', 'now')",
               ]
-            : [`ALTER TABLE metric ADD COLUMN last_measure_timestamp ${t.plainTs} DEFAULT CURRENT_TIMESTAMP NOT NULL`],
+            : [
+                `ALTER TABLE metric ADD COLUMN last_measure_timestamp ${t.plainTs} DEFAULT CURRENT_TIMESTAMP NOT NULL`,
+              ],
       },
     ],
   ])

@@ -156,7 +156,10 @@ function pyJson(v: unknown): string {
 }
 
 function decodeAttributes(raw: unknown): Record<string, ResourceAttributeSchema> {
-  const obj = (typeof raw === 'string' ? JSON.parse(raw) : raw ?? {}) as Record<string, Record<string, unknown>>
+  const obj = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as Record<
+    string,
+    Record<string, unknown>
+  >
   const out: Record<string, ResourceAttributeSchema> = {}
   for (const [name, a] of Object.entries(obj)) {
     const required = a.required !== false
@@ -387,7 +390,8 @@ export class SqlIndexer implements Indexer {
     const steps = migrations(this.engine.name)
     while (current !== ALEMBIC_HEAD) {
       const step = steps.get(current as string)
-      if (!step) throw new Error(`Unknown indexer schema revision ${current}; cannot migrate to ${ALEMBIC_HEAD}`)
+      if (!step)
+        throw new Error(`Unknown indexer schema revision ${current}; cannot migrate to ${ALEMBIC_HEAD}`)
       await this.#tx(true, async (c) => {
         for (const stmt of step.sql) await sql.raw(stmt).execute(c)
         await sql`UPDATE alembic_version SET version_num = ${step.to}`.execute(c)
@@ -398,7 +402,11 @@ export class SqlIndexer implements Indexer {
       if (!(await this.#indexExists(index.table, index.name))) await sql.raw(index.sql).execute(db)
     }
     await this.#tx(true, async (c) => {
-      const generic = await c.selectFrom('resource_type').select('name').where('name', '=', 'generic').execute()
+      const generic = await c
+        .selectFrom('resource_type')
+        .select('name')
+        .where('name', '=', 'generic')
+        .execute()
       if (generic.length === 0) {
         await c
           .insertInto('resource_type')
@@ -439,7 +447,11 @@ export class SqlIndexer implements Indexer {
 
   async createArchivePolicy(policy: ArchivePolicy): Promise<void> {
     await this.#tx(true, async (c) => {
-      const found = await c.selectFrom('archive_policy').select('name').where('name', '=', policy.name).execute()
+      const found = await c
+        .selectFrom('archive_policy')
+        .select('name')
+        .where('name', '=', policy.name)
+        .execute()
       if (found.length > 0) throw new ArchivePolicyAlreadyExistsError(policy.name)
       try {
         await c
@@ -474,9 +486,10 @@ export class SqlIndexer implements Indexer {
     backWindow: number | undefined,
   ): Promise<ArchivePolicy> {
     return this.#tx(true, async (c) => {
-      const rows = await sql<Row>`SELECT * FROM archive_policy WHERE name = ${name}${sql.raw(this.engine.forUpdate)}`.execute(
-        c,
-      )
+      const rows =
+        await sql<Row>`SELECT * FROM archive_policy WHERE name = ${name}${sql.raw(this.engine.forUpdate)}`.execute(
+          c,
+        )
       const row = rows.rows[0]
       if (!row) throw new NoSuchArchivePolicyError(name)
       const oldBackWindow = Number(row.back_window)
@@ -504,7 +517,12 @@ export class SqlIndexer implements Indexer {
     await this.#tx(true, async (c) => {
       const found = await c.selectFrom('archive_policy').select('name').where('name', '=', name).execute()
       if (found.length === 0) throw new NoSuchArchivePolicyError(name)
-      const m = await c.selectFrom('metric').select('id').where('archive_policy_name', '=', name).limit(1).execute()
+      const m = await c
+        .selectFrom('metric')
+        .select('id')
+        .where('archive_policy_name', '=', name)
+        .limit(1)
+        .execute()
       const r = await c
         .selectFrom('archive_policy_rule')
         .select('name')
@@ -531,12 +549,20 @@ export class SqlIndexer implements Indexer {
         .where('name', '=', rule.archivePolicyName)
         .execute()
       if (ap.length === 0) throw new NoSuchArchivePolicyError(rule.archivePolicyName)
-      const found = await c.selectFrom('archive_policy_rule').select('name').where('name', '=', rule.name).execute()
+      const found = await c
+        .selectFrom('archive_policy_rule')
+        .select('name')
+        .where('name', '=', rule.name)
+        .execute()
       if (found.length > 0) throw new ArchivePolicyRuleAlreadyExistsError(rule.name)
       try {
         await c
           .insertInto('archive_policy_rule')
-          .values({ name: rule.name, archive_policy_name: rule.archivePolicyName, metric_pattern: rule.metricPattern })
+          .values({
+            name: rule.name,
+            archive_policy_name: rule.archivePolicyName,
+            metric_pattern: rule.metricPattern,
+          })
           .execute()
       } catch (e) {
         if (this.engine.isUniqueViolation(e)) throw new ArchivePolicyRuleAlreadyExistsError(rule.name)
@@ -546,7 +572,11 @@ export class SqlIndexer implements Indexer {
   }
 
   async getArchivePolicyRule(name: string): Promise<ArchivePolicyRule | undefined> {
-    const rows = await this.#db.selectFrom('archive_policy_rule').selectAll().where('name', '=', name).execute()
+    const rows = await this.#db
+      .selectFrom('archive_policy_rule')
+      .selectAll()
+      .where('name', '=', name)
+      .execute()
     return rows[0] ? toRule(rows[0]) : undefined
   }
 
@@ -565,7 +595,11 @@ export class SqlIndexer implements Indexer {
       const rows = await c.selectFrom('archive_policy_rule').selectAll().where('name', '=', name).execute()
       if (!rows[0]) throw new NoSuchArchivePolicyRuleError(name)
       if (newName !== name) {
-        const other = await c.selectFrom('archive_policy_rule').select('name').where('name', '=', newName).execute()
+        const other = await c
+          .selectFrom('archive_policy_rule')
+          .select('name')
+          .where('name', '=', newName)
+          .execute()
         if (other.length > 0) throw new ArchivePolicyRuleAlreadyExistsError(newName)
       }
       await c.updateTable('archive_policy_rule').set({ name: newName }).where('name', '=', name).execute()
@@ -585,7 +619,10 @@ export class SqlIndexer implements Indexer {
       id: this.engine.decodeUuid(row.id),
       archivePolicyName: String(row.archive_policy_name),
       creator: (row.creator as string | null) ?? null,
-      resourceId: row.resource_id === null || row.resource_id === undefined ? null : this.engine.decodeUuid(row.resource_id),
+      resourceId:
+        row.resource_id === null || row.resource_id === undefined
+          ? null
+          : this.engine.decodeUuid(row.resource_id),
       name: (row.name as string | null) ?? null,
       unit: (row.unit as string | null) ?? null,
       status: row.status as MetricStatus,
@@ -599,10 +636,18 @@ export class SqlIndexer implements Indexer {
 
   async createMetric(metric: NewMetric): Promise<Metric> {
     return this.#tx(true, async (c) => {
-      const ap = await c.selectFrom('archive_policy').select('name').where('name', '=', metric.archivePolicyName).execute()
+      const ap = await c
+        .selectFrom('archive_policy')
+        .select('name')
+        .where('name', '=', metric.archivePolicyName)
+        .execute()
       if (ap.length === 0) throw new NoSuchArchivePolicyError(metric.archivePolicyName)
       if (metric.resourceId !== null) {
-        const r = await c.selectFrom('resource').select('id').where('id', '=', this.#uuid(metric.resourceId)).execute()
+        const r = await c
+          .selectFrom('resource')
+          .select('id')
+          .where('id', '=', this.#uuid(metric.resourceId))
+          .execute()
         if (r.length === 0) throw new NoSuchResourceError(metric.resourceId)
       }
       await this.#insertMetric(c, metric)
@@ -676,7 +721,8 @@ export class SqlIndexer implements Indexer {
       }
       const order = query.sorts.length > 0 ? sql` ORDER BY ${this.#orderBy(query.sorts)}` : sql``
       const limit = query.limit !== undefined ? sql` LIMIT ${query.limit}` : sql``
-      const rows = await sql<Row>`SELECT ${sql.join([...METRIC_SELECT, 'needs_raw_data_truncation'].map((k) => sql.id(k)))}
+      const rows =
+        await sql<Row>`SELECT ${sql.join([...METRIC_SELECT, 'needs_raw_data_truncation'].map((k) => sql.id(k)))}
         FROM metric WHERE ${sql.join(where, sql` AND `)}${order}${limit}`.execute(c)
       return rows.rows.map((r) => this.#toMetric(r))
     })
@@ -698,7 +744,8 @@ export class SqlIndexer implements Indexer {
   }
 
   async listMetricsToExpunge(limit: number): Promise<Metric[]> {
-    const rows = await sql<Row>`SELECT ${sql.join([...METRIC_SELECT, 'needs_raw_data_truncation'].map((k) => sql.id(k)))}
+    const rows =
+      await sql<Row>`SELECT ${sql.join([...METRIC_SELECT, 'needs_raw_data_truncation'].map((k) => sql.id(k)))}
       FROM metric WHERE status = 'delete' ORDER BY ${this.#oldestFirst()} LIMIT ${limit}`.execute(this.#db)
     return rows.rows.map((r) => this.#toMetric(r))
   }
@@ -709,7 +756,8 @@ export class SqlIndexer implements Indexer {
   }
 
   async listMetricsNeedingRawTruncation(limit: number): Promise<Metric[]> {
-    const rows = await sql<Row>`SELECT ${sql.join([...METRIC_SELECT, 'needs_raw_data_truncation'].map((k) => sql.id(k)))}
+    const rows =
+      await sql<Row>`SELECT ${sql.join([...METRIC_SELECT, 'needs_raw_data_truncation'].map((k) => sql.id(k)))}
       FROM metric WHERE status = 'active' AND needs_raw_data_truncation = ${this.engine.encodeBool(true)}
       ORDER BY ${this.#oldestFirst()} LIMIT ${limit}`.execute(this.#db)
     return rows.rows.map((r) => this.#toMetric(r))
@@ -817,7 +865,13 @@ export class SqlIndexer implements Indexer {
       throw e
     }
     await this.#setTypeState(name, 'active')
-    return { name, attributes: { ...attributes }, state: 'active', tablename, updatedAtNs: updatedAt / 1000n * 1000n }
+    return {
+      name,
+      attributes: { ...attributes },
+      state: 'active',
+      tablename,
+      updatedAtNs: (updatedAt / 1000n) * 1000n,
+    }
   }
 
   async getResourceType(name: string): Promise<ResourceType | undefined> {
@@ -842,11 +896,13 @@ export class SqlIndexer implements Indexer {
       const current = await this.#typeRow(c, name, true)
       if (!current) throw new NoSuchResourceTypeError(name)
       if (add.length === 0 && upd.length === 0 && remove.length === 0) return current
-      if (current.state !== 'active') throw new UnexpectedResourceTypeStateError(name, 'active', current.state)
+      if (current.state !== 'active')
+        throw new UnexpectedResourceTypeStateError(name, 'active', current.state)
       for (const a of upd) {
         const old = current.attributes[a.name]
         if (!old) throw new QueryAttributeError(name, a.name)
-        if (old.type !== a.schema.type) throw new GnocchiError(`Type update is not available yet for ${a.name}`)
+        if (old.type !== a.schema.type)
+          throw new GnocchiError(`Type update is not available yet for ${a.name}`)
       }
       await c.updateTable('resource_type').set({ state: 'updating' }).where('name', '=', name).execute()
       return current
@@ -896,7 +952,9 @@ export class SqlIndexer implements Indexer {
     }
     await sql.raw(`ALTER TABLE ${table} ADD COLUMN ${col} ${type}`).execute(c)
     if (fill !== null) {
-      await sql`UPDATE ${sql.table(table)} SET ${sql.id(a.name)} = ${this.#encodeAttr(a.schema, fill)}`.execute(c)
+      await sql`UPDATE ${sql.table(table)} SET ${sql.id(a.name)} = ${this.#encodeAttr(a.schema, fill)}`.execute(
+        c,
+      )
     }
     if (a.schema.required) await this.#setNullability(c, table, a)
   }
@@ -920,7 +978,9 @@ export class SqlIndexer implements Indexer {
         )
         .execute(c)
     } else if (this.engine.name === 'mysql') {
-      await sql.raw(`ALTER TABLE ${table} MODIFY ${col} ${type} ${a.schema.required ? 'NOT NULL' : 'NULL'}`).execute(c)
+      await sql
+        .raw(`ALTER TABLE ${table} MODIFY ${col} ${type} ${a.schema.required ? 'NOT NULL' : 'NULL'}`)
+        .execute(c)
     }
   }
 
@@ -985,7 +1045,9 @@ export class SqlIndexer implements Indexer {
             attrs.length ? sql`, ${sql.join(attrs.map((a) => sql.id('th', a)))}` : sql``
           }
         FROM resource_history h${
-          generic ? sql`` : sql` JOIN ${sql.table(`${type.tablename}_history`)} th ON th.revision = h.revision`
+          generic
+            ? sql``
+            : sql` JOIN ${sql.table(`${type.tablename}_history`)} th ON th.revision = h.revision`
         }`
       from = sql`(${past} UNION ALL ${current}) result`
     } else {
@@ -1007,7 +1069,8 @@ export class SqlIndexer implements Indexer {
       startedAtNs: decodeTime(row.started_at),
       endedAtNs: row.ended_at === null || row.ended_at === undefined ? null : decodeTime(row.ended_at),
       revisionStartNs: decodeTime(row.revision_start),
-      revisionEndNs: row.revision_end === null || row.revision_end === undefined ? null : decodeTime(row.revision_end),
+      revisionEndNs:
+        row.revision_end === null || row.revision_end === undefined ? null : decodeTime(row.revision_end),
       revision: Number(row.revision),
       attributes: attrs,
       metrics: {},
@@ -1033,8 +1096,8 @@ export class SqlIndexer implements Indexer {
         .execute()
       for (const m of ms) {
         const rid = this.engine.decodeUuid(m.resource_id)
-        let map = metrics.get(rid)
-        if (!map) metrics.set(rid, (map = {}))
+        const map = metrics.get(rid) ?? {}
+        metrics.set(rid, map)
         map[String(m.name)] = this.engine.decodeUuid(m.id)
       }
     }
@@ -1048,18 +1111,21 @@ export class SqlIndexer implements Indexer {
   }
 
   /** Attributes of each resource's own type: one query per distinct type (not per resource). */
-  async #ownAttributes(c: Db, resources: readonly Resource[]): Promise<Map<string, Record<string, AttributeValue>>> {
+  async #ownAttributes(
+    c: Db,
+    resources: readonly Resource[],
+  ): Promise<Map<string, Record<string, AttributeValue>>> {
     const out = new Map<string, Record<string, AttributeValue>>()
     const byType = new Map<string, Resource[]>()
     for (const r of resources) {
       if (r.type === 'generic') continue
-      let list = byType.get(r.type)
-      if (!list) byType.set(r.type, (list = []))
+      const list = byType.get(r.type) ?? []
+      byType.set(r.type, list)
       list.push(r)
     }
     for (const [typeName, list] of byType) {
       const rt = await this.#typeRow(c, typeName)
-      if (!rt || rt.state !== 'active') continue // deleted or changing meanwhile (upstream skips too)
+      if (rt?.state !== 'active') continue // deleted or changing meanwhile (upstream skips too)
       const attrs = Object.entries(rt.attributes)
       const current = list.filter((r) => r.revision === -1).map((r) => r.id)
       const past = list.filter((r) => r.revision !== -1).map((r) => r.revision)
@@ -1086,7 +1152,11 @@ export class SqlIndexer implements Indexer {
     return out
   }
 
-  async getResource(type: string, id: string, options?: { details?: boolean }): Promise<Resource | undefined> {
+  async getResource(
+    type: string,
+    id: string,
+    options?: { details?: boolean },
+  ): Promise<Resource | undefined> {
     if (!isUuid(id)) return undefined
     return this.#tx(false, async (c) => {
       const rt = await this.#activeType(c, type)
@@ -1183,7 +1253,12 @@ export class SqlIndexer implements Indexer {
     return kind
   }
 
-  #binary(op: '=' | '!=' | '<' | '>' | '<=' | '>=' | 'like', field: string, value: FilterScalar, src: Source): Frag {
+  #binary(
+    op: '=' | '!=' | '<' | '>' | '<=' | '>=' | 'like',
+    field: string,
+    value: FilterScalar,
+    src: Source,
+  ): Frag {
     if (field === 'created_by_user_id' || field === 'created_by_project_id') {
       const pattern = field === 'created_by_user_id' ? `${String(value)}:%` : `%:${String(value)}`
       const like = sql`creator LIKE ${pattern}`
@@ -1192,7 +1267,8 @@ export class SqlIndexer implements Indexer {
       throw new QueryValueError(value, field)
     }
     if (field === 'lifespan') {
-      if (this.engine.name === 'mysql') throw new IndexerNotImplementedError('lifespan filters are not supported on MySQL')
+      if (this.engine.name === 'mysql')
+        throw new IndexerNotImplementedError('lifespan filters are not supported on MySQL')
       let seconds: number
       try {
         seconds = Number(this.#parsers.timespan(value)) / 1e9
@@ -1214,7 +1290,10 @@ export class SqlIndexer implements Indexer {
       return sql`${col} ${sql.raw(op === 'like' ? 'LIKE' : op)} NULL`
     }
     if (op === 'like') {
-      const pattern = typeof value === 'string' ? value : String(convertFilterValue('string', value, field, this.#parsers).value)
+      const pattern =
+        typeof value === 'string'
+          ? value
+          : String(convertFilterValue('string', value, field, this.#parsers).value)
       if (kind === 'string') return sql`${col} LIKE ${pattern}`
       if (kind === 'uuid' && this.engine.name === 'mysql') {
         return sql`LOWER(INSERT(INSERT(INSERT(INSERT(HEX(${col}), 9, 0, '-'), 14, 0, '-'), 19, 0, '-'), 24, 0, '-')) LIKE ${pattern}`
@@ -1258,7 +1337,11 @@ export class SqlIndexer implements Indexer {
         }
         if (changed === 0) throw new NoSuchMetricError(spec.id)
       } else {
-        const ap = await c.selectFrom('archive_policy').select('name').where('name', '=', spec.archivePolicyName).execute()
+        const ap = await c
+          .selectFrom('archive_policy')
+          .select('name')
+          .where('name', '=', spec.archivePolicyName)
+          .execute()
         if (ap.length === 0) throw new NoSuchArchivePolicyError(spec.archivePolicyName)
         const taken = await c
           .selectFrom('metric')
@@ -1315,7 +1398,8 @@ export class SqlIndexer implements Indexer {
       }
       if (rt.name !== 'generic') {
         const values: Row = { id: this.#uuid(resource.id) }
-        for (const [n, s] of Object.entries(rt.attributes)) values[n] = this.#encodeAttr(s, resource.attributes?.[n])
+        for (const [n, s] of Object.entries(rt.attributes))
+          values[n] = this.#encodeAttr(s, resource.attributes?.[n])
         await c.insertInto(rt.tablename).values(values).execute()
       }
       if (resource.metrics) await this.#setMetrics(c, resource.id, resource.creator, resource.metrics)
@@ -1338,14 +1422,18 @@ export class SqlIndexer implements Indexer {
       this.#checkAttributes(rt, patch.attributes)
       const generic = rt.name === 'generic'
       // Lock the resource row: concurrent updates queue here and then see this one's result.
-      const locked = await sql<Row>`SELECT id FROM resource WHERE id = ${this.#uuid(id)}${sql.raw(this.engine.forUpdate)}`.execute(c)
+      const locked =
+        await sql<Row>`SELECT id FROM resource WHERE id = ${this.#uuid(id)}${sql.raw(this.engine.forUpdate)}`.execute(
+          c,
+        )
       if (!locked.rows[0]) throw new NoSuchResourceError(id)
       const current = await this.#getIn(c, rt, id, false)
       if (!current) throw new NoSuchResourceError(id)
 
       const generic_: Row = {}
       if (patch.userId !== undefined && patch.userId !== current.userId) generic_.user_id = patch.userId
-      if (patch.projectId !== undefined && patch.projectId !== current.projectId) generic_.project_id = patch.projectId
+      if (patch.projectId !== undefined && patch.projectId !== current.projectId)
+        generic_.project_id = patch.projectId
       if (patch.startedAtNs !== undefined && truncUs(patch.startedAtNs) !== current.startedAtNs) {
         generic_.started_at = encodeTime(patch.startedAtNs)
       }
@@ -1418,7 +1506,11 @@ export class SqlIndexer implements Indexer {
   async deleteResource(id: string): Promise<void> {
     if (!isUuid(id)) throw new NoSuchResourceError(id)
     await this.#tx(true, async (c) => {
-      await c.updateTable('metric').set({ status: 'delete' }).where('resource_id', '=', this.#uuid(id)).execute()
+      await c
+        .updateTable('metric')
+        .set({ status: 'delete' })
+        .where('resource_id', '=', this.#uuid(id))
+        .execute()
       const r = await c.deleteFrom('resource').where('id', '=', this.#uuid(id)).executeTakeFirst()
       if (Number(r.numDeletedRows) === 0) throw new NoSuchResourceError(id)
     })
@@ -1443,12 +1535,16 @@ export class SqlIndexer implements Indexer {
 
   // ---------------------------------------------------------------- named metrics
 
-  async attachMetrics(resourceId: string, metrics: Readonly<Record<string, ResourceMetricSpec>>): Promise<Metric[]> {
+  async attachMetrics(
+    resourceId: string,
+    metrics: Readonly<Record<string, ResourceMetricSpec>>,
+  ): Promise<Metric[]> {
     if (!isUuid(resourceId)) throw new NoSuchResourceError(resourceId)
     return this.#tx(true, async (c) => {
-      const r = await sql<Row>`SELECT creator FROM resource WHERE id = ${this.#uuid(resourceId)}${sql.raw(this.engine.forUpdate)}`.execute(
-        c,
-      )
+      const r =
+        await sql<Row>`SELECT creator FROM resource WHERE id = ${this.#uuid(resourceId)}${sql.raw(this.engine.forUpdate)}`.execute(
+          c,
+        )
       if (!r.rows[0]) throw new NoSuchResourceError(resourceId)
       await this.#setMetrics(c, resourceId, (r.rows[0].creator as string | null) ?? null, metrics)
       return this.#resourceMetrics(c, resourceId)
@@ -1503,9 +1599,13 @@ function toArchivePolicy(row: Row): ArchivePolicy {
   return {
     name: String(row.name),
     backWindow: Number(row.back_window),
-    definition: decodeDefinition(typeof row.definition === 'string' ? row.definition : JSON.stringify(row.definition)),
+    definition: decodeDefinition(
+      typeof row.definition === 'string' ? row.definition : JSON.stringify(row.definition),
+    ),
     aggregationMethods: decodeMethods(
-      typeof row.aggregation_methods === 'string' ? row.aggregation_methods : JSON.stringify(row.aggregation_methods),
+      typeof row.aggregation_methods === 'string'
+        ? row.aggregation_methods
+        : JSON.stringify(row.aggregation_methods),
     ),
   }
 }

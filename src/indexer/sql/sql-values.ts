@@ -24,7 +24,10 @@ export function pythonStr(value: FilterScalar): string {
   if (value === null) return 'None'
   if (Number.isInteger(value) && Math.abs(value) < 1e16) return String(value)
   const s = String(value)
-  return s.replace(/e\+?(-?)(\d)$/, 'e$1$20$2').replace('e', 'e+').replace('e+-', 'e-')
+  return s
+    .replace(/e\+?(-?)(\d)$/, 'e$1$20$2')
+    .replace('e', 'e+')
+    .replace('e+-', 'e-')
 }
 
 /** Python `float()` of a JSON scalar; undefined when Python would raise. */

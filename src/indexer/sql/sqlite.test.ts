@@ -38,8 +38,13 @@ it('sqlite: stores upstream schema, alembic head, generic type and python-style 
     await indexer.close()
     const db = new DatabaseSync(path)
     assert.deepEqual({ ...db.prepare('SELECT * FROM alembic_version').get() }, { version_num: ALEMBIC_HEAD })
-    const types = db.prepare('SELECT name, tablename, attributes, state FROM resource_type ORDER BY name').all()
-    assert.deepEqual({ ...types[0] }, { name: 'generic', tablename: 'generic', attributes: '{}', state: 'active' })
+    const types = db
+      .prepare('SELECT name, tablename, attributes, state FROM resource_type ORDER BY name')
+      .all()
+    assert.deepEqual(
+      { ...types[0] },
+      { name: 'generic', tablename: 'generic', attributes: '{}', state: 'active' },
+    )
     assert.deepEqual(
       { ...types[1] },
       {
@@ -58,7 +63,9 @@ it('sqlite: stores upstream schema, alembic head, generic type and python-style 
       aggregation_methods: '["mean", "min", "max", "sum", "std", "count"]',
     })
     const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
       .all()
       .map((r) => r.name)
     assert.deepEqual(tables, [
