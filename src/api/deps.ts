@@ -49,6 +49,11 @@ export interface ApiConfig {
   readonly defaultAggregationMethods: readonly string[]
   /** Reported as `build` by `GET /`. */
   readonly version: string
+  /**
+   * gnocchi-ts extension `[api] aggregates_max_points`: most datapoints one cross-metric
+   * request (`/v1/aggregates`, `/v1/aggregation/*`, `/v1/search/metric`) may read.
+   */
+  readonly aggregatesMaxPoints?: number
 }
 
 /** Everything the HTTP layer needs, built once at the composition root. */

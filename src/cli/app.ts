@@ -174,6 +174,7 @@ export function apiConfigFrom(config: GnocchiConfig): ApiConfig {
     operationTimeoutMs: config.api.operationTimeoutMs,
     defaultAggregationMethods: config.archivePolicy.defaultAggregationMethods,
     version: GNOCCHI_TS_VERSION,
+    aggregatesMaxPoints: config.api.aggregatesMaxPoints,
   }
 }
 

@@ -40,6 +40,8 @@ export interface GnocchiConfig {
     readonly enableProxyHeadersParsing: boolean
     readonly embeddedMetricd: boolean
     readonly autoUpgrade: boolean
+    /** gnocchi-ts extension `[api] aggregates_max_points` (default 5 000 000). */
+    readonly aggregatesMaxPoints: number
   }
   readonly indexer: { readonly url: string }
   readonly storage: {
@@ -263,6 +265,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       enableProxyHeadersParsing: o.bool('api', 'enable_proxy_headers_parsing', false),
       embeddedMetricd: o.bool('api', 'embedded_metricd', true),
       autoUpgrade: o.bool('api', 'auto_upgrade', true),
+      aggregatesMaxPoints: o.int('api', 'aggregates_max_points', 5_000_000, 1),
     },
     indexer: {
       url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))),

@@ -1,7 +1,10 @@
 /**
  * Runs upstream Gnocchi's gabbi suite (../shared/conformance) against our server, one fresh
- * server per file (scripts/conformance-server). `--all` runs every shared file and only
- * reports; the default runs test/conformance/required.txt and fails on any failure.
+ * server per file (scripts/conformance-server), once per indexer engine: embedded SQLite,
+ * PostgreSQL and MariaDB (`GNOCCHI_TS_CONFORMANCE_INDEXERS=sqlite,postgresql,mysql`, the
+ * default). An engine whose server is unreachable is skipped with a message, except in CI.
+ * `--all` runs every shared file and only reports; the default runs
+ * test/conformance/required.txt and fails on any failure.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -47,5 +50,44 @@ const args = [
   join(repo, 'test/conformance/skip-list.yaml'),
   ...(all ? ['--exit-zero'] : []),
 ]
-const result = spawnSync(python, args, { cwd: repo, stdio: 'inherit' })
-process.exit(result.status ?? 1)
+
+const reachable: Record<string, () => boolean> = {
+  sqlite: () => true,
+  postgresql: () =>
+    spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-qc', 'SELECT 1'], {
+      stdio: 'ignore',
+    }).status === 0,
+  mysql: () =>
+    spawnSync('mariadb', ['-h', '127.0.0.1', '-u', 'root', '-e', 'SELECT 1'], { stdio: 'ignore' }).status ===
+    0,
+}
+const indexers = (process.env.GNOCCHI_TS_CONFORMANCE_INDEXERS ?? 'sqlite,postgresql,mysql')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
+
+let status = 0
+const summary: string[] = []
+for (const indexer of indexers) {
+  const check = reachable[indexer]
+  if (!check) fail(`unknown indexer ${indexer} (sqlite, postgresql, mysql)`)
+  if (!check()) {
+    if (process.env.CI) fail(`${indexer} server unreachable`)
+    process.stdout.write(`conformance: ${indexer} server unreachable; skipped (not CI)\n`)
+    continue
+  }
+  process.stdout.write(`\n=== conformance on the ${indexer} indexer ===\n`)
+  const result = spawnSync(python, args, {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, GNOCCHI_TS_CONFORMANCE_INDEXER: indexer },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  process.stdout.write(result.stdout ?? '')
+  const last = (result.stdout ?? '').trim().split('\n').pop() ?? ''
+  summary.push(`${indexer}: ${last}`)
+  if (result.status !== 0) status = result.status ?? 1
+}
+process.stdout.write(`\n${summary.join('\n')}\n`)
+process.exit(status)
