@@ -3,7 +3,9 @@
  * and split formats for Gnocchi's value shapes, against upstream Gnocchi on the same input
  * (bench/python/codec_bench.py through /usr/bin/python3), with a byte-identity check.
  *
- *   node bench/engine-codec.ts [points]       (default 1_000_000; about 30-40 s)
+ *   node bench/engine-codec.ts [points] [runs]   (defaults 1_000_000 and 3; about 30-40 s)
+ *
+ * On a loaded machine, more runs (e.g. 10) make the best-of times, and so the ratios, steadier.
  *
  * Throughput counts uncompressed bytes as 16 per point (int64 timestamp + float64 value, as
  * upstream's own benchmark does), in MB = 10^6 bytes. Times are the best of a few runs after
@@ -248,11 +250,12 @@ function formatTable(rows: readonly CodecBenchRow[]): string {
 
 if (import.meta.main) {
   const points = Number(process.argv[2] ?? 1_000_000)
+  const runs = Number(process.argv[3] ?? 3)
   const reason = upstreamUnavailableReason()
   if (reason) console.log(`(upstream columns skipped: ${reason})`)
   const t0 = performance.now()
-  const rows = runCodecBench({ points })
-  console.log(`carbonara codecs, ${points} points per shape, 16 B/point uncompressed, best of 3\n`)
+  const rows = runCodecBench({ points, runs })
+  console.log(`carbonara codecs, ${points} points per shape, 16 B/point uncompressed, best of ${runs}\n`)
   console.log(formatTable(rows))
   console.log(`\n(${((performance.now() - t0) / 1000).toFixed(1)} s)`)
   if (rows.some((r) => r.identical === false)) process.exitCode = 1

@@ -85,6 +85,7 @@ export function estimateGranularityPoints(
 export function estimatePoints(items: readonly ReadItem[], startNs: bigint | null, stopNs: bigint | null): number {
   let total = 0
   for (const item of items) {
+    if (!item.policy.aggregationMethods.includes(item.method)) continue
     for (const g of item.granularitiesNs) {
       const p = estimateGranularityPoints(item.policy, g, startNs, stopNs)
       if (Number.isFinite(p)) total += p
@@ -149,16 +150,21 @@ export async function readMeasuresMany(
     jobs,
     options.concurrency ?? DEFAULT_READ_CONCURRENCY,
     async ([, { item, granularities }]) => {
-      const method = parseAggregationMethod(item.method)
+      // A method the policy lacks has nothing stored: only find out whether the metric was
+      // ever processed (one granularity of a method it has), and return empty series.
+      const stored = item.policy.aggregationMethods.includes(item.method)
+      const method = parseAggregationMethod(stored ? item.method : (item.policy.aggregationMethods[0] ?? 'mean'))
       if (!method) throw new Error(`BUG: unknown aggregation method ${item.method} reached the reader`)
+      const wanted = [...granularities]
       const points = await storage.readMeasures(item.metric, item.policy, {
         method,
-        granularitiesNs: [...granularities],
+        granularitiesNs: stored ? wanted : wanted.slice(0, 1),
         startNs: options.startNs,
         stopNs: options.stopNs,
         resample: null,
       })
       const series = new Map<bigint, TimeSeries>()
+      if (!stored) return { processed: points.length > 0, series }
       for (const p of points) {
         if (typeof p.granularity !== 'bigint') throw new Error('BUG: calendar granularity without resample')
         series.set(p.granularity, p.series)

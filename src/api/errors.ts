@@ -12,6 +12,13 @@
  *   `"<code> <Title>\n\n<explanation>\n\n <detail>  "`.
  */
 import {
+  OperationsParseError,
+  OperationsValidationError,
+  OperationsWithoutMetricError,
+  UnaggregableTimeseriesError,
+  UnknownAggregationError,
+} from '../aggregates/errors.ts'
+import {
   ArchivePolicyAlreadyExistsError,
   ArchivePolicyInUseError,
   ArchivePolicyRuleAlreadyExistsError,
@@ -34,6 +41,7 @@ import {
   UnknownMetricsError,
   UnknownResourcesError,
 } from '../ingest/errors.ts'
+import { TooManyDatapointsError } from './aggregates-reader.ts'
 import { acceptableOffers, bestOffer } from './content-negotiation.ts'
 import { encodeJson, type JsonValue, PyFloat } from './json.ts'
 
@@ -162,7 +170,34 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof InvalidMarkerError || err instanceof InvalidSortKeyError)
     return new HttpError(400, err.message)
   if (err instanceof MetricLockedError) return new HttpError(503, err.message)
-  return ingestHttpError(err)
+  return aggregatesHttpError(err) ?? ingestHttpError(err)
+}
+
+/** Errors of the cross-metric aggregation engine (src/aggregates/errors.ts), upstream's bodies. */
+function aggregatesHttpError(err: GnocchiError): HttpError | undefined {
+  if (
+    err instanceof OperationsParseError ||
+    err instanceof OperationsWithoutMetricError ||
+    err instanceof UnaggregableTimeseriesError ||
+    err instanceof OperationsValidationError
+  ) {
+    return new HttpError(400, {
+      cause: err.upstreamCause,
+      reason: err.reason,
+      detail: err.detail as JsonValue,
+    })
+  }
+  if (err instanceof UnknownAggregationError) {
+    return new HttpError(404, { cause: err.upstreamCause, detail: err.detail as JsonValue })
+  }
+  if (err instanceof TooManyDatapointsError) {
+    return new HttpError(400, {
+      cause: err.upstreamCause,
+      reason: err.reason,
+      detail: { points: err.points, max_points: err.maxPoints },
+    })
+  }
+  return undefined
 }
 
 /** Errors of the ingestion path (src/ingest/errors.ts), with upstream's bodies. */

@@ -13,6 +13,8 @@ import { type ErrorRequestInfo, HttpError, renderHttpError, toHttpError } from '
 import { DEFAULT_POLICY_RULES, PolicyEnforcer } from './policy.ts'
 import { hostUrl, pyQuote, requestOrigin } from './proxy-headers.ts'
 import { Router, splitPath } from './router.ts'
+import { aggregatesRoutes } from './routes/aggregates.ts'
+import { aggregationRoutes } from './routes/aggregation.ts'
 import { archivePolicyRoutes } from './routes/archive-policy.ts'
 import { archivePolicyRuleRoutes } from './routes/archive-policy-rule.ts'
 import { batchRoutes } from './routes/batch.ts'
@@ -22,6 +24,7 @@ import { metricRoutes } from './routes/metric.ts'
 import { notImplementedRoutes } from './routes/not-implemented.ts'
 import { prometheusRoutes } from './routes/prometheus.ts'
 import { healthcheck, rootRoutes } from './routes/root.ts'
+import { searchMetricRoutes } from './routes/search-metric.ts'
 import { statusRoutes } from './routes/status.ts'
 
 export interface ApiServerOptions {
@@ -55,6 +58,9 @@ export function createRequestHandler(
     ...batchRoutes,
     ...influxdbRoutes,
     ...prometheusRoutes,
+    ...aggregatesRoutes,
+    ...aggregationRoutes,
+    ...searchMetricRoutes,
     ...notImplementedRoutes,
   ])
   const policy = options.policyRules

@@ -36,11 +36,16 @@ describe('parseLine (upstream test_influxdb.py cases)', () => {
       [
         'disk',
         { path: '/', device: 'disk1s1', fstype: 'apfs', host: 'abydos' },
-        { total: 250140434432, inodes_total: 9223372036854775807, used_percent: 88.19130621205531 },
+        { total: 250140434432, inodes_total: 2 ** 63, used_percent: 88.19130621205531 },
         1510150170000000000n,
       ],
     )
-    f('swap,host=abydos in=0i,out=0i 1510150170000000000', ['swap', { host: 'abydos' }, { in: 0, out: 0 }, 1510150170000000000n])
+    f('swap,host=abydos in=0i,out=0i 1510150170000000000', [
+      'swap',
+      { host: 'abydos' },
+      { in: 0, out: 0 },
+      1510150170000000000n,
+    ])
     f('system,host=abydos uptime=337369i,uptime_format="3 days, 21:42" 1510150170000000000', [
       'system',
       { host: 'abydos' },
@@ -117,7 +122,10 @@ describe('parseLineProtocol', () => {
   test('errors carry the line number, or the missing key', () => {
     const err = (body: string | Uint8Array, tag = 'host') => {
       try {
-        parseLineProtocol(typeof body === 'string' ? Buffer.from(body) : body, { tagResourceId: tag, nowNs: now })
+        parseLineProtocol(typeof body === 'string' ? Buffer.from(body) : body, {
+          tagResourceId: tag,
+          nowNs: now,
+        })
       } catch (e) {
         assert.ok(e instanceof LineProtocolError)
         return [e.detail, e.reason]
@@ -127,7 +135,10 @@ describe('parseLineProtocol', () => {
     assert.deepEqual(err('m,host=a f=1\n\nbad'), ['line', 'Unable to parse line 3'])
     assert.deepEqual(err('m,host=a f=1\nm f=1'), ['key', "Unable to find key `host' in tags"])
     assert.deepEqual(err('m,mytag=a f=1', 'mytag\u00e9'), ['key', "Unable to find key `mytag\u00e9' in tags"])
-    assert.deepEqual(err(Buffer.concat([Buffer.from('m,host=a f=1\n'), Buffer.from([0xff, 0x0a])])), ['line', 'Unable to parse line 2'])
+    assert.deepEqual(err(Buffer.concat([Buffer.from('m,host=a f=1\n'), Buffer.from([0xff, 0x0a])])), [
+      'line',
+      'Unable to parse line 2',
+    ])
     assert.deepEqual(err('m,host=a f=1 99999999999999999999'), ['line', 'Unable to parse line 1'])
   })
 })
@@ -148,7 +159,15 @@ describe('parseCreateDatabase (upstream query parser cases)', () => {
     assert.equal(parseCreateDatabase('create database "a \\"b"'), 'a "b')
   })
   test('fail', () => {
-    for (const q of ['SELECT', 'hey yo foobar;', 'help database foobar;', 'something weird', 'create stuff foobar', 'create databasefoo', 'create database 1x']) {
+    for (const q of [
+      'SELECT',
+      'hey yo foobar;',
+      'help database foobar;',
+      'something weird',
+      'create stuff foobar',
+      'create databasefoo',
+      'create database 1x',
+    ]) {
       assert.equal(parseCreateDatabase(q), undefined, q)
     }
   })

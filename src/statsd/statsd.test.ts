@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestServer, type TestServer } from '../../test/api/_harness.ts'
 import { createLogger } from '../log/logger.ts'
 import { parseStatsdLine, StatsdAggregator } from './statsd-aggregator.ts'
@@ -14,11 +14,11 @@ describe('statsd lines', () => {
     f('t:2.5|ms', { name: 't', type: 'ms', value: 2.5, sampling: null })
     f('c:2|c|@0.2', { name: 'c', type: 'c', value: 2, sampling: 0.2 })
     f('g: -3e1 |g', { name: 'g', type: 'g', value: -30, sampling: null })
-    f('nopipe', 'Invalid number of | in `nopipe\'')
-    f('a:1|c|@1|x', 'Invalid number of | in `a:1|c|@1|x\'')
-    f('a:b:1|c', 'Invalid name:value in `a:b:1|c\'')
-    f('a:x|c', 'Invalid value in `a:x|c\'')
-    f('a:1|c|@x', 'Invalid sampling in `a:1|c|@x\'')
+    f('nopipe', "Invalid number of | in `nopipe'")
+    f('a:1|c|@1|x', "Invalid number of | in `a:1|c|@1|x'")
+    f('a:b:1|c', "Invalid name:value in `a:b:1|c'")
+    f('a:x|c', "Invalid value in `a:x|c'")
+    f('a:1|c|@x', "Invalid sampling in `a:1|c|@x'")
   })
   test('aggregation as upstream: last gauge/timer, counters sum value * (1 / rate)', () => {
     const agg = new StatsdAggregator()
@@ -37,7 +37,9 @@ describe('statsd lines', () => {
       "Unable to treat metric s:1|s: Unknown metric type `s'",
       'Unable to treat metric c:1|c|@0: float division by zero',
     ])
-    assert.deepEqual(agg.receive(Uint8Array.of(0xff, 0xfe), 5n), ['Unable to decode datagram: not valid UTF-8'])
+    assert.deepEqual(agg.receive(Uint8Array.of(0xff, 0xfe), 5n), [
+      'Unable to decode datagram: not valid UTF-8',
+    ])
     assert.deepEqual(agg.drain(), [['ok|c', { timestampNs: 4n, value: 1 }]])
   })
 })
@@ -63,7 +65,14 @@ describe('gnocchi-statsd daemon over UDP', () => {
         incoming: server.running.runtime.incoming,
         log: createLogger({ level: 'error', write: (l) => logs.push(l) }),
       },
-      { host: '127.0.0.1', port: 0, resourceId, creator: 'statsd-user', archivePolicyName: null, flushDelayMs: 3_600_000 },
+      {
+        host: '127.0.0.1',
+        port: 0,
+        resourceId,
+        creator: 'statsd-user',
+        archivePolicyName: null,
+        flushDelayMs: 3_600_000,
+      },
     )
     await daemon.start()
   })
@@ -76,7 +85,8 @@ describe('gnocchi-statsd daemon over UDP', () => {
     const socket = createSocket('udp4')
     const { port } = daemon.address()
     const target = daemon.stats.datagrams + datagrams.length
-    for (const d of datagrams) await new Promise<void>((res, rej) => socket.send(d, port, '127.0.0.1', (e) => (e ? rej(e) : res())))
+    for (const d of datagrams)
+      await new Promise<void>((res, rej) => socket.send(d, port, '127.0.0.1', (e) => (e ? rej(e) : res())))
     socket.close()
     for (let i = 0; i < 100 && daemon.stats.datagrams < target; i++) await sleep(10)
   }
@@ -93,7 +103,11 @@ describe('gnocchi-statsd daemon over UDP', () => {
   test('resource created at start, garbage logged and dropped, counters summed per flush', async () => {
     const r = await server.running.runtime.indexer.getResource('generic', resourceId)
     assert.equal(r?.creator, 'statsd-user')
-    await send('test_counter:1|c\nbad line\n', Uint8Array.of(0xff, 0x00, 0x80), 'gauge:3|g\ngauge:7|g\ntimer:12|ms\nset:1|s')
+    await send(
+      'test_counter:1|c\nbad line\n',
+      Uint8Array.of(0xff, 0x00, 0x80),
+      'gauge:3|g\ngauge:7|g\ntimer:12|ms\nset:1|s',
+    )
     assert.equal(daemon.stats.droppedLines, 3)
     assert.equal(logs.length, 3)
     await daemon.flush()

@@ -15,20 +15,12 @@
  * it still has to go through the JSON filter schema (json-filter.ts).
  */
 import { HttpError } from '../errors.ts'
-import { PyFloat } from '../json.ts'
+import { encodeJson, type JsonValue, PyFloat } from '../json.ts'
 
 /** Raw filter values as the parser produces them (upstream: Python objects). */
 export type RawValue = null | boolean | string | PyFloat | RawValue[] | RawObject
 export interface RawObject {
   [key: string]: RawValue
-}
-
-/** A raw filter dict whose key is not a string (e.g. `2 = a`): upstream's voluptuous rejects it. */
-export class NonStringKey {
-  readonly key: RawValue
-  constructor(key: RawValue) {
-    this.key = key
-  }
 }
 
 const BINARY_OPERATORS = [
@@ -168,21 +160,32 @@ class Parser {
     }
   }
 
-  /** pyparsing MatchFirst: first success, else the furthest failure (renamed if none moved). */
+  /**
+   * pyparsing MatchFirst: first success, else the furthest failure (renamed if none moved).
+   * Memoised per location (pyparsing's packrat): the infix grammar re-parses the same
+   * operands from lookaheads, which is exponential in the nesting depth without it.
+   */
   first(name: string | undefined, ...elements: Element[]): Element {
+    const memo = new Map<number, Result | ParseFailure>()
     return (s, loc) => {
+      const cached = memo.get(loc)
+      if (cached instanceof ParseFailure) throw new ParseFailure(cached.loc, cached.msg)
+      if (cached) return cached
       let best: ParseFailure | undefined
       for (const e of elements) {
         try {
-          return e(s, loc)
+          const result = e(s, loc)
+          memo.set(loc, result)
+          return result
         } catch (err) {
           if (!(err instanceof ParseFailure)) throw err
           if (!best || err.loc > best.loc) best = err
         }
       }
-      const failure = best as ParseFailure
-      if (name !== undefined && failure.loc === this.skip(loc)) failure.msg = `Expected ${name}`
-      throw failure
+      let failure = best as ParseFailure
+      if (name !== undefined && failure.loc === this.skip(loc)) failure = new ParseFailure(failure.loc, `Expected ${name}`)
+      memo.set(loc, failure)
+      throw new ParseFailure(failure.loc, failure.msg)
     }
   }
 
@@ -320,7 +323,9 @@ function formatFailure(s: string, failure: ParseFailure): string {
   const col =
     failure.loc > 0 && failure.loc < s.length && s[failure.loc - 1] === '\n'
       ? 1
-      : [...before.slice(lastNl + 1)].length + (lastNl < 0 ? 1 : 1)
+      : lastNl < 0
+        ? loc + 1
+        : [...before.slice(lastNl)].length
   const foundPhrase = found ? `, found ${found}` : ''
   return `${failure.msg}${foundPhrase}  (at char ${loc}), (line:${line}, col:${col})`
 }
@@ -351,23 +356,30 @@ function asListValue(t: Token): RawValue {
   return t
 }
 
-/** A raw filter being built; `undefined` is upstream's initial `None`. */
-type Building = RawValue | undefined
-
 class Malformed extends Error {}
 
-function isDict(v: Building): v is RawObject {
+function isDict(v: RawValue): v is RawObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof PyFloat)
+}
+
+/** Python `str()` of a token used as a dict key (`2 = a` → key `2.0`). */
+function pyStrKey(t: Token): string {
+  if (t === null) return 'None'
+  if (typeof t === 'boolean') return t ? 'True' : 'False'
+  if (typeof t === 'string') return t
+  if (t instanceof PyFloat) return encodeJson(t)
+  return encodeJson(asListValue(t) as JsonValue)
 }
 
 /**
  * Upstream `_parsed_query2dict`, walking the tokens from the end. It is reproduced as is
  * (lists come out in reverse source order; a value spelled like an operator is taken for
- * one), so that the JSON schema sees, and rejects, exactly what upstream's sees.
+ * one), so that the JSON schema sees, and rejects, what upstream's sees. Token sequences on
+ * which upstream crashes throw Malformed.
  */
-function toDict(group: Group): Building {
+function toDict(group: Group): RawValue {
   const items = [...group.items]
-  let result: Building
+  let result: RawValue = null
   const pop = (): Token => {
     if (items.length === 0) throw new Malformed()
     return items.pop() as Token
@@ -375,51 +387,28 @@ function toDict(group: Group): Building {
   while (items.length > 0) {
     const part = pop()
     if (typeof part === 'string' && BINARY_OPERATORS.includes(part)) {
-      const key = pop()
-      const value = result === undefined ? null : result
-      if (typeof key === 'string') result = { [part]: { [key]: value } }
-      else result = { [part]: nonStringKeyDict(key, value) }
+      result = { [part]: { [pyStrKey(pop())]: result } }
     } else if (typeof part === 'string' && MULTIPLE_OPERATORS.includes(part)) {
       if (!isDict(result)) throw new Malformed()
       const existing = result[part]
       if (Array.isArray(existing) && existing.length > 0) {
         const next = pop()
-        existing.push(next instanceof Group ? orNull(toDict(next)) : next)
+        if (!(next instanceof Group)) throw new Malformed()
+        existing.push(toDict(next))
       } else result = { [part]: [result] }
     } else if (typeof part === 'string' && UNARY_OPERATORS.includes(part)) {
-      result = { [part]: result === undefined ? null : result }
+      result = { [part]: result }
     } else if (part instanceof Group) {
       const res = part.name === 'list' ? asListValue(part) : toDict(part)
-      if (result === undefined) result = res
+      if (result === null) result = res
       else if (isDict(result)) {
-        const values = Object.values(result)
-        const first = values[0]
+        const first = Object.values(result)[0]
         if (!Array.isArray(first)) throw new Malformed()
-        first.push(orNull(res))
+        first.push(res)
       }
     } else result = part
   }
   return result
-}
-
-function orNull(v: Building): RawValue {
-  return v === undefined ? null : v
-}
-
-const NON_STRING_KEY = Symbol('nonStringKey')
-
-/** `{op: {<non-string key>: value}}`: kept aside so that validation can reject it. */
-function nonStringKeyDict(key: Token, value: RawValue): RawObject {
-  const holder = { [NON_STRING_KEY as unknown as string]: new NonStringKey(asListValue(key)) } as RawObject
-  Object.defineProperty(holder, 'value', { value, enumerable: false })
-  return holder
-}
-
-/** The non-string key of a dict built by the parser, if any (see nonStringKeyDict). */
-export function nonStringKeyOf(obj: object): { key: RawValue; value: RawValue } | undefined {
-  const k = (obj as Record<symbol, unknown>)[NON_STRING_KEY]
-  if (!(k instanceof NonStringKey)) return undefined
-  return { key: k.key, value: (obj as { value: RawValue }).value }
 }
 
 /**
@@ -430,10 +419,10 @@ export function parseStringFilter(query: string): RawValue {
   const tokens = parseTokens(query)
   if (!(tokens instanceof Group)) return tokens
   try {
-    return orNull(toDict(tokens))
+    return toDict(tokens)
   } catch (err) {
     // Upstream crashes (500) on these token sequences, e.g. `a = and`.
-    if (err instanceof Malformed) throw invalidFilter('Unable to parse this query')
+    if (err instanceof Malformed || err instanceof RangeError) throw invalidFilter('Unable to parse this query')
     throw err
   }
 }

@@ -24,8 +24,4 @@ export const notImplementedRoutes = [
   route('/v1/resource/:type/:id/metric/:name', { GET: notImplemented, DELETE: notImplemented }),
   route('/v1/resource/:type/:id/metric/:name/measures', { GET: notImplemented, POST: notImplemented }),
   route('/v1/search/resource/:type', { POST: notImplemented }),
-  route('/v1/search/metric', { POST: notImplemented }),
-  route('/v1/aggregates', { POST: notImplemented }),
-  route('/v1/aggregation/metric', { GET: notImplemented, POST: notImplemented }),
-  route('/v1/aggregation/resource/:type/metric/:name', { POST: notImplemented }),
 ]

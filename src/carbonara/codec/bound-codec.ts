@@ -8,7 +8,7 @@
  */
 import type { TimeSeries } from '../time-series.ts'
 import { InvalidDataError } from './errors.ts'
-import { lz4CompressSized, lz4DecompressSized } from './lz4.ts'
+import { lz4CompressSized, lz4DecompressSized, releaseScratch, takeScratch } from './lz4.ts'
 
 /** Bytes per point in the decompressed payload: uint64 delta + float64 value. */
 export const BOUND_POINT_LENGTH = 16
@@ -31,8 +31,9 @@ export function encodeBoundTimeSeries(series: TimeSeries): Uint8Array {
   if (series.values.length !== n) {
     throw new Error(`BUG: timestamps (${n}) and values (${series.values.length}) differ in length`)
   }
-  const payload = new Uint8Array(n * BOUND_POINT_LENGTH)
-  const deltas = new Uint32Array(payload.buffer, 0, n * 2)
+  // every byte is written below (deltas, then values); released after compression
+  const payload = takeScratch(n * BOUND_POINT_LENGTH)
+  const deltas = new Uint32Array(payload.buffer, payload.byteOffset, n * 2)
   const ts = new Uint32Array(series.timestamps.buffer, series.timestamps.byteOffset, n * 2)
   // delta[i] = ts[i] - ts[i-1] (mod 2^64), on 32-bit halves: no BigInt per point
   let prevLo = 0
@@ -46,8 +47,10 @@ export function encodeBoundTimeSeries(series: TimeSeries): Uint8Array {
     prevLo = lo
     prevHi = hi
   }
-  new Float64Array(payload.buffer, n * 8, n).set(series.values)
-  return lz4CompressSized(payload)
+  new Float64Array(payload.buffer, payload.byteOffset + n * 8, n).set(series.values)
+  const blob = lz4CompressSized(payload)
+  releaseScratch(payload)
+  return blob
 }
 
 /**

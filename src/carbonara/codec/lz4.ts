@@ -279,8 +279,9 @@ export function lz4DecompressBlock(
   const fastIpLimit = srcEnd - FAST_MARGIN
   const fastOpLimit = oend - FAST_MARGIN
   for (;;) {
-    let token: number
-    if (ip <= fastIpLimit && op <= fastOpLimit && (token = src[ip]) < RUN_MASK << ML_BITS) {
+    let token = RUN_MASK << ML_BITS
+    if (ip <= fastIpLimit && op <= fastOpLimit) token = src[ip]
+    if (token < RUN_MASK << ML_BITS) {
       // fast literals: ≤ 14 bytes, copied as 4, 8 or 16 (ip + 17 ≤ srcEnd, op + 16 ≤ oend)
       ip++
       const litLength = token >>> ML_BITS
@@ -402,7 +403,7 @@ export function lz4DecompressBlock(
 export function lz4CompressSized(src: Uint8Array, prefixByte = -1): Uint8Array {
   const prefixLength = prefixByte >= 0 ? 1 : 0
   const headerEnd = prefixLength + LZ4_SIZE_HEADER_LENGTH
-  const scratch = new Uint8Array(headerEnd + lz4CompressBound(src.length))
+  const scratch = takeScratch(headerEnd + lz4CompressBound(src.length))
   if (prefixLength) scratch[0] = prefixByte
   const n = src.length
   scratch[prefixLength] = n & 0xff
@@ -410,7 +411,46 @@ export function lz4CompressSized(src: Uint8Array, prefixByte = -1): Uint8Array {
   scratch[prefixLength + 2] = (n >>> 16) & 0xff
   scratch[prefixLength + 3] = n >>> 24
   const written = lz4CompressBlock(src, scratch, headerEnd)
-  return scratch.slice(0, headerEnd + written)
+  const out = scratch.slice(0, headerEnd + written)
+  releaseScratch(scratch)
+  return out
+}
+
+/** Scratch buffers kept between calls are at most this large (a split needs ~37 KB). */
+const SCRATCH_KEEP_BYTES = 1 << 20
+const MAX_SPARE_SCRATCH = 2
+const spareScratch: Uint8Array[] = []
+
+/**
+ * A buffer of `length` bytes for temporary use, NOT zeroed (the caller writes every byte it
+ * later reads), from a small module-level pool: the codecs' per-call payload and output
+ * buffers, reused instead of allocated for each split. The buffer is removed from the pool
+ * until {@link releaseScratch}, so a nested or interleaved user (there is none: encoders run
+ * to completion without callbacks) just allocates its own; one that throws before releasing
+ * only loses the reuse. Nothing returned to callers may alias a scratch buffer.
+ */
+export function takeScratch(length: number): Uint8Array {
+  for (let i = 0; i < spareScratch.length; i++) {
+    const spare = spareScratch[i]
+    if (spare.length >= length) {
+      spareScratch[i] = spareScratch[spareScratch.length - 1]
+      spareScratch.pop()
+      return spare.subarray(0, length)
+    }
+  }
+  return new Uint8Array(length)
+}
+
+/** Gives back a buffer from {@link takeScratch}; the caller must not use it afterwards. */
+export function releaseScratch(scratch: Uint8Array): void {
+  const whole = new Uint8Array(scratch.buffer)
+  if (whole.length > SCRATCH_KEEP_BYTES) return
+  if (spareScratch.length < MAX_SPARE_SCRATCH) {
+    spareScratch.push(whole)
+  } else {
+    const smallest = spareScratch[0].length <= spareScratch[1].length ? 0 : 1
+    if (spareScratch[smallest].length < whole.length) spareScratch[smallest] = whole
+  }
 }
 
 /** Decoded size accepted from a header: LZ4 expands at most ~255× (plus a small constant). */

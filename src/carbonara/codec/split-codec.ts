@@ -17,6 +17,8 @@ import {
   lz4DecompressBlock,
   lz4DecompressSized,
   lz4SizedLength,
+  releaseScratch,
+  takeScratch,
 } from './lz4.ts'
 
 /** First byte of a compressed split: ASCII `'c'`. */
@@ -136,7 +138,8 @@ export function encodeSplitCompressed(keyNs: bigint, granularityNs: bigint, seri
     series,
     'split-compressed',
   )
-  const payload = new Uint8Array(n * SPLIT_COMPRESSED_POINT_LENGTH)
+  // every byte is written below (steps, then values); released after compression
+  const payload = takeScratch(n * SPLIT_COMPRESSED_POINT_LENGTH)
   let prevLo = keyLo >>> 0
   let prevHi = keyHi
   // stepsBetween depends only on the exact difference t[i] − t[i−1] = dHi·2^32 + dLo (sign
@@ -167,7 +170,9 @@ export function encodeSplitCompressed(keyNs: bigint, granularityNs: bigint, seri
     prevHi = hi
   }
   payload.set(new Uint8Array(series.values.buffer, series.values.byteOffset, n * 8), n * 2)
-  return lz4CompressSized(payload, SPLIT_COMPRESSED_TAG)
+  const blob = lz4CompressSized(payload, SPLIT_COMPRESSED_TAG)
+  releaseScratch(payload)
+  return blob
 }
 
 /**
@@ -296,24 +301,6 @@ function checkLastTimestamp(
   if (last > INT64_MAX || last < -INT64_MAX - 1n) {
     throw new InvalidDataError(format, 'timestamp-overflow', byteLength)
   }
-}
-
-/**
- * Writes key + rel as int64 halves, for rel = steps × g known to be an exact double
- * (< 2^53): the fast path of the decoders.
- */
-function writeTimestampExact(
-  words: Uint32Array,
-  index: number,
-  keyLo: number,
-  keyHi: number,
-  rel: number,
-): void {
-  const relHi = Math.floor(rel / TWO_32)
-  const low = keyLo + (rel - relHi * TWO_32)
-  const carry = low >= TWO_32 ? 1 : 0
-  words[index] = low - carry * TWO_32
-  words[index + 1] = keyHi + relHi + carry
 }
 
 /** Timestamp columns key + steps[i] × g, written as int64 halves into `words`. */

@@ -99,7 +99,8 @@ export function encodeSnappyBlock(src: Uint8Array): Uint8Array {
       while (i + len < src.length && src[cand + len] === src[i + len] && len < 64) len++
       flushLiteral(i)
       const offset = i - cand
-      if (len >= 4 && len <= 11 && offset < 2048) out.raw(Uint8Array.of(1 | ((len - 4) << 2) | ((offset >> 8) << 5), offset & 0xff))
+      if (len >= 4 && len <= 11 && offset < 2048)
+        out.raw(Uint8Array.of(1 | ((len - 4) << 2) | ((offset >> 8) << 5), offset & 0xff))
       else out.raw(Uint8Array.of(2 | ((len - 1) << 2), offset & 0xff, offset >> 8))
       i += len
       literalStart = i

@@ -1,0 +1,409 @@
+/**
+ * Resource mode of `POST /v1/aggregates` (api.md §10, aggregation.md §6.1, §10) and the
+ * resource selection of the deprecated `/v1/aggregation/resource/...`, learnt from upstream
+ * `AggregatesController._get_measures_by_name` / `get_measures_grouping` / `Grouper`.
+ */
+import type { AggregatesReference, AggregatesResult, MetricReferenceKey, OperationNode } from '../../aggregates/index.ts'
+import { UnaggregableTimeseriesError } from '../../aggregates/index.ts'
+import type { Metric } from '../../domain/metric.ts'
+import type { Resource } from '../../domain/resource.ts'
+import type { Filter } from '../../indexer/filter.ts'
+import type { SortKey } from '../../indexer/indexer.ts'
+import { fnmatchToRegExp } from '../../ingest/archive-policy-rules.ts'
+import { splitCreator } from '../auth.ts'
+import type { Reply, RequestContext } from '../context.ts'
+import { rawJsonReply } from '../context.ts'
+import { HttpError, NOT_IMPLEMENTED_DETAIL, pyRepr } from '../errors.ts'
+import { isPlainObject } from '../validation.ts'
+import { encodeJson, type JsonObject, type JsonValue } from '../json.ts'
+import { formatIsoMicros } from '../timestamp.ts'
+import {
+  computeAggregates,
+  encodeMeasuresTree,
+  PolicyCache,
+  type QueryValues,
+  type ResolvedReference,
+  refreshMetrics,
+} from './aggregates-common.ts'
+
+/** `ResourceTypeSchema`: an unknown type aborts the validation with a 400. */
+export async function validateResourceType(ctx: RequestContext, value: unknown): Promise<string> {
+  const name = typeof value === 'string' ? value : String(value)
+  const rt = typeof value === 'string' ? await ctx.deps.indexer.getResourceType(name) : undefined
+  if (!rt) throw new HttpError(400, { cause: 'Resource type does not exist', detail: value as JsonValue })
+  return name
+}
+
+export type SearchCheck =
+  | { readonly ok: true; readonly value: Filter | null }
+  | { readonly ok: false; readonly reason: string; readonly path: readonly string[] }
+
+/**
+ * `Any(ResourceSearchSchema, QueryStringSearchAttrFilter.parse)` for the body's `search`.
+ * TODO(aggregates): plug the JSON filter parser (src/api/filters/json-filter.ts) in once it
+ * exists; until then only the empty filter `{}` (all resources) is served.
+ */
+export function validateSearch(_ctx: RequestContext, value: unknown): SearchCheck {
+  if (isPlainObject(value) && Object.keys(value).length === 0) return { ok: true, value: null }
+  throw new HttpError(501, NOT_IMPLEMENTED_DETAIL)
+}
+
+/** Upstream `RESOURCE_DEFAULT_PAGINATION` plus the indexer's tie-breaker. */
+const DEFAULT_SORTS: readonly SortKey[] = [
+  { key: 'revision_start', direction: 'asc' },
+  { key: 'started_at', direction: 'asc' },
+  { key: 'id', direction: 'asc' },
+]
+
+/** Resource JSON (api.md §8.1), optionally without `metrics` (as embedded in a metric). */
+export function resourceJson(r: Resource, withMetrics = true): JsonObject {
+  const { userId, projectId } = splitCreator(r.creator)
+  const out: Record<string, JsonValue> = {
+    id: r.id,
+    creator: r.creator,
+    started_at: formatIsoMicros(r.startedAtNs),
+    revision_start: formatIsoMicros(r.revisionStartNs),
+    ended_at: r.endedAtNs === null ? null : formatIsoMicros(r.endedAtNs),
+    user_id: r.userId,
+    project_id: r.projectId,
+    original_resource_id: r.originalResourceId,
+    type: r.type,
+    revision_end: r.revisionEndNs === null ? null : formatIsoMicros(r.revisionEndNs),
+  }
+  for (const [k, v] of Object.entries(r.attributes))
+    out[k] = typeof v === 'bigint' ? formatIsoMicros(v) : (v as JsonValue)
+  if (withMetrics) {
+    const metrics: Record<string, string> = {}
+    for (const name of Object.keys(r.metrics).sort()) metrics[name] = r.metrics[name]
+    out.metrics = metrics
+  }
+  out.created_by_user_id = userId
+  out.created_by_project_id = projectId
+  return out
+}
+
+export function resourceWithoutMetricsJson(r: Resource): JsonObject {
+  return resourceJson(r, false)
+}
+
+/** Upstream `indexer.NoSuchMetric(sorted names)`: `Metric ['a', 'b'] does not exist`. */
+export class NoMetricMatchError extends Error {
+  readonly names: readonly string[]
+  constructor(keys: readonly MetricReferenceKey[]) {
+    const names = [...new Set(keys.map((k) => k.name))].sort()
+    super(`Metric ${pyRepr(names)} does not exist`)
+    this.names = names
+  }
+}
+
+/** Metrics of the resources, fetched in one indexer call. */
+async function metricsOf(ctx: RequestContext, resources: readonly Resource[]): Promise<Map<string, Metric>> {
+  const ids = new Set<string>()
+  for (const r of resources) for (const id of Object.values(r.metrics)) ids.add(id)
+  const metrics = ids.size === 0 ? [] : await ctx.deps.indexer.getMetrics([...ids])
+  return new Map(metrics.map((m) => [m.id, m]))
+}
+
+/**
+ * Upstream `_get_measures_by_name` reference expansion: for every resource (search order),
+ * every `(wildcard, method)` key, every metric of the resource (name order) matching the
+ * wildcard. Not de-duplicated, as upstream.
+ */
+export function expandReferences(
+  resources: readonly Resource[],
+  keys: readonly MetricReferenceKey[],
+  metrics: ReadonlyMap<string, Metric>,
+): Array<{ reference: AggregatesReference; metric: Metric; resource: Resource }> {
+  const patterns = keys.map((k) => ({ key: k, re: fnmatchToRegExp(k.name) }))
+  const out: Array<{ reference: AggregatesReference; metric: Metric; resource: Resource }> = []
+  for (const r of resources) {
+    const names = Object.keys(r.metrics).sort()
+    for (const { key, re } of patterns) {
+      for (const name of names) {
+        if (!re.test(name)) continue
+        const metric = metrics.get(r.metrics[name])
+        if (!metric) continue
+        out.push({
+          reference: { lookup: key, name, method: key.method, resourceId: r.id },
+          metric,
+          resource: r,
+        })
+      }
+    }
+  }
+  return out
+}
+
+export interface ResourceModeRequest {
+  readonly resourceType: string
+  readonly search: unknown
+  readonly keys: readonly MetricReferenceKey[]
+  readonly operations: OperationNode
+  readonly q: QueryValues
+  readonly details: boolean
+  readonly refresh: boolean
+  readonly useHistory: boolean
+  readonly groupby: readonly string[]
+}
+
+interface ByNameResult {
+  readonly result: AggregatesResult
+  readonly resources: readonly Resource[]
+}
+
+/** `_get_measures_by_name`: NoMetricMatchError when no metric matches at all. */
+async function measuresByName(
+  ctx: RequestContext,
+  resources: readonly Resource[],
+  metrics: ReadonlyMap<string, Metric>,
+  req: ResourceModeRequest,
+  policies: PolicyCache,
+  q: QueryValues = req.q,
+): Promise<ByNameResult> {
+  const expanded = expandReferences(resources, req.keys, metrics)
+  if (expanded.length === 0) throw new NoMetricMatchError(req.keys)
+  const refs: ResolvedReference[] = []
+  for (const e of expanded)
+    refs.push({ reference: e.reference, metric: e.metric, policy: await policies.get(e.metric.archivePolicyName) })
+  if (req.refresh) await refreshMetrics(ctx, [...new Map(refs.map((r) => [r.metric.id, r.metric])).values()])
+  const result = await computeAggregates(ctx, refs, req.operations, q)
+  const seen = new Set<string>()
+  const used: Resource[] = []
+  for (const e of expanded) {
+    if (seen.has(e.resource.id)) continue
+    seen.add(e.resource.id)
+    used.push(e.resource)
+  }
+  return { result, resources: used }
+}
+
+function encodeByName(r: ByNameResult, details: boolean): string {
+  const measures = encodeMeasuresTree(r.result)
+  if (!details) return `{"measures": ${measures}}`
+  return `{"measures": ${measures}, "references": ${encodeJson(r.resources.map((x) => resourceJson(x)))}}`
+}
+
+/** Resources of a type matching a filter, in the given order (no pagination, as upstream). */
+export async function searchResources(
+  ctx: RequestContext,
+  type: string,
+  filter: Filter | null,
+  sorts: readonly SortKey[],
+  options: { limit?: number; history?: boolean } = {},
+): Promise<Resource[]> {
+  return ctx.deps.indexer.listResources({
+    type,
+    ...(filter ? { filter } : {}),
+    sorts,
+    ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    ...(options.history ? { history: true } : {}),
+  })
+}
+
+/** Sort keys of a `groupby`: the sorted, de-duplicated attributes, then the tie-breaker. */
+export function groupbySorts(groupby: readonly string[]): { attrs: string[]; sorts: SortKey[] } {
+  const attrs = [...new Set(groupby)].sort()
+  const sorts: SortKey[] = attrs.map((key) => ({ key, direction: 'asc' }))
+  if (!attrs.includes('id')) sorts.push({ key: 'id', direction: 'asc' })
+  return { attrs, sorts }
+}
+
+/** Consecutive resources with equal groupby values (upstream `itertools.groupby`). */
+export function groupResources(
+  resources: readonly Resource[],
+  attrs: readonly string[],
+): Array<{ group: JsonObject; resources: Resource[] }> {
+  const groups: Array<{ group: JsonObject; key: string; resources: Resource[] }> = []
+  for (const r of resources) {
+    const json = resourceJson(r)
+    const group: Record<string, JsonValue> = {}
+    for (const a of attrs) group[a] = (json[a] ?? null) as JsonValue
+    const key = encodeJson(group)
+    const last = groups[groups.length - 1]
+    if (last && last.key === key) last.resources.push(r)
+    else groups.push({ group, key, resources: [r] })
+  }
+  return groups.map(({ group, resources }) => ({ group, resources }))
+}
+
+export async function resourceModeAggregates(ctx: RequestContext, req: ResourceModeRequest): Promise<Reply> {
+  const filter = req.search as Filter | null
+  const policies = new PolicyCache(ctx)
+  const groupby = [...new Set(req.groupby)].sort()
+  try {
+    if (groupby.length === 0) {
+      const resources = await searchResources(ctx, req.resourceType, filter, DEFAULT_SORTS)
+      const metrics = await metricsOf(ctx, resources)
+      return rawJsonReply(200, encodeByName(await measuresByName(ctx, resources, metrics, req, policies), req.details))
+    }
+    const parts = req.useHistory
+      ? await groupedWithHistory(ctx, req, filter, policies)
+      : await grouped(ctx, req, filter, policies)
+    if (parts.length === 0) throw new NoMetricMatchError(req.keys)
+    return rawJsonReply(200, `[${parts.join(', ')}]`)
+  } catch (e) {
+    if (e instanceof NoMetricMatchError) throw new HttpError(404, e.message)
+    throw e
+  }
+}
+
+/** `get_measures_grouping`: one evaluation per group; groups without metrics are dropped. */
+async function grouped(
+  ctx: RequestContext,
+  req: ResourceModeRequest,
+  filter: Filter | null,
+  policies: PolicyCache,
+): Promise<string[]> {
+  const { attrs, sorts } = groupbySorts(req.groupby)
+  const resources = await searchResources(ctx, req.resourceType, filter, sorts)
+  const metrics = await metricsOf(ctx, resources)
+  const parts: string[] = []
+  for (const g of groupResources(resources, attrs)) {
+    let r: ByNameResult
+    try {
+      r = await measuresByName(ctx, g.resources, metrics, req, policies)
+    } catch (e) {
+      if (e instanceof NoMetricMatchError) continue
+      throw e
+    }
+    parts.push(`{"group": ${encodeJson(g.group)}, "measures": ${encodeByName(r, req.details)}}`)
+  }
+  return parts
+}
+
+/**
+ * `use_history=true` (aggregation.md §10.2, reproduced approximately): every revision of the
+ * matching resources contributes its own time window; each aggregated point is weighted by
+ * the part of its bucket inside the window, and points of a group at the same timestamp are
+ * summed.
+ */
+async function groupedWithHistory(
+  ctx: RequestContext,
+  req: ResourceModeRequest,
+  filter: Filter | null,
+  policies: PolicyCache,
+): Promise<string[]> {
+  const { attrs } = groupbySorts(req.groupby)
+  const { startNs, stopNs } = req.q
+  let f = filter
+  if (startNs !== null && stopNs !== null) {
+    const period: Filter = {
+      op: 'and',
+      filters: [
+        { op: '<', field: 'revision_start', value: Number(stopNs) / 1e9 },
+        {
+          op: 'or',
+          filters: [
+            { op: '>=', field: 'revision_end', value: Number(startNs) / 1e9 },
+            { op: '=', field: 'revision_end', value: null },
+          ],
+        },
+      ],
+    }
+    f = f ? { op: 'and', filters: [period, f] } : period
+  }
+  const revisions = await searchResources(ctx, req.resourceType, f, DEFAULT_SORTS, { history: true })
+  revisions.sort((a, b) =>
+    a.originalResourceId < b.originalResourceId
+      ? -1
+      : a.originalResourceId > b.originalResourceId
+        ? 1
+        : a.revisionStartNs < b.revisionStartNs
+          ? -1
+          : a.revisionStartNs > b.revisionStartNs
+            ? 1
+            : 0,
+  )
+  // Windows: the first revision of a resource starts at `start`, later ones at max(revision_start, start).
+  const windows = new Map<Resource, { from: bigint | null; to: bigint | null }>()
+  let last: string | null = null
+  for (const r of revisions) {
+    const first = r.originalResourceId !== last
+    last = r.originalResourceId
+    let from: bigint | null
+    if (first) from = startNs
+    else from = startNs !== null && startNs > r.revisionStartNs ? startNs : r.revisionStartNs
+    let to: bigint | null = r.revisionEndNs
+    if (stopNs !== null) to = to === null || stopNs < to ? stopNs : to
+    windows.set(r, { from, to })
+  }
+  const keyed = revisions.map((r) => {
+    const json = resourceJson(r)
+    const group: Record<string, JsonValue> = {}
+    for (const a of attrs) group[a] = (json[a] ?? null) as JsonValue
+    return { r, group, sortKey: attrs.map((a) => String(json[a] ?? '')).join('\u0000') }
+  })
+  keyed.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
+  const groups: Array<{ group: JsonObject; key: string; members: Resource[] }> = []
+  for (const k of keyed) {
+    const key = encodeJson(k.group)
+    const g = groups[groups.length - 1]
+    if (g && g.key === key) g.members.push(k.r)
+    else groups.push({ group: k.group, key, members: [k.r] })
+  }
+  const metrics = await metricsOf(ctx, revisions)
+  const parts: string[] = []
+  for (const g of groups) {
+    // Join revisions with the same window start (extending the end).
+    const members = [...g.members].sort((a, b) => {
+      const fa = windows.get(a)!.from
+      const fb = windows.get(b)!.from
+      if (fa === fb) return 0
+      if (fa === null) return -1
+      if (fb === null) return 1
+      return fa < fb ? -1 : 1
+    })
+    const joined: Array<{ r: Resource; from: bigint | null; to: bigint | null }> = []
+    for (const m of members) {
+      const w = windows.get(m)!
+      const prev = joined[joined.length - 1]
+      if (prev && prev.from === w.from) prev.to = w.to
+      else joined.push({ r: m, from: w.from, to: w.to })
+    }
+    const points: Array<{ ts: bigint; g: bigint; v: number }> = []
+    let references: Resource[] | undefined
+    for (const j of joined) {
+      let r: ByNameResult
+      try {
+        r = await measuresByName(ctx, [j.r], metrics, req, policies, { ...req.q, startNs: j.from, stopNs: j.to })
+      } catch (e) {
+        if (e instanceof NoMetricMatchError) continue
+        throw e
+      }
+      if (r.result.kind !== 'aggregated')
+        throw new UnaggregableTimeseriesError(
+          'use_history needs operations that aggregate the metrics',
+          req.keys.map((k) => [k.name, k.method]),
+        )
+      if (req.details) references = [...r.resources]
+      for (const c of r.result.chunks) {
+        for (let i = 0; i < c.timestamps.length; i++) {
+          const ts = c.timestamps[i]
+          const bucketEnd = ts + c.granularityNs
+          const from = j.from ?? ts
+          const to = j.to ?? bucketEnd
+          const lo = from > ts ? from : ts
+          const hi = to < bucketEnd ? to : bucketEnd
+          const coefficient = Number(hi - lo) / Number(c.granularityNs)
+          points.push({ ts, g: c.granularityNs, v: c.values[i] * coefficient })
+        }
+      }
+    }
+    const merged: typeof points = []
+    for (const p of points) {
+      const prev = merged[merged.length - 1]
+      if (prev && prev.ts === p.ts) prev.v += p.v
+      else merged.push({ ...p })
+    }
+    if (merged.length === 0) continue
+    const chunks = merged.map((p) => ({
+      granularityNs: p.g,
+      timestamps: BigInt64Array.of(p.ts),
+      values: Float64Array.of(p.v),
+    }))
+    const measures = encodeMeasuresTree({ kind: 'aggregated', chunks })
+    const refs = references ? `, "references": ${encodeJson(references.map((x) => resourceJson(x)))}` : ''
+    parts.push(`{"group": ${encodeJson(g.group)}, "measures": {"measures": ${measures}${refs}}}`)
+  }
+  return parts
+}
