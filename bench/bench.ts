@@ -36,6 +36,7 @@ Placement:
 Ours:
   --ours-set S.O=VALUE      extra --set for bin/gnocchi-api and bin/gnocchi-metricd (repeatable)
   --keep-data               keep our temp data directory
+  --ours-node-options=STR   NODE_OPTIONS for our processes (e.g. --ours-node-options="--cpu-prof --cpu-prof-dir=/tmp/prof")
 
 Anchor (${'/work/shared/anchors/gnocchi'}):
   --anchor-port N           API port (default 8041; another free one if taken)
@@ -62,6 +63,7 @@ const { values: v } = parseArgs({
     'client-cpus': { type: 'string' },
     'ours-set': { type: 'string', multiple: true },
     'keep-data': { type: 'boolean' },
+    'ours-node-options': { type: 'string' },
     'anchor-port': { type: 'string', default: '8041' },
     'anchor-reuse': { type: 'boolean' },
     'no-anchor-fresh': { type: 'boolean' },
@@ -170,6 +172,7 @@ for (const name of names) {
             cpus: serverCpus,
             sets: v['ours-set'] ?? [],
             keepData: v['keep-data'] === true,
+            nodeOptions: v['ours-node-options'],
           })
         : name === 'anchor'
           ? await startAnchor({

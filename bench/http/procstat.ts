@@ -16,11 +16,13 @@ try {
 export interface ProcSample {
   /** user + system CPU seconds of this process (own threads, not reaped children). */
   readonly cpu: number
+  /** system part of `cpu` (kernel: file I/O, fsync, sockets...). */
+  readonly sys: number
   readonly rssKiB: number
   readonly hwmKiB: number
 }
 
-function readStat(pid: number): { ppid: number; cpu: number } | undefined {
+function readStat(pid: number): { ppid: number; cpu: number; sys: number } | undefined {
   let text: string
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1')
@@ -33,7 +35,7 @@ function readStat(pid: number): { ppid: number; cpu: number } | undefined {
   const ppid = Number(rest[1])
   const utime = Number(rest[11])
   const stime = Number(rest[12])
-  return { ppid, cpu: (utime + stime) / clkTck }
+  return { ppid, cpu: (utime + stime) / clkTck, sys: stime / clkTck }
 }
 
 function readMem(pid: number): { rssKiB: number; hwmKiB: number } {
@@ -77,13 +79,15 @@ export function sampleProcesses(pids: readonly number[]): Map<number, ProcSample
   for (const pid of pids) {
     const st = readStat(pid)
     if (!st) continue
-    out.set(pid, { cpu: st.cpu, ...readMem(pid) })
+    out.set(pid, { cpu: st.cpu, sys: st.sys, ...readMem(pid) })
   }
   return out
 }
 
 export interface UsageResult {
   cpuSeconds: number
+  /** kernel part of cpuSeconds. */
+  sysSeconds: number
   /** max over samples of Σ VmRSS of the group (MiB). */
   peakRssMiB: number
   /** Σ VmHWM over the processes alive at the end (MiB): lifetime peak, upper bound. */
@@ -101,7 +105,7 @@ export interface UsageResult {
 export class UsageMeter {
   readonly #roots: () => number[]
   readonly #intervalMs: number
-  #first = new Map<number, number>()
+  #first = new Map<number, { cpu: number; sys: number }>()
   #last = new Map<number, ProcSample>()
   #peakRss = 0
   #timer: NodeJS.Timeout | undefined
@@ -115,7 +119,8 @@ export class UsageMeter {
     const samples = sampleProcesses(processTree(this.#roots()))
     let rss = 0
     for (const [pid, s] of samples) {
-      if (!this.#first.has(pid)) this.#first.set(pid, initial ? s.cpu : 0)
+      if (!this.#first.has(pid))
+        this.#first.set(pid, initial ? { cpu: s.cpu, sys: s.sys } : { cpu: 0, sys: 0 })
       this.#last.set(pid, s)
       rss += s.rssKiB
     }
@@ -136,7 +141,11 @@ export class UsageMeter {
     this.#timer = undefined
     this.#sample(false)
     let cpu = 0
-    for (const [pid, s] of this.#last) cpu += s.cpu - (this.#first.get(pid) ?? 0)
+    let sys = 0
+    for (const [pid, s] of this.#last) {
+      cpu += s.cpu - (this.#first.get(pid)?.cpu ?? 0)
+      sys += s.sys - (this.#first.get(pid)?.sys ?? 0)
+    }
     const alive = sampleProcesses(processTree(this.#roots()))
     let hwm = 0
     let maxHwm = 0
@@ -146,6 +155,7 @@ export class UsageMeter {
     }
     return {
       cpuSeconds: cpu,
+      sysSeconds: sys,
       peakRssMiB: this.#peakRss / 1024,
       hwmMiB: hwm / 1024,
       maxProcessHwmMiB: maxHwm / 1024,

@@ -10,7 +10,7 @@ export function targetTable(name: string, results: readonly WorkloadResult[]): s
   const rows = [
     `## ${name}`,
     '',
-    '| workload | unit | work | req | err | wall s | rate/s | CPU s | per CPU-s | PG+redis CPU s | peak RSS MiB | p50 ms | p99 ms |',
+    '| workload | unit | work | req | err | wall s | rate/s | CPU s (sys) | per CPU-s | PG+redis CPU s | peak RSS MiB | p50 ms | p99 ms |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
   for (const r of results) {
@@ -22,7 +22,7 @@ export function targetTable(name: string, results: readonly WorkloadResult[]): s
     }
     rows.push(
       `| ${r.name}${r.truncated ? ' (time-limited)' : ''} | ${r.unit} | ${num(r.work)} | ${num(r.requests)} | ${num(r.errors)} | ` +
-        `${sig(r.wallSeconds)} | ${sig(r.rate)} | ${sig(r.cpuSeconds)} | ${sig(r.perCpuSecond)} | ${sig(r.backingCpuSeconds)} | ` +
+        `${sig(r.wallSeconds)} | ${sig(r.rate)} | ${sig(r.cpuSeconds)} (${sig(r.sysCpuSeconds)}) | ${sig(r.perCpuSecond)} | ${sig(r.backingCpuSeconds)} | ` +
         `${num(r.peakRssMiB)} | ${r.latencyMs ? sig(r.latencyMs.p50) : '—'} | ${r.latencyMs ? sig(r.latencyMs.p99) : '—'} |`,
     )
   }

@@ -10,6 +10,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { processTree } from './procstat.ts'
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -22,10 +23,15 @@ export interface Target {
   serverRoots(): number[]
   /** Services outside the Gnocchi processes (the anchor's PostgreSQL and redis). */
   backingRoots(): number[]
-  /** Stops all measure processing (for the drain workload), if this target can. */
+  /**
+   * Freezes measure processing (for the drain workload), if this target can: metricd is
+   * running and idle, then SIGSTOPped, so the drain clock starts with no start-up cost.
+   */
   pauseProcessing?(): Promise<void>
-  /** Starts processing again; returns the roots of the processing processes. */
-  resumeProcessing?(): Promise<number[]>
+  /** SIGCONT: processing resumes. */
+  resumeProcessing?(): Promise<void>
+  /** Roots of the processing processes (valid between pause and afterDrain). */
+  processingRoots?(): number[]
   /** Back to the normal deployment after the drain. */
   afterDrain?(): Promise<void>
   stop(): Promise<void>
@@ -84,6 +90,36 @@ async function killAndWait(child: ChildProcess | undefined, timeoutS = 30): Prom
   clearTimeout(timer)
 }
 
+/** SIGSTOP/SIGCONT a set of process trees (only processes this bench started). */
+function signalTrees(roots: number[], sig: 'SIGSTOP' | 'SIGCONT'): number[] {
+  const pids = processTree(roots)
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig)
+    } catch {
+      // gone
+    }
+  }
+  return pids
+}
+
+async function waitProcessors(baseUrl: string, timeoutS: number): Promise<void> {
+  const deadline = Date.now() + timeoutS * 1000
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`${baseUrl}/v1/status?details=false`, {
+        headers: { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` },
+      })
+      const j = (await r.json()) as { metricd?: { processors?: string[] | null } }
+      if ((j.metricd?.processors?.length ?? 0) > 0) return
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error('metricd did not join the processing group')
+}
+
 // --------------------------------------------------------------------------------- ours
 
 export interface OursOptions {
@@ -91,6 +127,8 @@ export interface OursOptions {
   readonly port?: number
   readonly sets: readonly string[]
   readonly keepData: boolean
+  /** NODE_OPTIONS for our processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+  readonly nodeOptions?: string
 }
 
 export async function startOurs(o: OursOptions): Promise<Target> {
@@ -100,7 +138,9 @@ export async function startOurs(o: OursOptions): Promise<Target> {
   const setArgs = o.sets.flatMap((s) => ['--set', s])
   let api: ChildProcess | undefined
   let metricd: ChildProcess | undefined
+  let frozen: number[] = []
   const baseUrl = `http://127.0.0.1:${port}`
+  const env = o.nodeOptions ? { ...process.env, NODE_OPTIONS: o.nodeOptions } : process.env
 
   async function startApi(embedded: boolean): Promise<void> {
     const [cmd, args] = pinned(o.cpus, join(REPO, 'bin/gnocchi-api'), [
@@ -111,7 +151,7 @@ export async function startOurs(o: OursOptions): Promise<Target> {
       embedded ? '--embedded-metricd' : '--no-embedded-metricd',
       ...setArgs,
     ])
-    api = spawn(cmd, args, { cwd: dir, stdio: ['ignore', logFd, logFd] })
+    api = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', logFd, logFd] })
     await waitHttp(`${baseUrl}/`, 60, api)
   }
 
@@ -124,22 +164,31 @@ export async function startOurs(o: OursOptions): Promise<Target> {
     serverRoots: () => [api?.pid ?? 0, metricd?.pid ?? 0].filter((p) => p > 0),
     backingRoots: () => [],
     async pauseProcessing() {
-      // Restart the API without its in-process metricd: nothing processes the backlog.
+      // The API without its in-process metricd, plus bin/gnocchi-metricd in its own process
+      // (so its CPU can be told apart), frozen once it has joined the processing group.
       await killAndWait(api)
       await startApi(false)
+      const [cmd, args] = pinned(o.cpus, join(REPO, 'bin/gnocchi-metricd'), setArgs)
+      metricd = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', logFd, logFd] })
+      await waitProcessors(baseUrl, 60)
+      await new Promise((r) => setTimeout(r, 500))
+      frozen = signalTrees([metricd.pid ?? 0], 'SIGSTOP')
     },
     async resumeProcessing() {
-      const [cmd, args] = pinned(o.cpus, join(REPO, 'bin/gnocchi-metricd'), setArgs)
-      metricd = spawn(cmd, args, { cwd: dir, stdio: ['ignore', logFd, logFd] })
-      return [metricd.pid ?? 0]
+      signalTrees(frozen, 'SIGCONT')
+      frozen = []
     },
+    processingRoots: () => [metricd?.pid ?? 0].filter((p) => p > 0),
     async afterDrain() {
+      signalTrees(frozen, 'SIGCONT')
+      frozen = []
       await killAndWait(metricd)
       metricd = undefined
       await killAndWait(api)
       await startApi(true)
     },
     async stop() {
+      signalTrees(frozen, 'SIGCONT')
       await killAndWait(metricd)
       await killAndWait(api)
       if (!o.keepData) rmSync(dir, { recursive: true, force: true })
@@ -226,6 +275,7 @@ export async function startAnchor(o: AnchorOptions): Promise<Target> {
     }
   }
   const baseUrl = `http://127.0.0.1:${port}`
+  let frozen: number[] = []
   await waitHttp(`${baseUrl}/`, 60)
   const p = anchorPids()
   log(
@@ -253,19 +303,20 @@ export async function startAnchor(o: AnchorOptions): Promise<Target> {
       return [q.postgres, q.redis].filter((x) => x > 0)
     },
     async pauseProcessing() {
-      anchorBash('stop_pidfile gnocchi-metricd "$ANCHOR_RUN/metricd.pid" gnocchi-metricd TERM 30', env)
+      // gnocchi-metricd master + its workers, as start.sh started them.
+      frozen = signalTrees([anchorPids().metricd], 'SIGSTOP')
     },
     async resumeProcessing() {
-      // As start.sh starts it (same config, same log, same pid file), pinned like the rest.
-      const task = o.cpus ? `taskset -c ${o.cpus} ` : ''
-      anchorBash(
-        `setsid ${task}/usr/bin/gnocchi-metricd --config-file "$GNOCCHI_CONF" ` +
-          `>>"$ANCHOR_LOG/metricd.log" 2>&1 </dev/null & echo $! >"$ANCHOR_RUN/metricd.pid"`,
-        env,
-      )
-      return [anchorPids().metricd]
+      signalTrees(frozen, 'SIGCONT')
+      frozen = []
+    },
+    processingRoots: () => [anchorPids().metricd].filter((p) => p > 0),
+    async afterDrain() {
+      signalTrees(frozen, 'SIGCONT')
+      frozen = []
     },
     async stop() {
+      signalTrees(frozen, 'SIGCONT')
       if (!startedByUs) return
       // PostgreSQL is shared with conformance-server.sh databases: leave it up if any exist.
       let foreign: string[] = []

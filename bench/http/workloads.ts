@@ -20,6 +20,8 @@ export interface WorkloadResult {
   wallSeconds: number
   /** Gnocchi processes (API + metricd; for drain: the processing processes only). */
   cpuSeconds: number
+  /** Kernel part of cpuSeconds (file I/O, fsync, sockets). */
+  sysCpuSeconds: number
   /** The anchor's PostgreSQL + redis during the same window (0 for ours: SQLite is in-process). */
   backingCpuSeconds: number
   peakRssMiB: number
@@ -112,6 +114,7 @@ export class Bench {
       errors: 0,
       wallSeconds: 0,
       cpuSeconds: 0,
+      sysCpuSeconds: 0,
       backingCpuSeconds: 0,
       peakRssMiB: 0,
       hwmMiB: 0,
@@ -159,6 +162,7 @@ export class Bench {
       errors: l?.errors ?? 0,
       wallSeconds: wall,
       cpuSeconds: s.cpuSeconds,
+      sysCpuSeconds: s.sysSeconds,
       backingCpuSeconds: b.cpuSeconds,
       peakRssMiB: s.peakRssMiB,
       hwmMiB: s.hwmMiB,
@@ -337,8 +341,8 @@ export class Bench {
       [1, 5000],
       [10, 2000],
       [100, 1000],
-      [1000, 200],
-      [5000, 60],
+      [1000, 500],
+      [5000, 200],
     ]
     for (const [batch, base] of plan) {
       const name = `push measures, batch ${batch}`
@@ -410,24 +414,24 @@ export class Bench {
       return { work: written, load }
     })
     if (w.status !== 'ok' || w.errors > 0) {
-      if (canPause) await this.#t.resumeProcessing?.()
+      if (canPause) await this.#t.afterDrain?.()
       return
     }
-    let roots: number[] = []
+    const roots = canPause ? (this.#t.processingRoots?.() ?? []) : []
     const name = `metricd drain ${metrics}×${perMetric}`
     await this.#measure(
       name,
       'measures',
       async () => {
         const t0 = performance.now()
-        if (canPause) roots = (await this.#t.resumeProcessing?.()) ?? []
+        if (canPause) await this.#t.resumeProcessing?.()
         await this.waitDrained(name, 3600, 100)
         const wall = (performance.now() - t0) / 1000
         return {
           work: total,
           load: undefined,
           note: canPause
-            ? `from metricd start to empty backlog (${wall.toFixed(1)}s, includes metricd start-up)`
+            ? `metricd frozen (SIGSTOP) while the backlog was written; from SIGCONT to empty backlog (${wall.toFixed(1)}s)`
             : 'processing was not stopped: from the end of the write to empty backlog, CPU of all server processes',
         }
       },

@@ -82,7 +82,11 @@ export function estimateGranularityPoints(
 }
 
 /** Estimated points of a read (infinite parts are ignored: counted while reading). */
-export function estimatePoints(items: readonly ReadItem[], startNs: bigint | null, stopNs: bigint | null): number {
+export function estimatePoints(
+  items: readonly ReadItem[],
+  startNs: bigint | null,
+  stopNs: bigint | null,
+): number {
   let total = 0
   for (const item of items) {
     if (!item.policy.aggregationMethods.includes(item.method)) continue
@@ -153,7 +157,9 @@ export async function readMeasuresMany(
       // A method the policy lacks has nothing stored: only find out whether the metric was
       // ever processed (one granularity of a method it has), and return empty series.
       const stored = item.policy.aggregationMethods.includes(item.method)
-      const method = parseAggregationMethod(stored ? item.method : (item.policy.aggregationMethods[0] ?? 'mean'))
+      const method = parseAggregationMethod(
+        stored ? item.method : (item.policy.aggregationMethods[0] ?? 'mean'),
+      )
       if (!method) throw new Error(`BUG: unknown aggregation method ${item.method} reached the reader`)
       const wanted = [...granularities]
       const points = await storage.readMeasures(item.metric, item.policy, {

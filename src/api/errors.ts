@@ -23,6 +23,7 @@ import {
   ArchivePolicyInUseError,
   ArchivePolicyRuleAlreadyExistsError,
   GnocchiError,
+  IndexerNotImplementedError,
   InvalidMarkerError,
   InvalidSortKeyError,
   MetricLockedError,
@@ -31,6 +32,14 @@ import {
   NoSuchArchivePolicyRuleError,
   NoSuchMetricError,
   NoSuchResourceError,
+  NoSuchResourceTypeError,
+  QueryAttributeError,
+  QueryValueError,
+  ResourceAlreadyExistsError,
+  ResourceTypeAlreadyExistsError,
+  ResourceTypeInUseError,
+  StartAfterEndError,
+  UnexpectedResourceTypeStateError,
 } from '../domain/errors.ts'
 import {
   InvalidMeasuresError,
@@ -170,15 +179,37 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof InvalidMarkerError || err instanceof InvalidSortKeyError)
     return new HttpError(400, err.message)
   if (err instanceof MetricLockedError) return new HttpError(503, err.message)
-  return aggregatesHttpError(err) ?? ingestHttpError(err)
+  return resourceHttpError(err) ?? aggregatesHttpError(err) ?? ingestHttpError(err)
+}
+
+/** Resource and resource type errors (api.md §7–§9). */
+function resourceHttpError(err: GnocchiError): HttpError | undefined {
+  if (err instanceof NoSuchResourceTypeError) return new HttpError(404, err.message)
+  if (err instanceof ResourceAlreadyExistsError || err instanceof ResourceTypeAlreadyExistsError)
+    return new HttpError(409, err.message)
+  if (
+    err instanceof ResourceTypeInUseError ||
+    err instanceof QueryAttributeError ||
+    err instanceof QueryValueError ||
+    err instanceof StartAfterEndError ||
+    err instanceof UnexpectedResourceTypeStateError
+  ) {
+    return new HttpError(400, err.message)
+  }
+  if (err instanceof IndexerNotImplementedError) return new HttpError(501, NOT_IMPLEMENTED_DETAIL)
+  return undefined
 }
 
 /** Errors of the cross-metric aggregation engine (src/aggregates/errors.ts), upstream's bodies. */
 function aggregatesHttpError(err: GnocchiError): HttpError | undefined {
+  if (err instanceof UnaggregableTimeseriesError) {
+    // Granularities in details are Python floats (`[name, method, 123.0]`).
+    const detail = err.detail.map((ref) => ref.map((x) => (typeof x === 'number' ? new PyFloat(x) : x)))
+    return new HttpError(400, { cause: err.upstreamCause, reason: err.reason, detail })
+  }
   if (
     err instanceof OperationsParseError ||
     err instanceof OperationsWithoutMetricError ||
-    err instanceof UnaggregableTimeseriesError ||
     err instanceof OperationsValidationError
   ) {
     return new HttpError(400, {

@@ -23,7 +23,10 @@ import { measuresRoutes } from './routes/measures.ts'
 import { metricRoutes } from './routes/metric.ts'
 import { notImplementedRoutes } from './routes/not-implemented.ts'
 import { prometheusRoutes } from './routes/prometheus.ts'
+import { resourceRoutes } from './routes/resource.ts'
+import { resourceTypeRoutes } from './routes/resource-type.ts'
 import { healthcheck, rootRoutes } from './routes/root.ts'
+import { searchRoutes } from './routes/search.ts'
 import { searchMetricRoutes } from './routes/search-metric.ts'
 import { statusRoutes } from './routes/status.ts'
 
@@ -61,6 +64,9 @@ export function createRequestHandler(
     ...aggregatesRoutes,
     ...aggregationRoutes,
     ...searchMetricRoutes,
+    ...resourceTypeRoutes,
+    ...resourceRoutes,
+    ...searchRoutes,
     ...notImplementedRoutes,
   ])
   const policy = options.policyRules

@@ -272,7 +272,7 @@ describe('bad input gets upstream 4xx', () => {
     },
     { name: 'metric no ap', method: 'POST', path: '/v1/metric', body: { name: 'nomatch' }, status: 400 },
     { name: 'metric not object', method: 'POST', path: '/v1/metric', body: [1], status: 400 },
-    { name: 'unimplemented', method: 'POST', path: '/v1/aggregates', body: {}, status: 501 },
+    { name: 'aggregates without operations', method: 'POST', path: '/v1/aggregates', body: {}, status: 400 },
   ]
   for (const c of cases) {
     test(c.name, async () => {

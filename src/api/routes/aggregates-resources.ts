@@ -3,7 +3,12 @@
  * resource selection of the deprecated `/v1/aggregation/resource/...`, learnt from upstream
  * `AggregatesController._get_measures_by_name` / `get_measures_grouping` / `Grouper`.
  */
-import type { AggregatesReference, AggregatesResult, MetricReferenceKey, OperationNode } from '../../aggregates/index.ts'
+import type {
+  AggregatesReference,
+  AggregatesResult,
+  MetricReferenceKey,
+  OperationNode,
+} from '../../aggregates/index.ts'
 import { UnaggregableTimeseriesError } from '../../aggregates/index.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type { Resource } from '../../domain/resource.ts'
@@ -13,8 +18,9 @@ import { fnmatchToRegExp } from '../../ingest/archive-policy-rules.ts'
 import { splitCreator } from '../auth.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
-import { HttpError, NOT_IMPLEMENTED_DETAIL, pyRepr } from '../errors.ts'
-import { isPlainObject } from '../validation.ts'
+import { HttpError, pyRepr } from '../errors.ts'
+import { GENERIC_STRING_FIELDS, parseJsonFilter } from '../filters/json-filter.ts'
+import { parseStringFilter } from '../filters/string-filter.ts'
 import { encodeJson, type JsonObject, type JsonValue } from '../json.ts'
 import { formatIsoMicros } from '../timestamp.ts'
 import {
@@ -38,15 +44,61 @@ export type SearchCheck =
   | { readonly ok: true; readonly value: Filter | null }
   | { readonly ok: false; readonly reason: string; readonly path: readonly string[] }
 
-/**
- * `Any(ResourceSearchSchema, QueryStringSearchAttrFilter.parse)` for the body's `search`.
- * TODO(aggregates): plug the JSON filter parser (src/api/filters/json-filter.ts) in once it
- * exists; until then only the empty filter `{}` (all resources) is served.
- */
-export function validateSearch(_ctx: RequestContext, value: unknown): SearchCheck {
-  if (isPlainObject(value) && Object.keys(value).length === 0) return { ok: true, value: null }
-  throw new HttpError(501, NOT_IMPLEMENTED_DETAIL)
+/** Generic string columns plus the type's string attributes (string-filter numbers → `"2.0"`). */
+async function stringFieldsOf(ctx: RequestContext, type: unknown): Promise<Set<string>> {
+  const fields = new Set<string>(GENERIC_STRING_FIELDS)
+  const rt = typeof type === 'string' ? await ctx.deps.indexer.getResourceType(type) : undefined
+  if (rt)
+    for (const [name, schema] of Object.entries(rt.attributes)) if (schema.type === 'string') fields.add(name)
+  return fields
 }
+
+/**
+ * A resource filter given as JSON (`ResourceSearchSchema`) or as a string (`filter=` syntax);
+ * `null` for `{}` (all resources). Throws upstream's 400s.
+ */
+export async function parseResourceFilter(
+  ctx: RequestContext,
+  value: unknown,
+  type: unknown,
+): Promise<Filter | null> {
+  const creator = ctx.auth.currentUser()
+  if (typeof value === 'string') {
+    const raw = parseStringFilter(value)
+    return parseJsonFilter(raw, { creator, stringFields: await stringFieldsOf(ctx, type) }) ?? null
+  }
+  return parseJsonFilter(value, { creator }) ?? null
+}
+
+/**
+ * `Any(ResourceSearchSchema, QueryStringSearchAttrFilter.parse)` for the body's `search`. A
+ * schema failure is reported under `data['search']` (upstream crashes on it: the string parser
+ * is tried on the dict).
+ */
+export async function validateSearch(
+  ctx: RequestContext,
+  value: unknown,
+  type: unknown,
+): Promise<SearchCheck> {
+  try {
+    return { ok: true, value: await parseResourceFilter(ctx, value, type) }
+  } catch (e) {
+    if (!(e instanceof HttpError) || typeof value === 'string') throw e
+    const d = e.detail as { cause?: unknown; reason?: unknown; detail?: unknown } | null
+    if (d === null || typeof d !== 'object' || d.cause !== 'Invalid input' || typeof d.reason !== 'string')
+      throw e
+    const path = Array.isArray(d.detail) ? d.detail.map(String) : []
+    const at = d.reason.indexOf(' @ data[')
+    const reason =
+      at < 0
+        ? `${d.reason} for dictionary value @ data['search']`
+        : `${d.reason.slice(0, at)} @ data['search'][${d.reason.slice(at + 8)}`
+    return { ok: false, reason, path: ['search', ...path] }
+  }
+}
+
+const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b)
+const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b)
 
 /** Upstream `RESOURCE_DEFAULT_PAGINATION` plus the indexer's tie-breaker. */
 const DEFAULT_SORTS: readonly SortKey[] = [
@@ -164,7 +216,11 @@ async function measuresByName(
   if (expanded.length === 0) throw new NoMetricMatchError(req.keys)
   const refs: ResolvedReference[] = []
   for (const e of expanded)
-    refs.push({ reference: e.reference, metric: e.metric, policy: await policies.get(e.metric.archivePolicyName) })
+    refs.push({
+      reference: e.reference,
+      metric: e.metric,
+      policy: await policies.get(e.metric.archivePolicyName),
+    })
   if (req.refresh) await refreshMetrics(ctx, [...new Map(refs.map((r) => [r.metric.id, r.metric])).values()])
   const result = await computeAggregates(ctx, refs, req.operations, q)
   const seen = new Set<string>()
@@ -234,7 +290,10 @@ export async function resourceModeAggregates(ctx: RequestContext, req: ResourceM
     if (groupby.length === 0) {
       const resources = await searchResources(ctx, req.resourceType, filter, DEFAULT_SORTS)
       const metrics = await metricsOf(ctx, resources)
-      return rawJsonReply(200, encodeByName(await measuresByName(ctx, resources, metrics, req, policies), req.details))
+      return rawJsonReply(
+        200,
+        encodeByName(await measuresByName(ctx, resources, metrics, req, policies), req.details),
+      )
     }
     const parts = req.useHistory
       ? await groupedWithHistory(ctx, req, filter, policies)
@@ -365,7 +424,11 @@ async function groupedWithHistory(
     for (const j of joined) {
       let r: ByNameResult
       try {
-        r = await measuresByName(ctx, [j.r], metrics, req, policies, { ...req.q, startNs: j.from, stopNs: j.to })
+        r = await measuresByName(ctx, [j.r], metrics, req, policies, {
+          ...req.q,
+          startNs: j.from,
+          stopNs: j.to,
+        })
       } catch (e) {
         if (e instanceof NoMetricMatchError) continue
         throw e
@@ -382,8 +445,8 @@ async function groupedWithHistory(
           const bucketEnd = ts + c.granularityNs
           const from = j.from ?? ts
           const to = j.to ?? bucketEnd
-          const lo = from > ts ? from : ts
-          const hi = to < bucketEnd ? to : bucketEnd
+          const lo = maxBig(from, ts)
+          const hi = minBig(to, bucketEnd)
           const coefficient = Number(hi - lo) / Number(c.granularityNs)
           points.push({ ts, g: c.granularityNs, v: c.values[i] * coefficient })
         }

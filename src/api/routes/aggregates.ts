@@ -86,7 +86,10 @@ async function validateFetchBody(ctx: RequestContext, raw: unknown): Promise<Fet
       opsError = bodyError(e)
     }
   }
-  const extra = (k: string): BodyError => ({ reason: `extra keys not allowed @ data[${pyKeyRepr(k)}]`, path: [k] })
+  const extra = (k: string): BodyError => ({
+    reason: `extra keys not allowed @ data[${pyKeyRepr(k)}]`,
+    path: [k],
+  })
   const missing = (k: string): BodyError => ({
     reason: `required key not provided @ data[${pyKeyRepr(k)}]`,
     path: [k],
@@ -109,7 +112,7 @@ async function validateFetchBody(ctx: RequestContext, raw: unknown): Promise<Fet
       if (opsError) errors2.push(opsError)
     } else if (k === 'resource_type') resourceType = await validateResourceType(ctx, raw.resource_type)
     else if (k === 'search') {
-      const r = validateSearch(ctx, raw.search)
+      const r = await validateSearch(ctx, raw.search, raw.resource_type)
       if (r.ok) search = r.value
       else errors2.push({ reason: r.reason, path: r.path })
     } else errors2.push(extra(k))
@@ -134,7 +137,10 @@ function queryValues(ctx: RequestContext): QueryValues {
 }
 
 /** `{"measures": ..., "references": ...}` as upstream orders it. */
-export function encodeAggregatesResponse(result: AggregatesResult, references: JsonValue | undefined): string {
+export function encodeAggregatesResponse(
+  result: AggregatesResult,
+  references: JsonValue | undefined,
+): string {
   const measures = encodeMeasuresTree(result)
   return references === undefined
     ? `{"measures": ${measures}}`
@@ -158,7 +164,9 @@ async function metricIdMode(
     })
   }
   const wanted = [...new Set(ids as string[])]
-  const metrics = (await ctx.deps.indexer.getMetrics(wanted)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const metrics = (await ctx.deps.indexer.getMetrics(wanted)).sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  )
   const byId = new Map(metrics.map((m) => [m.id, m]))
   const missingIds = wanted.filter((id) => !byId.has(id)).sort()
   if (missingIds.length > 0) {

@@ -17,6 +17,7 @@ import { parseCrossReducer } from '../../carbonara/cross-series.ts'
 import { InvalidSortKeyError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type { Resource } from '../../domain/resource.ts'
+import type { Filter } from '../../indexer/filter.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
 import type { CalendarUnit, Resample } from '../deps.ts'
@@ -35,7 +36,7 @@ import {
   refreshMetrics,
   validateQs,
 } from './aggregates-common.ts'
-import { groupbySorts, groupResources, searchResources } from './aggregates-resources.ts'
+import { groupbySorts, groupResources, parseResourceFilter, searchResources } from './aggregates-resources.ts'
 import { encodeMeasures } from './measures.ts'
 
 const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
@@ -112,7 +113,8 @@ export async function crossMetricMeasures(
   if (q.granularityNs !== null) granularities = [q.granularityNs]
   else {
     const counts = new Map<bigint, number>()
-    for (const ap of aps) for (const d of ap.definition) counts.set(d.granularityNs, (counts.get(d.granularityNs) ?? 0) + 1)
+    for (const ap of aps)
+      for (const d of ap.definition) counts.set(d.granularityNs, (counts.get(d.granularityNs) ?? 0) + 1)
     granularities = [...counts].filter(([, n]) => n === metrics.length).map(([g]) => g)
     if (granularities.length === 0)
       throw new UnaggregableTimeseriesError(
@@ -122,14 +124,17 @@ export async function crossMetricMeasures(
   }
   metrics.forEach((m, i) => {
     for (const g of granularities)
-      if (!aps[i].definition.some((d) => d.granularityNs === g)) throw aggregationMissing(aggregation, g, m.id)
+      if (!aps[i].definition.some((d) => d.granularityNs === g))
+        throw aggregationMissing(aggregation, g, m.id)
   })
 
   if (boolParam('refresh', p.refresh, false)) await refreshMetrics(ctx, metrics)
 
   if (metrics.length === 1) {
     const [metric] = metrics
-    const method = aps[0].aggregationMethods.includes(aggregation) ? parseAggregationMethod(aggregation) : undefined
+    const method = aps[0].aggregationMethods.includes(aggregation)
+      ? parseAggregationMethod(aggregation)
+      : undefined
     if (!method) {
       throw new HttpError(404, {
         cause: 'Aggregation method does not exist for this metric',
@@ -206,38 +211,44 @@ export async function aggregationMetric(ctx: RequestContext): Promise<Reply> {
   return rawJsonReply(200, await crossMetricMeasures(ctx, metrics, crossParams(ctx)))
 }
 
-/**
- * The search of `_search(sort=groupby, filter=...)`: body filter if any, else `filter=`.
- * TODO(aggregates): JSON/string filters once src/api/filters/json-filter.ts exists.
- */
-function resourceSearchFilter(ctx: RequestContext): null {
-  if (ctx.body.length > 0 || queryParam(ctx, 'filter')) {
-    throw new HttpError(501, 'Sorry, this Gnocchi server does not implement this feature 😞')
-  }
-  return null
+/** The search of `_search(sort=groupby, filter=...)`: the JSON body if any, else `filter=`. */
+async function resourceSearchFilter(ctx: RequestContext, type: string): Promise<Filter | null> {
+  if (ctx.body.length > 0) return parseResourceFilter(ctx, readJson(ctx), type)
+  const filter = queryParam(ctx, 'filter')
+  return filter ? parseResourceFilter(ctx, filter, type) : null
 }
 
 export async function aggregationResource(ctx: RequestContext): Promise<Reply> {
   const type = ctx.params.type
   const metricName = ctx.params.name
-  if (!(await ctx.deps.indexer.getResourceType(type))) throw new HttpError(404, `Resource type ${type} does not exist`)
+  if (!(await ctx.deps.indexer.getResourceType(type)))
+    throw new HttpError(404, `Resource type ${type} does not exist`)
   const { attrs, sorts } = groupbySorts(ctx.query.getAll('groupby'))
-  const filter = resourceSearchFilter(ctx)
+  const filter = await resourceSearchFilter(ctx, type)
   let resources: Resource[]
   try {
-    resources = await searchResources(ctx, type, filter, attrs.length > 0 ? sorts : [{ key: 'id', direction: 'asc' }], {
-      limit: ctx.deps.config.maxLimit,
-    })
+    resources = await searchResources(
+      ctx,
+      type,
+      filter,
+      attrs.length > 0 ? sorts : [{ key: 'id', direction: 'asc' }],
+      {
+        limit: ctx.deps.config.maxLimit,
+      },
+    )
   } catch (e) {
     if (e instanceof InvalidSortKeyError) throw new HttpError(400, 'Invalid groupby attribute')
     throw e
   }
   const metricIds = resources.map((r) => r.metrics[metricName]).filter((id): id is string => id !== undefined)
-  const byId = new Map((metricIds.length > 0 ? await ctx.deps.indexer.getMetrics(metricIds) : []).map((m) => [m.id, m]))
+  const byId = new Map(
+    (metricIds.length > 0 ? await ctx.deps.indexer.getMetrics(metricIds) : []).map((m) => [m.id, m]),
+  )
   const metricsOf = (rs: readonly Resource[]) =>
     rs.map((r) => byId.get(r.metrics[metricName] ?? '')).filter((m): m is Metric => m !== undefined)
   const params = crossParams(ctx)
-  if (attrs.length === 0) return rawJsonReply(200, await crossMetricMeasures(ctx, metricsOf(resources), params))
+  if (attrs.length === 0)
+    return rawJsonReply(200, await crossMetricMeasures(ctx, metricsOf(resources), params))
   const parts: string[] = []
   for (const g of groupResources(resources, attrs)) {
     const measures = await crossMetricMeasures(ctx, metricsOf(g.resources), params)

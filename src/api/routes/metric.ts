@@ -13,6 +13,7 @@ import { jsonReply, NO_CONTENT, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { hostUrlPath, paginationOptions } from '../pagination.ts'
 import { pyUrlencode } from '../proxy-headers.ts'
+import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
 import {
   createdMetricJson,
@@ -230,9 +231,12 @@ export const metricRoutes = [
   route('/v1/metric/:id', {
     GET: async (ctx) => {
       const metric = await lookupMetric(ctx, ctx.params.id)
-      enforce(ctx, 'get metric', metricPolicyTarget(metric))
+      const resource =
+        metric.resourceId === null ? undefined : await ctx.deps.indexer.getResource('generic', metric.resourceId)
+      const embedded = resource ? resourceJson(resource, { withMetrics: false }) : null
+      enforce(ctx, 'get metric', metricPolicyTarget(metric, embedded))
       const ap = await ctx.deps.indexer.getArchivePolicy(metric.archivePolicyName)
-      return jsonReply(200, detailedMetricJson(metric, ap))
+      return jsonReply(200, detailedMetricJson(metric, ap, embedded))
     },
     DELETE: async (ctx) => {
       const metric = await lookupMetric(ctx, ctx.params.id)

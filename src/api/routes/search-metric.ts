@@ -2,9 +2,10 @@
  * `POST /v1/search/metric` (api.md §9.4, aggregation.md §11): the aggregated values of some
  * metrics matching a predicate, learnt from upstream `SearchMetricController`.
  */
+
+import { pyMod } from '../../aggregates/operators.ts'
 import type { TimeSeries } from '../../carbonara/time-series.ts'
 import type { Metric } from '../../domain/metric.ts'
-import { pyMod } from '../../aggregates/operators.ts'
 import { readMeasuresMany } from '../aggregates-reader.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
@@ -80,7 +81,11 @@ function pyStrRepr(s: string): string {
 type Check = SchemaError | null
 
 /** voluptuous `Any`: the error with the longest path, the first on ties. */
-function anyOf(v: unknown, path: Path, alternatives: ReadonlyArray<(v: unknown, path: Path) => Check>): Check {
+function anyOf(
+  v: unknown,
+  path: Path,
+  alternatives: ReadonlyArray<(v: unknown, path: Path) => Check>,
+): Check {
   let error: SchemaError | null = null
   for (const alt of alternatives) {
     const e = alt(v, path)
@@ -123,10 +128,16 @@ function singleKeyDict(
 const isFloat = (v: unknown, path: Path): Check =>
   typeof v === 'number' ? null : new SchemaError('expected float', path)
 const isInt = (v: unknown, path: Path): Check =>
-  typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v)) ? null : new SchemaError('expected int', path)
+  typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v))
+    ? null
+    : new SchemaError('expected int', path)
 
 /** A list schema `[alternatives...]`: each element must match one (voluptuous' error choice). */
-function listOf(v: unknown, path: Path, alternatives: ReadonlyArray<(v: unknown, path: Path) => Check>): Check {
+function listOf(
+  v: unknown,
+  path: Path,
+  alternatives: ReadonlyArray<(v: unknown, path: Path) => Check>,
+): Check {
   if (!Array.isArray(v)) return new SchemaError('expected a list', path)
   for (let i = 0; i < v.length; i++) {
     const indexPath = [...path, i]
@@ -229,7 +240,9 @@ function buildEvaluator(tree: unknown): Evaluator {
     return (value) => binary.fn(value, operand)
   }
   if (nodes.length !== 2)
-    throw new InvalidQuery(`Binary operator <built-in function ${binary.name}> needs 2 arguments, ${nodes.length} given`)
+    throw new InvalidQuery(
+      `Binary operator <built-in function ${binary.name}> needs 2 arguments, ${nodes.length} given`,
+    )
   const a = buildEvaluator(nodes[0])
   const b = buildEvaluator(nodes[1])
   return (value) => binary.fn(toNumber(a(value)), toNumber(b(value)))
@@ -343,7 +356,8 @@ export async function postSearchMetric(ctx: RequestContext): Promise<Reply> {
         if (!s) continue
         const gs = encodeFloat(nsToSeconds(g))
         for (let i = 0; i < s.timestamps.length; i++) {
-          if (predicate(s.values[i])) rows.push(`["${fmt.format(s.timestamps[i])}", ${gs}, ${encodeFloat(s.values[i])}]`)
+          if (predicate(s.values[i]))
+            rows.push(`["${fmt.format(s.timestamps[i])}", ${gs}, ${encodeFloat(s.values[i])}]`)
         }
       }
     }

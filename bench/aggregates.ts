@@ -1,0 +1,384 @@
+/**
+ * `node bench/aggregates.ts [--url URL] [--metrics N] [--resources N] [--year-granularity S] [--runs N]`:
+ * latency and input datapoints/s of cross-metric queries against our server over HTTP.
+ *
+ *   1. `(aggregate mean (metric (<id> mean) ...))` over 1 000 metrics holding one day of
+ *      one-minute data (metric-id mode), and `(aggregate mean (metric cpu mean))` over the same
+ *      metrics attached to resources (resource mode, when the server serves resources);
+ *   2. a `groupby` over 10 000 resources (when the server serves resources);
+ *   3. `(/ (- (metric A mean) (metric B mean)) (metric B mean))` over two metrics with a year
+ *      of one-minute data.
+ *
+ * Without `--url` a fresh server is spawned (scripts/conformance-server, own process and
+ * data directory). Data is loaded through `POST /v1/batch/metrics/measures` and processed by
+ * the server's metricd; the bench waits until every metric answers with all its points.
+ * `runAggregatesBench()` returns the rows (for the comparison with upstream Gnocchi).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export interface AggregatesBenchRow {
+  readonly name: string
+  readonly metrics: number
+  /** Stored datapoints the query reads. */
+  readonly inputPoints: number
+  /** Points in the response. */
+  readonly outputPoints: number
+  readonly runs: number
+  readonly medianMs: number
+  readonly minMs: number
+  /** inputPoints / median latency. */
+  readonly measuresPerSec: number
+  readonly skipped?: string
+}
+
+export interface AggregatesBenchOptions {
+  /** An already running server (state is not reset); default: spawn one. */
+  readonly url?: string
+  readonly metrics?: number
+  readonly resources?: number
+  /** Granularity in seconds of the "year" series (default 60). */
+  readonly yearGranularity?: number
+  readonly runs?: number
+  readonly log?: (line: string) => void
+}
+
+const AUTH = { authorization: 'basic YWRtaW46' }
+const DAY_S = 86_400
+const T0 = Date.UTC(2024, 0, 1) / 1000
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function startServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const dir = mkdtempSync(join(tmpdir(), 'gnocchi-bench-aggregates-'))
+  const port = await freePort()
+  const child: ChildProcess = spawn(join(root, 'scripts/conformance-server'), [String(port), dir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, CONFORMANCE_MAX_LIMIT: '1000' },
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/`)).ok) break
+    } catch {}
+    if (i > 300) throw new Error('bench server did not start')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+class Client {
+  readonly url: string
+  constructor(url: string) {
+    this.url = url
+  }
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { ...AUTH, accept: 'application/json' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return { status: res.status, text: await res.text() }
+  }
+  async ok(method: string, path: string, body?: unknown): Promise<string> {
+    const r = await this.call(method, path, body)
+    if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status} ${r.text.slice(0, 300)}`)
+    return r.text
+  }
+}
+
+async function ensurePolicy(c: Client, name: string, granularity: number, points: number): Promise<void> {
+  const r = await c.call('POST', '/v1/archive_policy', {
+    name,
+    definition: [{ granularity, points }],
+    aggregation_methods: ['mean'],
+  })
+  if (r.status !== 201 && r.status !== 409) throw new Error(`archive policy ${name}: ${r.status} ${r.text}`)
+}
+
+async function createMetrics(c: Client, policy: string, n: number): Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i < n; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, () =>
+        c.ok('POST', '/v1/metric', { archive_policy_name: policy }),
+      ),
+    )
+    for (const t of batch) ids.push((JSON.parse(t) as { id: string }).id)
+  }
+  return ids
+}
+
+function series(points: number, stepS: number, seed: number): Array<{ timestamp: number; value: number }> {
+  const out = new Array(points)
+  for (let i = 0; i < points; i++)
+    out[i] = { timestamp: T0 + i * stepS, value: ((i * 7919 + seed * 104729) % 1000) / 10 }
+  return out
+}
+
+/** Batch-posts `points` measures per metric, at most ~maxPerRequest measures per request. */
+async function load(
+  c: Client,
+  ids: readonly string[],
+  points: number,
+  stepS: number,
+  maxPerRequest = 200_000,
+) {
+  const perMetricChunk = Math.max(1, Math.min(points, maxPerRequest))
+  const metricsPerRequest = Math.max(1, Math.floor(maxPerRequest / points))
+  const jobs: Array<Record<string, unknown>> = []
+  for (let m = 0; m < ids.length; m += metricsPerRequest) {
+    for (let from = 0; from < points; from += perMetricChunk) {
+      const body: Record<string, unknown> = {}
+      for (const [k, id] of ids.slice(m, m + metricsPerRequest).entries()) {
+        const s = series(points, stepS, m + k).slice(from, from + perMetricChunk)
+        body[id] = s
+      }
+      jobs.push(body)
+    }
+  }
+  for (let i = 0; i < jobs.length; i += 4)
+    await Promise.all(jobs.slice(i, i + 4).map((b) => c.ok('POST', '/v1/batch/metrics/measures', b)))
+}
+
+/** Waits until metricd processed everything: each metric returns `points` points. */
+async function waitProcessed(c: Client, ids: readonly string[], points: number, granularity: number) {
+  const deadline = Date.now() + 30 * 60_000
+  for (const id of [ids[ids.length - 1], ...ids]) {
+    for (;;) {
+      const t = await c.ok('GET', `/v1/metric/${id}/measures?granularity=${granularity}`)
+      if ((t.match(/\], \[/g)?.length ?? -1) + 1 >= points) break
+      if (Date.now() > deadline) throw new Error(`metric ${id} not processed in time`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+}
+
+function countPoints(text: string): number {
+  return (text.match(/\+00:00"/g) ?? []).length
+}
+
+async function time(
+  c: Client,
+  name: string,
+  path: string,
+  body: unknown,
+  metrics: number,
+  inputPoints: number,
+  runs: number,
+): Promise<AggregatesBenchRow> {
+  const first = await c.call('POST', path, body) // warm-up, and correctness check
+  if (first.status !== 200) throw new Error(`${name}: ${first.status} ${first.text.slice(0, 300)}`)
+  const ms: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now()
+    const r = await c.call('POST', path, body)
+    ms.push(performance.now() - t0)
+    if (r.status !== 200) throw new Error(`${name}: ${r.status}`)
+  }
+  ms.sort((a, b) => a - b)
+  const medianMs = ms[Math.floor(ms.length / 2)]
+  return {
+    name,
+    metrics,
+    inputPoints,
+    outputPoints: countPoints(first.text),
+    runs,
+    medianMs,
+    minMs: ms[0],
+    measuresPerSec: inputPoints / (medianMs / 1000),
+  }
+}
+
+function skippedRow(name: string, reason: string): AggregatesBenchRow {
+  return {
+    name,
+    metrics: 0,
+    inputPoints: 0,
+    outputPoints: 0,
+    runs: 0,
+    medianMs: Number.NaN,
+    minMs: Number.NaN,
+    measuresPerSec: Number.NaN,
+    skipped: reason,
+  }
+}
+
+export async function runAggregatesBench(
+  options: AggregatesBenchOptions = {},
+): Promise<AggregatesBenchRow[]> {
+  const log = options.log ?? (() => {})
+  const nMetrics = options.metrics ?? 1000
+  const nResources = options.resources ?? 10_000
+  const yearG = options.yearGranularity ?? 60
+  const runs = options.runs ?? 5
+  const server = options.url ? null : await startServer()
+  const c = new Client(options.url ?? server!.url)
+  const rows: AggregatesBenchRow[] = []
+  try {
+    // 1. one day of one-minute data on many metrics.
+    await ensurePolicy(c, 'bench-day', 60, 1440)
+    log(`creating ${nMetrics} metrics`)
+    const ids = await createMetrics(c, 'bench-day', nMetrics)
+    log('loading one day of one-minute data each')
+    await load(c, ids, 1440, 60)
+    await waitProcessed(c, ids, 1440, 60)
+    const ops = ['aggregate', 'mean', ['metric', ...ids.map((id) => [id, 'mean'])]]
+    rows.push(
+      await time(
+        c,
+        `aggregate mean over ${nMetrics} metrics (ids), 1 day @ 1 min`,
+        '/v1/aggregates',
+        { operations: ops },
+        nMetrics,
+        nMetrics * 1440,
+        runs,
+      ),
+    )
+
+    // Resource mode and groupby need resources.
+    const probe = await c.call('POST', '/v1/resource/generic', { id: 'bench-probe', metrics: {} })
+    const resourcesServed = probe.status === 201
+    if (!resourcesServed) {
+      const why = `resources not served (POST /v1/resource/generic → ${probe.status})`
+      rows.push(skippedRow(`aggregate mean (metric cpu mean) over ${nMetrics} resources`, why))
+      rows.push(skippedRow(`groupby over ${nResources} resources`, why))
+    } else {
+      log(`attaching the ${nMetrics} metrics to resources as "cpu"`)
+      for (let i = 0; i < ids.length; i += 50) {
+        await Promise.all(
+          ids.slice(i, i + 50).map((id, k) =>
+            c.ok('POST', '/v1/resource/generic', {
+              id: `bench-cpu-${i + k}`,
+              project_id: `project-${(i + k) % 10}`,
+              metrics: { cpu: id },
+            }),
+          ),
+        )
+      }
+      rows.push(
+        await time(
+          c,
+          `aggregate mean (metric cpu mean) over ${nMetrics} resources`,
+          '/v1/aggregates',
+          {
+            operations: '(aggregate mean (metric cpu mean))',
+            resource_type: 'generic',
+            search: { like: { original_resource_id: 'bench-cpu-%' } },
+          },
+          nMetrics,
+          nMetrics * 1440,
+          runs,
+        ),
+      )
+      log(`creating ${nResources} resources with a one-hour metric each for the groupby`)
+      await ensurePolicy(c, 'bench-hour', 3600, 24)
+      const gids: string[] = []
+      for (let i = 0; i < nResources; i += 100) {
+        const created = await Promise.all(
+          Array.from({ length: Math.min(100, nResources - i) }, (_, k) =>
+            c.ok('POST', '/v1/resource/generic', {
+              id: `bench-group-${i + k}`,
+              project_id: `project-${(i + k) % 100}`,
+              metrics: { load: { archive_policy_name: 'bench-hour' } },
+            }),
+          ),
+        )
+        for (const t of created) gids.push((JSON.parse(t) as { metrics: { load: string } }).metrics.load)
+      }
+      await load(c, gids, 24, 3600)
+      await waitProcessed(c, gids, 24, 3600)
+      rows.push(
+        await time(
+          c,
+          `groupby project_id over ${nResources} resources (100 groups), 1 day @ 1 h`,
+          '/v1/aggregates?groupby=project_id',
+          {
+            operations: '(aggregate mean (metric load mean))',
+            resource_type: 'generic',
+            search: { like: { original_resource_id: 'bench-group-%' } },
+          },
+          nResources,
+          nResources * 24,
+          runs,
+        ),
+      )
+    }
+
+    // 3. two metrics, a year of data each.
+    const yearPoints = Math.floor((365 * DAY_S) / yearG)
+    await ensurePolicy(c, 'bench-year', yearG, yearPoints)
+    const [a, b] = await createMetrics(c, 'bench-year', 2)
+    log(`loading a year of ${yearG}s data into two metrics (${yearPoints} points each)`)
+    await load(c, [a, b], yearPoints, yearG)
+    await waitProcessed(c, [a, b], yearPoints, yearG)
+    rows.push(
+      await time(
+        c,
+        `(/ (- A B) B) over two metrics, 1 year @ ${yearG}s`,
+        '/v1/aggregates',
+        { operations: `(/ (- (metric ${a} mean) (metric ${b} mean)) (metric ${b} mean))` },
+        2,
+        2 * yearPoints,
+        runs,
+      ),
+    )
+  } finally {
+    await server?.stop()
+  }
+  return rows
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2)
+  const opt = (name: string) => {
+    const i = args.indexOf(name)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  const num = (name: string) => (opt(name) === undefined ? undefined : Number(opt(name)))
+  const rows = await runAggregatesBench({
+    url: opt('--url'),
+    metrics: num('--metrics'),
+    resources: num('--resources'),
+    yearGranularity: num('--year-granularity'),
+    runs: num('--runs'),
+    log: (l) => process.stderr.write(`${l}\n`),
+  })
+  const f = (n: number, d = 0) =>
+    Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: d })
+  process.stdout.write(
+    '| query | metrics | input points | output points | median ms | min ms | measures/s |\n',
+  )
+  process.stdout.write('|---|---:|---:|---:|---:|---:|---:|\n')
+  for (const r of rows) {
+    if (r.skipped) process.stdout.write(`| ${r.name} | skipped: ${r.skipped} ||||||\n`)
+    else
+      process.stdout.write(
+        `| ${r.name} | ${f(r.metrics)} | ${f(r.inputPoints)} | ${f(r.outputPoints)} | ${f(r.medianMs, 1)} | ${f(r.minMs, 1)} | ${f(r.measuresPerSec)} |\n`,
+      )
+  }
+}
