@@ -168,7 +168,13 @@ export async function startOurs(o: OursOptions): Promise<Target> {
       // (so its CPU can be told apart), frozen once it has joined the processing group.
       await killAndWait(api)
       await startApi(false)
-      const [cmd, args] = pinned(o.cpus, join(REPO, 'bin/gnocchi-metricd'), setArgs)
+      // A separate metricd has no wake-up from the API (the anchor's has redis pub/sub), so it
+      // polls every 0.1 s: processing starts at once after SIGCONT on both servers.
+      const [cmd, args] = pinned(o.cpus, join(REPO, 'bin/gnocchi-metricd'), [
+        ...setArgs,
+        '--set',
+        'metricd.metric_processing_delay=0.1',
+      ])
       metricd = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', logFd, logFd] })
       await waitProcessors(baseUrl, 60)
       await new Promise((r) => setTimeout(r, 500))

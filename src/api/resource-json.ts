@@ -4,12 +4,7 @@
  * and attribute values.
  */
 import { createHash } from 'node:crypto'
-import type {
-  AttributeValue,
-  Resource,
-  ResourceAttributeSchema,
-  ResourceType,
-} from '../domain/resource.ts'
+import type { AttributeValue, Resource, ResourceAttributeSchema, ResourceType } from '../domain/resource.ts'
 import { isValidAttributeName } from '../domain/resource.ts'
 import { splitCreator } from './auth.ts'
 import { HttpError } from './errors.ts'
@@ -105,7 +100,8 @@ function attributeMetaSchema(v: unknown, path: Path, forUpdate: boolean): Record
       if (n < min) throw new Invalid(`value must be at least ${min}`, keyPath, 'dictionary value')
       if (n > 256) throw new Invalid('value must be at most 256', keyPath, 'dictionary value')
     } else if (key === 'min' || key === 'max') {
-      if (value !== null && !isReal(value)) throw new Invalid('not a valid value', keyPath, 'dictionary value')
+      if (value !== null && !isReal(value))
+        throw new Invalid('not a valid value', keyPath, 'dictionary value')
     } else if (key === 'options') {
       if (!isPlainObject(value)) throw new Invalid('expected a dictionary', keyPath, 'dictionary value')
       for (const k of Object.keys(value)) {
@@ -137,7 +133,11 @@ export function parseAttributeDefinitions(
 }
 
 /** `CommonAttributeSchema.__init__` and the type-specific checks, in upstream's order. */
-export function buildAttribute(name: string, meta: Record<string, unknown>, forUpdate: boolean): AttributeDefinition {
+export function buildAttribute(
+  name: string,
+  meta: Record<string, unknown>,
+  forUpdate: boolean,
+): AttributeDefinition {
   const required = (meta.required as boolean | undefined) ?? true
   const type = meta.type as ResourceAttributeSchema['type']
   let schema: ResourceAttributeSchema
@@ -223,7 +223,7 @@ export function validateAttributeValue(a: ResourceAttributeSchema, v: unknown, p
 
 /** `abort(400, "Invalid input: %s" % e)` of the resource type endpoints. */
 export function invalidInputText(e: Invalid | InvalidAttributeError): HttpError {
-  return new HttpError(400, `Invalid input: ${e.toString()}`)
+  return new HttpError(400, `Invalid input: ${e instanceof Invalid ? e.toString() : e.message}`)
 }
 
 // ------------------------------------------------------------------ resources

@@ -60,8 +60,8 @@ export function listedMetricJson(m: Metric, ap: ArchivePolicy | undefined): Json
 }
 
 /**
- * `GET /v1/metric/<id>`: the embedded resource (without its metrics) replaces `resource_id`.
- * TODO(api): pass the resource once resources exist; until then it is always null.
+ * `GET /v1/metric/<id>` and named metrics: the embedded resource (generic fields, without its
+ * metrics: resource-json.ts `resourceJson(r, {withMetrics: false})`) replaces `resource_id`.
  */
 export function detailedMetricJson(
   m: Metric,

@@ -99,7 +99,9 @@ class Validator {
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return v
     if (typeof v === 'number') return v
     if (v instanceof PyFloat) {
-      return this.options.stringFields?.has(field) || GENERIC_STRING_FIELDS.has(field) ? encodeJson(v) : v.value
+      return this.options.stringFields?.has(field) || GENERIC_STRING_FIELDS.has(field)
+        ? encodeJson(v)
+        : v.value
     }
     throw new Invalid('expected str', path)
   }

@@ -183,7 +183,8 @@ class Parser {
         }
       }
       let failure = best as ParseFailure
-      if (name !== undefined && failure.loc === this.skip(loc)) failure = new ParseFailure(failure.loc, `Expected ${name}`)
+      if (name !== undefined && failure.loc === this.skip(loc))
+        failure = new ParseFailure(failure.loc, `Expected ${name}`)
       memo.set(loc, failure)
       throw new ParseFailure(failure.loc, failure.msg)
     }
@@ -302,10 +303,8 @@ function pyReprText(s: string): string {
 }
 
 // pyparsing's `_exception_word_extractor` character class (Latin-1, Latin A/B, Greek, Cyrillic).
-const FOUND_WORD_RE = new RegExp(
-  "[0-9A-Za-z\u00aa\u00b2\u00b3\u00b5\u00b9\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u0374\u0376\u0377\u037a-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03e1\u03f0-\u03f5\u03f7-\u0481\u048a-\u052f\u1c80-\u1c88\u1d26-\u1d2b\u1d5e\u1d60\u1d66-\u1d6a\u1d78\u1f00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45\u1f48-\u1f4d\u1f50-\u1f57\u1f59\u1f5b\u1f5d\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe\u1fc2-\u1fc4\u1fc6-\u1fcc\u1fd0-\u1fd3\u1fd6-\u1fdb\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc\ua640-\ua66e\ua67f-\ua69d\uab65]{1,16}",
-  'y',
-)
+const FOUND_WORD_RE =
+  /[0-9A-Za-z\u00aa\u00b2\u00b3\u00b5\u00b9\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u0374\u0376\u0377\u037a-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03e1\u03f0-\u03f5\u03f7-\u0481\u048a-\u052f\u1c80-\u1c88\u1d26-\u1d2b\u1d5e\u1d60\u1d66-\u1d6a\u1d78\u1f00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45\u1f48-\u1f4d\u1f50-\u1f57\u1f59\u1f5b\u1f5d\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe\u1fc2-\u1fc4\u1fc6-\u1fcc\u1fd0-\u1fd3\u1fd6-\u1fdb\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc\ua640-\ua66e\ua67f-\ua69d\uab65]{1,16}/y
 
 /** `str(ParseException)`: `<msg>, found <x>  (at char N), (line:L, col:C)` in code points. */
 function formatFailure(s: string, failure: ParseFailure): string {
@@ -424,7 +423,8 @@ export function parseStringFilter(query: string): RawValue {
     return toDict(tokens)
   } catch (err) {
     // Upstream crashes (500) on these token sequences, e.g. `a = and`.
-    if (err instanceof Malformed || err instanceof RangeError) throw invalidFilter('Unable to parse this query')
+    if (err instanceof Malformed || err instanceof RangeError)
+      throw invalidFilter('Unable to parse this query')
     throw err
   }
 }

@@ -99,7 +99,9 @@ export function linkHeaderIfFull(
   if (resources.length === 0 || resources.length < page.limit) return {}
   const last = resources[resources.length - 1]
   const marker = history ? `${last.id}@${last.revision}` : last.id
-  const options = new Map<string, string | number | readonly string[]>(Object.entries(queryToObject(ctx.query)))
+  const options = new Map<string, string | number | readonly string[]>(
+    Object.entries(queryToObject(ctx.query)),
+  )
   options.set('limit', page.limit)
   options.set('marker', marker)
   options.set('sort', page.sorts)
@@ -217,7 +219,8 @@ export async function parseMetricsMap(
         archivePolicyName = v
       } else if (k === 'unit') {
         if (typeof v !== 'string') throw new Invalid('expected str', kPath, 'dictionary value')
-        if ([...v].length > 31) throw new Invalid('length of value must be at most 31', kPath, 'dictionary value')
+        if ([...v].length > 31)
+          throw new Invalid('length of value must be at most 31', kPath, 'dictionary value')
         unit = v
       } else if (k === 'resource_id') {
         if (typeof v !== 'string') throw new Invalid('not a valid value', kPath, 'dictionary value')

@@ -232,7 +232,9 @@ export const metricRoutes = [
     GET: async (ctx) => {
       const metric = await lookupMetric(ctx, ctx.params.id)
       const resource =
-        metric.resourceId === null ? undefined : await ctx.deps.indexer.getResource('generic', metric.resourceId)
+        metric.resourceId === null
+          ? undefined
+          : await ctx.deps.indexer.getResource('generic', metric.resourceId)
       const embedded = resource ? resourceJson(resource, { withMetrics: false }) : null
       enforce(ctx, 'get metric', metricPolicyTarget(metric, embedded))
       const ap = await ctx.deps.indexer.getArchivePolicy(metric.archivePolicyName)

@@ -114,7 +114,8 @@ function applyPatch(doc: Record<string, unknown>, ops: readonly PatchOp[]): Reco
     }
     if (!isPlainObject(target)) throw new HttpError(400, `can't apply the patch to a non-object`)
     if (op.op === 'remove') {
-      if (!Object.hasOwn(target, last)) throw new HttpError(400, `can't remove a non-existent object '${last}'`)
+      if (!Object.hasOwn(target, last))
+        throw new HttpError(400, `can't remove a non-existent object '${last}'`)
       delete target[last]
     } else {
       if (!('value' in op)) throw new HttpError(400, "The operation does not contain a 'value' member")
@@ -129,9 +130,7 @@ function pyReprShort(v: unknown): string {
 }
 
 /** `for_update` schema of the patched type: `{name: str, attributes: {...}}`, `options` allowed. */
-function validatePatched(
-  doc: Record<string, unknown>,
-): Array<[string, Record<string, unknown>]> {
+function validatePatched(doc: Record<string, unknown>): Array<[string, Record<string, unknown>]> {
   const invalid = (e: Invalid): never => {
     throw invalidInputText(e)
   }
@@ -139,7 +138,8 @@ function validatePatched(
     if (key !== 'name' && key !== 'attributes') invalid(new Invalid('extra keys not allowed', [key]))
   }
   const attributes = doc.attributes ?? {}
-  if (!isPlainObject(attributes)) return invalid(new Invalid('expected a dictionary', ['attributes'], 'dictionary value'))
+  if (!isPlainObject(attributes))
+    return invalid(new Invalid('expected a dictionary', ['attributes'], 'dictionary value'))
   const out: Array<[string, Record<string, unknown>]> = []
   for (const [name, def] of Object.entries(attributes)) {
     try {
@@ -198,7 +198,8 @@ async function patchType(ctx: RequestContext): Promise<Reply> {
       )
     }
     const old = attributeSchemaJson(schema) as JsonObject
-    if (Object.entries(old).some(([k, v]) => !sameValue(nextDef[k], v as JsonValue))) updated.push([name, nextDef])
+    if (Object.entries(old).some(([k, v]) => !sameValue(nextDef[k], v as JsonValue)))
+      updated.push([name, nextDef])
   }
   if (added.length === 0 && removed.length === 0 && updated.length === 0) {
     return jsonReply(200, resourceTypeJson(rt))
@@ -220,7 +221,9 @@ async function patchType(ctx: RequestContext): Promise<Reply> {
 
 function toChange(def: AttributeDefinition): ResourceAttributeChange {
   const fill = def.options?.fill
-  return fill === undefined ? { name: def.name, schema: def.schema } : { name: def.name, schema: def.schema, fill: fill as never }
+  return fill === undefined
+    ? { name: def.name, schema: def.schema }
+    : { name: def.name, schema: def.schema, fill: fill as never }
 }
 
 export const resourceTypeRoutes = [

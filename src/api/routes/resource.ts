@@ -116,7 +116,12 @@ async function parseResourceBody(
   }
   if (first) throw first
   if (mode === 'create') {
-    const required = ['id', ...Object.entries(rt.attributes).filter(([, a]) => a.required).map(([n]) => n)]
+    const required = [
+      'id',
+      ...Object.entries(rt.attributes)
+        .filter(([, a]) => a.required)
+        .map(([n]) => n),
+    ]
     for (const key of required) {
       if (!Object.hasOwn(raw, key)) throw new Invalid('required key not provided', [key])
     }
@@ -153,9 +158,12 @@ function revisionNeeded(r: Resource, body: ResourceBody): boolean {
 function badRequest(e: unknown): never {
   if (
     e instanceof Error &&
-    ['NoSuchMetricError', 'NoSuchArchivePolicyError', 'StartAfterEndError', 'NoArchivePolicyRuleMatchError'].includes(
-      e.name,
-    )
+    [
+      'NoSuchMetricError',
+      'NoSuchArchivePolicyError',
+      'StartAfterEndError',
+      'NoArchivePolicyRuleMatchError',
+    ].includes(e.name)
   ) {
     throw new HttpError(400, e.message)
   }
@@ -172,7 +180,8 @@ async function getResourceOr404(ctx: RequestContext, type: string, id: string): 
 
 async function listTypes(ctx: RequestContext): Promise<Reply> {
   const out: Record<string, JsonValue> = {}
-  for (const rt of await ctx.deps.indexer.listResourceTypes()) out[rt.name] = v1Url(ctx, `/resource/${rt.name}`)
+  for (const rt of await ctx.deps.indexer.listResourceTypes())
+    out[rt.name] = v1Url(ctx, `/resource/${rt.name}`)
   return jsonReply(200, out)
 }
 
@@ -350,7 +359,9 @@ async function attachNamedMetrics(ctx: RequestContext): Promise<Reply> {
 }
 
 /** Upstream `NamedMetricController._lookup`: by (resource id, name) whatever the type. */
-async function lookupNamedMetric(ctx: RequestContext): Promise<{ metric: Metric; resource: Resource | undefined }> {
+async function lookupNamedMetric(
+  ctx: RequestContext,
+): Promise<{ metric: Metric; resource: Resource | undefined }> {
   const rt = await lookupResourceType(ctx, ctx.params.type)
   const id = resourceIdFromUrl(ctx, ctx.params.id)
   const metric = await ctx.deps.indexer.getNamedMetric(id, ctx.params.name)
