@@ -438,6 +438,15 @@ export class Bench {
       canPause ? () => roots : undefined,
     )
     if (canPause) await this.#t.afterDrain?.()
+    // Check that the backlog was aggregated, not dropped: the last metric has perMetric points.
+    const last = ids[ids.length - 1] as string
+    const got = await this.#c.json('GET', `/v1/metric/${last}/measures?granularity=60&aggregation=count`)
+    const points = Array.isArray(got.json) ? got.json.length : -1
+    const drained = this.results.find((r) => r.name === name)
+    if (drained) {
+      drained.note = `${drained.note ?? ''}; check: ${points} of ${perMetric} 1-min points in the last metric`
+      if (points !== perMetric) drained.status = 'failed'
+    }
   }
 
   async #reads(s: number): Promise<string[]> {
