@@ -1,18 +1,22 @@
 /**
- * `node bench/aggregates.ts [--url URL] [--metrics N] [--resources N] [--year-granularity S] [--runs N]`:
+ * `node bench/aggregates.ts [--url URL] [--metrics N] [--resources N] [--year-granularity S] [--runs N]
+ *   [--only ids,resources,groupby,year]`:
  * latency and input datapoints/s of cross-metric queries against our server over HTTP.
  *
  *   1. `(aggregate mean (metric (<id> mean) ...))` over 1 000 metrics holding one day of
  *      one-minute data (metric-id mode), and `(aggregate mean (metric cpu mean))` over the same
- *      metrics attached to resources (resource mode, when the server serves resources);
- *   2. a `groupby` over 10 000 resources (when the server serves resources);
+ *      metrics attached to 1 000 resources (resource mode, a `like` search);
+ *   2. a `groupby project_id` over 10 000 resources (100 groups);
  *   3. `(/ (- (metric A mean) (metric B mean)) (metric B mean))` over two metrics with a year
- *      of one-minute data.
+ *      of one-minute data, and `GET /v1/metric/<A>/measures` of that year (the response
+ *      writer of both is the same).
  *
  * Without `--url` a fresh server is spawned (scripts/conformance-server, own process and
  * data directory). Data is loaded through `POST /v1/batch/metrics/measures` and processed by
  * the server's metricd; the bench waits until every metric answers with all its points.
- * `runAggregatesBench()` returns the rows (for the comparison with upstream Gnocchi).
+ * Resource ids carry a per-run tag, so a running server (`--url`, also upstream Gnocchi) can
+ * be benchmarked repeatedly. `runAggregatesBench()` returns the rows and
+ * `aggregatesMarkdownTable()` formats them (reused by the HTTP benchmark suite).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -44,6 +48,8 @@ export interface AggregatesBenchOptions {
   /** Granularity in seconds of the "year" series (default 60). */
   readonly yearGranularity?: number
   readonly runs?: number
+  /** Which query groups to run (default all). */
+  readonly only?: ReadonlyArray<'ids' | 'resources' | 'groupby' | 'year'>
   readonly log?: (line: string) => void
 }
 
@@ -190,13 +196,14 @@ async function time(
   metrics: number,
   inputPoints: number,
   runs: number,
+  method = 'POST',
 ): Promise<AggregatesBenchRow> {
-  const first = await c.call('POST', path, body) // warm-up, and correctness check
+  const first = await c.call(method, path, body) // warm-up, and correctness check
   if (first.status !== 200) throw new Error(`${name}: ${first.status} ${first.text.slice(0, 300)}`)
   const ms: number[] = []
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now()
-    const r = await c.call('POST', path, body)
+    const r = await c.call(method, path, body)
     ms.push(performance.now() - t0)
     if (r.status !== 200) throw new Error(`${name}: ${r.status}`)
   }
@@ -214,20 +221,6 @@ async function time(
   }
 }
 
-function skippedRow(name: string, reason: string): AggregatesBenchRow {
-  return {
-    name,
-    metrics: 0,
-    inputPoints: 0,
-    outputPoints: 0,
-    runs: 0,
-    medianMs: Number.NaN,
-    minMs: Number.NaN,
-    measuresPerSec: Number.NaN,
-    skipped: reason,
-  }
-}
-
 export async function runAggregatesBench(
   options: AggregatesBenchOptions = {},
 ): Promise<AggregatesBenchRow[]> {
@@ -236,80 +229,69 @@ export async function runAggregatesBench(
   const nResources = options.resources ?? 10_000
   const yearG = options.yearGranularity ?? 60
   const runs = options.runs ?? 5
+  const wanted = (g: 'ids' | 'resources' | 'groupby' | 'year') => !options.only || options.only.includes(g)
+  const tag = `b${Date.now().toString(36)}`
   const server = options.url ? null : await startServer()
   const c = new Client(options.url ?? server!.url)
   const rows: AggregatesBenchRow[] = []
   try {
-    // 1. one day of one-minute data on many metrics.
-    await ensurePolicy(c, 'bench-day', 60, 1440)
-    log(`creating ${nMetrics} metrics`)
-    const ids = await createMetrics(c, 'bench-day', nMetrics)
-    log('loading one day of one-minute data each')
-    await load(c, ids, 1440, 60)
-    await waitProcessed(c, ids, 1440, 60)
-    const ops = ['aggregate', 'mean', ['metric', ...ids.map((id) => [id, 'mean'])]]
-    rows.push(
-      await time(
-        c,
-        `aggregate mean over ${nMetrics} metrics (ids), 1 day @ 1 min`,
-        '/v1/aggregates',
-        { operations: ops },
-        nMetrics,
-        nMetrics * 1440,
-        runs,
-      ),
-    )
-
-    // Resource mode and groupby need resources.
-    const probe = await c.call('POST', '/v1/resource/generic', { id: 'bench-probe', metrics: {} })
-    const resourcesServed = probe.status === 201
-    if (!resourcesServed) {
-      const why = `resources not served (POST /v1/resource/generic → ${probe.status})`
-      rows.push(skippedRow(`aggregate mean (metric cpu mean) over ${nMetrics} resources`, why))
-      rows.push(skippedRow(`groupby over ${nResources} resources`, why))
-    } else {
-      log(`attaching the ${nMetrics} metrics to resources as "cpu"`)
-      for (let i = 0; i < ids.length; i += 50) {
-        await Promise.all(
-          ids.slice(i, i + 50).map((id, k) =>
-            c.ok('POST', '/v1/resource/generic', {
-              id: `bench-cpu-${i + k}`,
-              project_id: `project-${(i + k) % 10}`,
-              metrics: { cpu: id },
-            }),
+    // 1. one day of one-minute data on many metrics, by id and through resources.
+    if (wanted('ids') || wanted('resources')) {
+      await ensurePolicy(c, 'bench-day', 60, 1440)
+      log(`creating ${nMetrics} metrics`)
+      const ids = await createMetrics(c, 'bench-day', nMetrics)
+      log('loading one day of one-minute data each')
+      await load(c, ids, 1440, 60)
+      await waitProcessed(c, ids, 1440, 60)
+      if (wanted('ids')) {
+        const ops = ['aggregate', 'mean', ['metric', ...ids.map((id) => [id, 'mean'])]]
+        rows.push(
+          await time(
+            c,
+            `aggregate mean over ${nMetrics} metrics (ids), 1 day @ 1 min`,
+            '/v1/aggregates',
+            { operations: ops },
+            nMetrics,
+            nMetrics * 1440,
+            runs,
           ),
         )
       }
-      rows.push(
-        await time(
-          c,
-          `aggregate mean (metric cpu mean) over ${nMetrics} resources`,
-          '/v1/aggregates',
-          {
-            operations: '(aggregate mean (metric cpu mean))',
-            resource_type: 'generic',
-            search: { like: { original_resource_id: 'bench-cpu-%' } },
-          },
-          nMetrics,
-          nMetrics * 1440,
-          runs,
-        ),
-      )
+      if (wanted('resources')) {
+        log(`attaching the ${nMetrics} metrics to resources as "cpu"`)
+        await createResources(c, nMetrics, 50, (i) => ({
+          id: `${tag}-cpu-${i}`,
+          project_id: `project-${i % 10}`,
+          metrics: { cpu: ids[i] },
+        }))
+        rows.push(
+          await time(
+            c,
+            `aggregate mean (metric cpu mean) over ${nMetrics} resources, 1 day @ 1 min`,
+            '/v1/aggregates',
+            {
+              operations: '(aggregate mean (metric cpu mean))',
+              resource_type: 'generic',
+              search: { like: { original_resource_id: `${tag}-cpu-%` } },
+            },
+            nMetrics,
+            nMetrics * 1440,
+            runs,
+          ),
+        )
+      }
+    }
+
+    // 2. groupby over many resources (100 groups).
+    if (wanted('groupby')) {
       log(`creating ${nResources} resources with a one-hour metric each for the groupby`)
       await ensurePolicy(c, 'bench-hour', 3600, 24)
-      const gids: string[] = []
-      for (let i = 0; i < nResources; i += 100) {
-        const created = await Promise.all(
-          Array.from({ length: Math.min(100, nResources - i) }, (_, k) =>
-            c.ok('POST', '/v1/resource/generic', {
-              id: `bench-group-${i + k}`,
-              project_id: `project-${(i + k) % 100}`,
-              metrics: { load: { archive_policy_name: 'bench-hour' } },
-            }),
-          ),
-        )
-        for (const t of created) gids.push((JSON.parse(t) as { metrics: { load: string } }).metrics.load)
-      }
+      const created = await createResources(c, nResources, 100, (i) => ({
+        id: `${tag}-group-${i}`,
+        project_id: `project-${i % 100}`,
+        metrics: { load: { archive_policy_name: 'bench-hour' } },
+      }))
+      const gids = created.map((t) => (JSON.parse(t) as { metrics: { load: string } }).metrics.load)
       await load(c, gids, 24, 3600)
       await waitProcessed(c, gids, 24, 3600)
       rows.push(
@@ -320,7 +302,7 @@ export async function runAggregatesBench(
           {
             operations: '(aggregate mean (metric load mean))',
             resource_type: 'generic',
-            search: { like: { original_resource_id: 'bench-group-%' } },
+            search: { like: { original_resource_id: `${tag}-group-%` } },
           },
           nResources,
           nResources * 24,
@@ -329,28 +311,79 @@ export async function runAggregatesBench(
       )
     }
 
-    // 3. two metrics, a year of data each.
-    const yearPoints = Math.floor((365 * DAY_S) / yearG)
-    await ensurePolicy(c, 'bench-year', yearG, yearPoints)
-    const [a, b] = await createMetrics(c, 'bench-year', 2)
-    log(`loading a year of ${yearG}s data into two metrics (${yearPoints} points each)`)
-    await load(c, [a, b], yearPoints, yearG)
-    await waitProcessed(c, [a, b], yearPoints, yearG)
-    rows.push(
-      await time(
-        c,
-        `(/ (- A B) B) over two metrics, 1 year @ ${yearG}s`,
-        '/v1/aggregates',
-        { operations: `(/ (- (metric ${a} mean) (metric ${b} mean)) (metric ${b} mean))` },
-        2,
-        2 * yearPoints,
-        runs,
-      ),
-    )
+    // 3. two metrics, a year of data each: big responses.
+    if (wanted('year')) {
+      const yearPoints = Math.floor((365 * DAY_S) / yearG)
+      await ensurePolicy(c, 'bench-year', yearG, yearPoints)
+      const [a, b] = await createMetrics(c, 'bench-year', 2)
+      log(`loading a year of ${yearG}s data into two metrics (${yearPoints} points each)`)
+      await load(c, [a, b], yearPoints, yearG)
+      await waitProcessed(c, [a, b], yearPoints, yearG)
+      rows.push(
+        await time(
+          c,
+          `(/ (- A B) B) over two metrics, 1 year @ ${yearG}s`,
+          '/v1/aggregates',
+          { operations: `(/ (- (metric ${a} mean) (metric ${b} mean)) (metric ${b} mean))` },
+          2,
+          2 * yearPoints,
+          runs,
+        ),
+      )
+      rows.push(
+        await time(
+          c,
+          `GET /v1/metric/<A>/measures, 1 year @ ${yearG}s`,
+          `/v1/metric/${a}/measures`,
+          undefined,
+          1,
+          yearPoints,
+          runs,
+          'GET',
+        ),
+      )
+    }
   } finally {
     await server?.stop()
   }
   return rows
+}
+
+/** Creates `n` generic resources, `batch` requests at a time; returns the response bodies. */
+async function createResources(
+  c: Client,
+  n: number,
+  batch: number,
+  body: (i: number) => Record<string, unknown>,
+): Promise<string[]> {
+  const out: string[] = []
+  for (let i = 0; i < n; i += batch) {
+    const part = await Promise.all(
+      Array.from({ length: Math.min(batch, n - i) }, (_, k) =>
+        c.ok('POST', '/v1/resource/generic', body(i + k)),
+      ),
+    )
+    out.push(...part)
+  }
+  return out
+}
+
+/** The rows as a Markdown table (latency and input measures per second). */
+export function aggregatesMarkdownTable(rows: readonly AggregatesBenchRow[]): string {
+  const f = (n: number, d = 0) =>
+    Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: d })
+  const lines = [
+    '| query | metrics | input points | output points | median ms | min ms | measures/s |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const r of rows) {
+    if (r.skipped) lines.push(`| ${r.name} | skipped: ${r.skipped} ||||||`)
+    else
+      lines.push(
+        `| ${r.name} | ${f(r.metrics)} | ${f(r.inputPoints)} | ${f(r.outputPoints)} | ${f(r.medianMs, 1)} | ${f(r.minMs, 1)} | ${f(r.measuresPerSec)} |`,
+      )
+  }
+  return `${lines.join('\n')}\n`
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -366,19 +399,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     resources: num('--resources'),
     yearGranularity: num('--year-granularity'),
     runs: num('--runs'),
+    only: opt('--only')?.split(',') as AggregatesBenchOptions['only'],
     log: (l) => process.stderr.write(`${l}\n`),
   })
-  const f = (n: number, d = 0) =>
-    Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: d })
-  process.stdout.write(
-    '| query | metrics | input points | output points | median ms | min ms | measures/s |\n',
-  )
-  process.stdout.write('|---|---:|---:|---:|---:|---:|---:|\n')
-  for (const r of rows) {
-    if (r.skipped) process.stdout.write(`| ${r.name} | skipped: ${r.skipped} ||||||\n`)
-    else
-      process.stdout.write(
-        `| ${r.name} | ${f(r.metrics)} | ${f(r.inputPoints)} | ${f(r.outputPoints)} | ${f(r.medianMs, 1)} | ${f(r.minMs, 1)} | ${f(r.measuresPerSec)} |\n`,
-      )
-  }
+  process.stdout.write(aggregatesMarkdownTable(rows))
 }

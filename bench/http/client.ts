@@ -50,10 +50,9 @@ export class HttpClient {
   request(req: Req): Promise<Resp> {
     const t0 = performance.now()
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = {
-        authorization: this.#auth,
-        accept: 'application/json',
-      }
+      const headers: Record<string, string | number> = { authorization: this.#auth }
+      // Gnocchi 4.4.2 answers 406 to a DELETE that asks for application/json (no body).
+      if (req.method !== 'DELETE') headers.accept = 'application/json'
       if (req.body) {
         headers['content-type'] = 'application/json'
         headers['content-length'] = req.body.length
@@ -81,12 +80,18 @@ export class HttpClient {
     })
   }
 
+  /** One request outside a load (setup, status polls); network errors are retried 5 times. */
   async json(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    const res = await this.request({
-      method,
-      path,
-      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
-    })
+    const req = { method, path, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) }
+    let res: Resp | undefined
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await this.request(req)
+      } catch (e) {
+        if (attempt >= 5) throw e
+        await new Promise((r) => setTimeout(r, 500))
+      }
+    }
     let json: unknown
     try {
       json = res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined

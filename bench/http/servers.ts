@@ -283,6 +283,8 @@ export async function startAnchor(o: AnchorOptions): Promise<Target> {
   const baseUrl = `http://127.0.0.1:${port}`
   let frozen: number[] = []
   await waitHttp(`${baseUrl}/`, 60)
+  // Both lazy-apps uwsgi workers loaded and metricd in the processing group.
+  await waitProcessors(baseUrl, 120)
   const p = anchorPids()
   log(
     `anchor: uwsgi ${p.uwsgi}, metricd ${p.metricd}, redis ${p.redis}, postgres ${p.postgres} on ${baseUrl}`,

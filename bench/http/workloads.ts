@@ -402,7 +402,7 @@ export class Bench {
     const canPause = this.#t.pauseProcessing !== undefined && this.#t.resumeProcessing !== undefined
     if (canPause) await this.#t.pauseProcessing?.()
     let written = 0
-    const writeName = `drain: write backlog ${metrics}×${perMetric} (batch, processing stopped)`
+    const writeName = `drain: write backlog ${metrics}×${perMetric} (batch, processing ${canPause ? 'stopped' : 'running'})`
     const w = await this.#measure(writeName, 'measures', async () => {
       const load = await this.#load(writeName, reqs, status(202), {
         concurrency: Math.min(4, this.#o.concurrency),

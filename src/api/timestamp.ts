@@ -166,22 +166,61 @@ function datePrefix(day: number): string {
 export class MeasureTimestampFormatter {
   #day = Number.NaN
   #prefix = ''
+  #prefixBytes: number[] = []
+
+  #setDay(day: number): void {
+    this.#day = day
+    this.#prefix = datePrefix(day)
+    this.#prefixBytes = Array.from(this.#prefix, (c) => c.charCodeAt(0))
+  }
 
   format(ns: bigint): string {
     let seconds = ns / NS_PER_SECOND
     if (ns < 0n && ns % NS_PER_SECOND !== 0n) seconds -= 1n
     const secs = Number(seconds)
     const day = Math.floor(secs / 86400)
-    if (day !== this.#day) {
-      this.#day = day
-      this.#prefix = datePrefix(day)
-    }
+    if (day !== this.#day) this.#setDay(day)
     const tod = secs - day * 86400
     const h = Math.floor(tod / 3600)
     const mi = Math.floor((tod % 3600) / 60)
     return `${this.#prefix}${pad2(h)}:${pad2(mi)}:${pad2(tod % 60)}+00:00`
   }
+
+  /**
+   * `format()` of the timestamp `secs` (whole seconds since the epoch) written as ASCII bytes
+   * at `pos` (room for MAX_MEASURE_TIMESTAMP_BYTES needed); returns the position after it.
+   */
+  writeSeconds(secs: number, out: Uint8Array, pos: number): number {
+    const day = Math.floor(secs / 86400)
+    if (day !== this.#day) this.#setDay(day)
+    const prefix = this.#prefixBytes
+    let p = pos
+    for (let i = 0; i < prefix.length; i++) out[p++] = prefix[i]
+    const tod = secs - day * 86400
+    const h = Math.floor(tod / 3600)
+    const rest = tod - h * 3600
+    const mi = Math.floor(rest / 60)
+    const s = rest - mi * 60
+    out[p] = 48 + Math.floor(h / 10)
+    out[p + 1] = 48 + (h % 10)
+    out[p + 2] = 58 // :
+    out[p + 3] = 48 + Math.floor(mi / 10)
+    out[p + 4] = 48 + (mi % 10)
+    out[p + 5] = 58
+    out[p + 6] = 48 + Math.floor(s / 10)
+    out[p + 7] = 48 + (s % 10)
+    out[p + 8] = 43 // +
+    out[p + 9] = 48
+    out[p + 10] = 48
+    out[p + 11] = 58
+    out[p + 12] = 48
+    out[p + 13] = 48
+    return p + 14
+  }
 }
+
+/** Upper bound of the bytes `MeasureTimestampFormatter.writeSeconds` writes (years < 10^9). */
+export const MAX_MEASURE_TIMESTAMP_BYTES = 40
 
 /** Python `datetime.isoformat()` of a UTC datetime with µs precision (resources, etc.). */
 export function formatIsoMicros(ns: bigint): string {

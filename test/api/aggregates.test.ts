@@ -6,57 +6,34 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { buildPredicate, checkMetricSearchQuery } from '../../src/api/routes/search-metric.ts'
+import {
+  type CallOptions,
+  callOn,
+  createMetricOn,
+  description,
+  json,
+  pushOn,
+  type Res,
+} from './_aggregates-http.ts'
 import { startTestServer, type TestServer } from './_harness.ts'
-
-const ADMIN = 'basic YWRtaW46'
 
 let server: TestServer
 let limited: TestServer
 
-interface Res {
-  status: number
-  text: string
-}
-
 async function call(
   method: string,
   path: string,
-  options: { body?: unknown; raw?: string; on?: TestServer; headers?: Record<string, string> } = {},
+  options: CallOptions & { on?: TestServer } = {},
 ): Promise<Res> {
-  const headers: Record<string, string> = {
-    accept: 'application/json',
-    authorization: ADMIN,
-    ...options.headers,
-  }
-  let body: string | undefined = options.raw
-  if (options.body !== undefined) body = JSON.stringify(options.body)
-  if (body !== undefined) headers['content-type'] ??= 'application/json'
-  const res = await fetch(`${(options.on ?? server).url}${path}`, { method, headers, body })
-  return { status: res.status, text: await res.text() }
-}
-
-function json(res: Res): unknown {
-  return JSON.parse(res.text.replace(/\bNaN\b/g, '"NaN"').replace(/-?Infinity\b/g, (m) => `"${m}"`))
-}
-
-function description(res: Res): unknown {
-  return (json(res) as { description: unknown }).description
+  return callOn(options.on ?? server, method, path, options)
 }
 
 async function createMetric(ap: string, on: TestServer = server): Promise<string> {
-  const r = await call('POST', '/v1/metric', { body: { archive_policy_name: ap }, on })
-  assert.equal(r.status, 201, r.text)
-  return (json(r) as { id: string }).id
+  return createMetricOn(on, ap)
 }
 
 async function push(id: string, measures: Array<[string, number]>, on: TestServer = server): Promise<void> {
-  const r = await call('POST', `/v1/metric/${id}/measures`, {
-    body: measures.map(([timestamp, value]) => ({ timestamp, value })),
-    on,
-  })
-  assert.equal(r.status, 202, r.text)
-  const g = await call('GET', `/v1/metric/${id}/measures?refresh=true`, { on })
-  assert.equal(g.status, 200, g.text)
+  return pushOn(on, id, measures)
 }
 
 let m1 = ''

@@ -117,7 +117,7 @@ export function attrsParam(ctx: RequestContext): string[] {
 // ------------------------------------------------------------------ filters
 
 /** String columns of a type: Python `str()` conversion of filter values. */
-function stringFields(rt: ResourceType): Set<string> {
+export function stringFields(rt: ResourceType): Set<string> {
   const out = new Set(GENERIC_STRING_FIELDS)
   for (const [name, a] of Object.entries(rt.attributes)) if (a.type === 'string') out.add(name)
   return out

@@ -20,10 +20,11 @@ import type { Metric } from '../../domain/metric.ts'
 import { type ReadItem, readMeasuresMany } from '../aggregates-reader.ts'
 import type { RequestContext } from '../context.ts'
 import { argumentValueError, HttpError } from '../errors.ts'
-import { encodeFloat, encodeString } from '../json.ts'
+import { encodeString } from '../json.ts'
+import { MeasuresJsonWriter } from '../measures-json.ts'
 import { parsePyFloatString } from '../py-float.ts'
-import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
-import { MeasureTimestampFormatter, parseTimestampNs } from '../timestamp.ts'
+import { ConversionError, parseTimespanNs } from '../timespan.ts'
+import { parseTimestampNs } from '../timestamp.ts'
 
 export interface QueryValues {
   readonly startNs: bigint | null
@@ -172,22 +173,35 @@ export async function computeAggregates(
 
 /** `[[ts, granularity, value], ...]` of result chunks, in order. */
 export function encodeChunks(chunks: readonly MeasuresChunk[]): string {
-  const fmt = new MeasureTimestampFormatter()
-  const parts: string[] = []
-  for (const { granularityNs, timestamps, values } of chunks) {
-    const g = encodeFloat(nsToSeconds(granularityNs))
-    for (let i = 0; i < timestamps.length; i++)
-      parts.push(`["${fmt.format(timestamps[i])}", ${g}, ${encodeFloat(values[i])}]`)
-  }
-  return `[${parts.join(', ')}]`
+  return new MeasuresJsonWriter().chunks(chunks).toString()
 }
 
-/** The `measures` object (see `measuresTree`), leaves being chunk lists. */
-export function encodeMeasuresTree(result: AggregatesResult): string {
-  const encode = (node: unknown): string => {
-    if (Array.isArray(node)) return encodeChunks(node as MeasuresChunk[])
-    const entries = Object.entries(node as Record<string, unknown>)
-    return `{${entries.map(([k, v]) => `${encodeString(k)}: ${encode(v)}`).join(', ')}}`
+/** Writes the `measures` object (see `measuresTree`), leaves being chunk lists. */
+export function writeMeasuresTree(w: MeasuresJsonWriter, result: AggregatesResult): MeasuresJsonWriter {
+  const write = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      w.chunks(node as MeasuresChunk[])
+      return
+    }
+    w.text('{')
+    let first = true
+    for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+      w.text(first ? `${encodeString(k)}: ` : `, ${encodeString(k)}: `)
+      first = false
+      write(v)
+    }
+    w.text('}')
   }
-  return encode(measuresTree(result))
+  write(measuresTree(result))
+  return w
+}
+
+/**
+ * `{"measures": <tree>}`, with `"references": <json>` after it when given (upstream's key
+ * order), as one string.
+ */
+export function encodeMeasuresResponse(result: AggregatesResult, referencesJson?: string): string {
+  const w = writeMeasuresTree(new MeasuresJsonWriter().text('{"measures": '), result)
+  if (referencesJson !== undefined) w.text(`, "references": ${referencesJson}`)
+  return w.text('}').toString()
 }

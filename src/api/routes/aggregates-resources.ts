@@ -2,10 +2,20 @@
  * Resource mode of `POST /v1/aggregates` (api.md §10, aggregation.md §6.1, §10) and the
  * resource selection of the deprecated `/v1/aggregation/resource/...`, learnt from upstream
  * `AggregatesController._get_measures_by_name` / `get_measures_grouping` / `Grouper`.
+ *
+ * Differences from upstream:
+ * - `details=true` lists the resources in search order (upstream: a set, any order);
+ * - `use_history=true` with operations that do not aggregate (no `aggregated` result) is a
+ *   400 `Metrics cannot be aggregated` (upstream: 500, KeyError);
+ * - `use_history=true` orders the groups by the attribute values' JSON text (upstream:
+ *   Python `str()`, e.g. dates with a space instead of `T`).
+ * Kept as upstream: `use_history` without `groupby` is ignored; revisions of one group with
+ * the same window start are merged (only the first one's metrics are read).
  */
 import type {
   AggregatesReference,
   AggregatesResult,
+  MeasuresChunk,
   MetricReferenceKey,
   OperationNode,
 } from '../../aggregates/index.ts'
@@ -15,17 +25,17 @@ import type { Resource } from '../../domain/resource.ts'
 import type { Filter } from '../../indexer/filter.ts'
 import type { SortKey } from '../../indexer/indexer.ts'
 import { fnmatchToRegExp } from '../../ingest/archive-policy-rules.ts'
-import { splitCreator } from '../auth.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
 import { HttpError, pyRepr } from '../errors.ts'
 import { GENERIC_STRING_FIELDS, parseJsonFilter } from '../filters/json-filter.ts'
 import { parseStringFilter } from '../filters/string-filter.ts'
-import { encodeJson, type JsonObject, type JsonValue } from '../json.ts'
-import { formatIsoMicros } from '../timestamp.ts'
+import { encodeJson, type JsonObject, type JsonValue, PyFloat } from '../json.ts'
+import { resourceJson } from '../resource-json.ts'
+import { stringFields } from './_resource-common.ts'
 import {
   computeAggregates,
-  encodeMeasuresTree,
+  encodeMeasuresResponse,
   PolicyCache,
   type QueryValues,
   type ResolvedReference,
@@ -44,15 +54,6 @@ export type SearchCheck =
   | { readonly ok: true; readonly value: Filter | null }
   | { readonly ok: false; readonly reason: string; readonly path: readonly string[] }
 
-/** Generic string columns plus the type's string attributes (string-filter numbers → `"2.0"`). */
-async function stringFieldsOf(ctx: RequestContext, type: unknown): Promise<Set<string>> {
-  const fields = new Set<string>(GENERIC_STRING_FIELDS)
-  const rt = typeof type === 'string' ? await ctx.deps.indexer.getResourceType(type) : undefined
-  if (rt)
-    for (const [name, schema] of Object.entries(rt.attributes)) if (schema.type === 'string') fields.add(name)
-  return fields
-}
-
 /**
  * A resource filter given as JSON (`ResourceSearchSchema`) or as a string (`filter=` syntax);
  * `null` for `{}` (all resources). Throws upstream's 400s.
@@ -62,12 +63,11 @@ export async function parseResourceFilter(
   value: unknown,
   type: unknown,
 ): Promise<Filter | null> {
-  const creator = ctx.auth.currentUser()
-  if (typeof value === 'string') {
-    const raw = parseStringFilter(value)
-    return parseJsonFilter(raw, { creator, stringFields: await stringFieldsOf(ctx, type) }) ?? null
-  }
-  return parseJsonFilter(value, { creator }) ?? null
+  const raw = typeof value === 'string' ? parseStringFilter(value) : value
+  const rt = typeof type === 'string' ? await ctx.deps.indexer.getResourceType(type) : undefined
+  // String-filter numbers compared with string columns become `"2.0"` (Python `str()`).
+  const stringFieldsOfType = rt ? stringFields(rt) : GENERIC_STRING_FIELDS
+  return parseJsonFilter(raw, { creator: ctx.auth.currentUser(), stringFields: stringFieldsOfType }) ?? null
 }
 
 /**
@@ -106,37 +106,6 @@ const DEFAULT_SORTS: readonly SortKey[] = [
   { key: 'started_at', direction: 'asc' },
   { key: 'id', direction: 'asc' },
 ]
-
-/** Resource JSON (api.md §8.1), optionally without `metrics` (as embedded in a metric). */
-export function resourceJson(r: Resource, withMetrics = true): JsonObject {
-  const { userId, projectId } = splitCreator(r.creator)
-  const out: Record<string, JsonValue> = {
-    id: r.id,
-    creator: r.creator,
-    started_at: formatIsoMicros(r.startedAtNs),
-    revision_start: formatIsoMicros(r.revisionStartNs),
-    ended_at: r.endedAtNs === null ? null : formatIsoMicros(r.endedAtNs),
-    user_id: r.userId,
-    project_id: r.projectId,
-    original_resource_id: r.originalResourceId,
-    type: r.type,
-    revision_end: r.revisionEndNs === null ? null : formatIsoMicros(r.revisionEndNs),
-  }
-  for (const [k, v] of Object.entries(r.attributes))
-    out[k] = typeof v === 'bigint' ? formatIsoMicros(v) : (v as JsonValue)
-  if (withMetrics) {
-    const metrics: Record<string, string> = {}
-    for (const name of Object.keys(r.metrics).sort()) metrics[name] = r.metrics[name]
-    out.metrics = metrics
-  }
-  out.created_by_user_id = userId
-  out.created_by_project_id = projectId
-  return out
-}
-
-export function resourceWithoutMetricsJson(r: Resource): JsonObject {
-  return resourceJson(r, false)
-}
 
 /** Upstream `indexer.NoSuchMetric(sorted names)`: `Metric ['a', 'b'] does not exist`. */
 export class NoMetricMatchError extends Error {
@@ -234,9 +203,12 @@ async function measuresByName(
 }
 
 function encodeByName(r: ByNameResult, details: boolean): string {
-  const measures = encodeMeasuresTree(r.result)
-  if (!details) return `{"measures": ${measures}}`
-  return `{"measures": ${measures}, "references": ${encodeJson(r.resources.map((x) => resourceJson(x)))}}`
+  return encodeMeasuresResponse(r.result, details ? referencesJson(r.resources) : undefined)
+}
+
+/** `details=true` in resource mode: the resource objects. */
+function referencesJson(resources: readonly Resource[]): string {
+  return encodeJson(resources.map((x) => resourceJson(x)))
 }
 
 /** Resources of a type matching a filter, in the given order (no pagination, as upstream). */
@@ -264,6 +236,25 @@ export function groupbySorts(groupby: readonly string[]): { attrs: string[]; sor
   return { attrs, sorts }
 }
 
+/**
+ * The `group` object of a resource: `{attr: r[attr]}` as upstream serializes the resource
+ * (UUIDs and dates as strings, number attributes as floats).
+ */
+export function groupOf(r: Resource, attrs: readonly string[]): JsonObject {
+  const json = resourceJson(r, { withMetrics: false })
+  const group: Record<string, JsonValue> = {}
+  for (const a of attrs) group[a] = json[a] ?? null
+  return group
+}
+
+/** Upstream's history sort key part `str(x[attr] or '')` (approximately: dates stay ISO). */
+function pyStrOrEmpty(v: JsonValue | undefined): string {
+  if (v === null || v === undefined || v === false || v === '' || v === 0) return ''
+  if (v === true) return 'True'
+  if (v instanceof PyFloat) return v.value === 0 ? '' : encodeJson(v)
+  return typeof v === 'string' ? v : encodeJson(v)
+}
+
 /** Consecutive resources with equal groupby values (upstream `itertools.groupby`). */
 export function groupResources(
   resources: readonly Resource[],
@@ -271,9 +262,7 @@ export function groupResources(
 ): Array<{ group: JsonObject; resources: Resource[] }> {
   const groups: Array<{ group: JsonObject; key: string; resources: Resource[] }> = []
   for (const r of resources) {
-    const json = resourceJson(r)
-    const group: Record<string, JsonValue> = {}
-    for (const a of attrs) group[a] = (json[a] ?? null) as JsonValue
+    const group = groupOf(r, attrs)
     const key = encodeJson(group)
     const last = groups[groups.length - 1]
     if (last && last.key === key) last.resources.push(r)
@@ -342,7 +331,7 @@ async function groupedWithHistory(
   filter: Filter | null,
   policies: PolicyCache,
 ): Promise<string[]> {
-  const { attrs } = groupbySorts(req.groupby)
+  const { attrs, sorts } = groupbySorts(req.groupby)
   const { startNs, stopNs } = req.q
   let f = filter
   if (startNs !== null && stopNs !== null) {
@@ -361,7 +350,8 @@ async function groupedWithHistory(
     }
     f = f ? { op: 'and', filters: [period, f] } : period
   }
-  const revisions = await searchResources(ctx, req.resourceType, f, DEFAULT_SORTS, { history: true })
+  // Sorted by the groupby attributes as upstream (an invalid one is a 400), re-sorted below.
+  const revisions = await searchResources(ctx, req.resourceType, f, sorts, { history: true })
   revisions.sort((a, b) =>
     a.originalResourceId < b.originalResourceId
       ? -1
@@ -387,10 +377,8 @@ async function groupedWithHistory(
     windows.set(r, { from, to })
   }
   const keyed = revisions.map((r) => {
-    const json = resourceJson(r)
-    const group: Record<string, JsonValue> = {}
-    for (const a of attrs) group[a] = (json[a] ?? null) as JsonValue
-    return { r, group, sortKey: attrs.map((a) => String(json[a] ?? '')).join('\u0000') }
+    const group = groupOf(r, attrs)
+    return { r, group, sortKey: attrs.map((a) => pyStrOrEmpty(group[a])).join('\u0000') }
   })
   keyed.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
   const groups: Array<{ group: JsonObject; key: string; members: Resource[] }> = []
@@ -459,14 +447,28 @@ async function groupedWithHistory(
       else merged.push({ ...p })
     }
     if (merged.length === 0) continue
-    const chunks = merged.map((p) => ({
-      granularityNs: p.g,
-      timestamps: BigInt64Array.of(p.ts),
-      values: Float64Array.of(p.v),
-    }))
-    const measures = encodeMeasuresTree({ kind: 'aggregated', chunks })
-    const refs = references ? `, "references": ${encodeJson(references.map((x) => resourceJson(x)))}` : ''
-    parts.push(`{"group": ${encodeJson(g.group)}, "measures": {"measures": ${measures}${refs}}}`)
+    const measures = encodeMeasuresResponse(
+      { kind: 'aggregated', chunks: pointsToChunks(merged) },
+      references ? referencesJson(references) : undefined,
+    )
+    parts.push(`{"group": ${encodeJson(g.group)}, "measures": ${measures}}`)
   }
   return parts
+}
+
+/** Points as result chunks, one per run of equal granularity. */
+function pointsToChunks(points: ReadonlyArray<{ ts: bigint; g: bigint; v: number }>): MeasuresChunk[] {
+  const chunks: MeasuresChunk[] = []
+  for (let i = 0; i < points.length; ) {
+    let j = i + 1
+    while (j < points.length && points[j].g === points[i].g) j++
+    const run = points.slice(i, j)
+    chunks.push({
+      granularityNs: points[i].g,
+      timestamps: BigInt64Array.from(run, (p) => p.ts),
+      values: Float64Array.from(run, (p) => p.v),
+    })
+    i = j
+  }
+  return chunks
 }

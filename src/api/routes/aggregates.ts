@@ -25,6 +25,7 @@ import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
 import { HttpError, invalidInput } from '../errors.ts'
 import { encodeJson, type JsonValue } from '../json.ts'
+import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { detailedMetricJson, metricPolicyTarget } from '../serializers.ts'
 import { parseUuid } from '../uuid.ts'
@@ -32,19 +33,14 @@ import { isPlainObject } from '../validation.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 import {
   computeAggregates,
-  encodeMeasuresTree,
+  encodeMeasuresResponse,
   PolicyCache,
   type QueryValues,
   type ResolvedReference,
   refreshMetrics,
   validateQs,
 } from './aggregates-common.ts'
-import {
-  resourceModeAggregates,
-  resourceWithoutMetricsJson,
-  validateResourceType,
-  validateSearch,
-} from './aggregates-resources.ts'
+import { resourceModeAggregates, validateResourceType, validateSearch } from './aggregates-resources.ts'
 
 /** A voluptuous failure as a dict alternative reports it. */
 interface BodyError {
@@ -141,10 +137,7 @@ export function encodeAggregatesResponse(
   result: AggregatesResult,
   references: JsonValue | undefined,
 ): string {
-  const measures = encodeMeasuresTree(result)
-  return references === undefined
-    ? `{"measures": ${measures}}`
-    : `{"measures": ${measures}, "references": ${encodeJson(references)}}`
+  return encodeMeasuresResponse(result, references === undefined ? undefined : encodeJson(references))
 }
 
 async function metricIdMode(
@@ -206,7 +199,7 @@ async function metricReferencesJson(
     let resource: JsonValue = null
     if (m.resourceId !== null) {
       const r = await ctx.deps.indexer.getResource('generic', m.resourceId)
-      if (r) resource = resourceWithoutMetricsJson(r)
+      if (r) resource = resourceJson(r, { withMetrics: false })
     }
     out.push(detailedMetricJson(m, await policies.get(m.archivePolicyName), resource))
   }

@@ -17,7 +17,6 @@ import { parseCrossReducer } from '../../carbonara/cross-series.ts'
 import { InvalidSortKeyError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type { Resource } from '../../domain/resource.ts'
-import type { Filter } from '../../indexer/filter.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
 import type { CalendarUnit, Resample } from '../deps.ts'
@@ -28,6 +27,7 @@ import { metricPolicyTarget } from '../serializers.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
 import { parseUuid } from '../uuid.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
+import { lookupResourceType, requestFilter } from './_resource-common.ts'
 import {
   computeAggregates,
   encodeChunks,
@@ -36,7 +36,7 @@ import {
   refreshMetrics,
   validateQs,
 } from './aggregates-common.ts'
-import { groupbySorts, groupResources, parseResourceFilter, searchResources } from './aggregates-resources.ts'
+import { groupbySorts, groupResources, searchResources } from './aggregates-resources.ts'
 import { encodeMeasures } from './measures.ts'
 
 const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
@@ -211,20 +211,13 @@ export async function aggregationMetric(ctx: RequestContext): Promise<Reply> {
   return rawJsonReply(200, await crossMetricMeasures(ctx, metrics, crossParams(ctx)))
 }
 
-/** The search of `_search(sort=groupby, filter=...)`: the JSON body if any, else `filter=`. */
-async function resourceSearchFilter(ctx: RequestContext, type: string): Promise<Filter | null> {
-  if (ctx.body.length > 0) return parseResourceFilter(ctx, readJson(ctx), type)
-  const filter = queryParam(ctx, 'filter')
-  return filter ? parseResourceFilter(ctx, filter, type) : null
-}
-
 export async function aggregationResource(ctx: RequestContext): Promise<Reply> {
   const type = ctx.params.type
   const metricName = ctx.params.name
-  if (!(await ctx.deps.indexer.getResourceType(type)))
-    throw new HttpError(404, `Resource type ${type} does not exist`)
+  const rt = await lookupResourceType(ctx, type)
   const { attrs, sorts } = groupbySorts(ctx.query.getAll('groupby'))
-  const filter = await resourceSearchFilter(ctx, type)
+  // As `POST /v1/search/resource/<type>`: the JSON body if any, else `filter=`.
+  const filter = requestFilter(ctx, rt) ?? null
   let resources: Resource[]
   try {
     resources = await searchResources(

@@ -93,8 +93,8 @@ export const archivePolicyRoutes = [
       const body = validate(updateArchivePolicySchema, readJson(ctx))
       const definition = valueError(() => normalizeDefinition(body.definition ?? []))
       checkUpdatable(name, ap.definition, definition)
-      // TODO(api): mark metrics for raw truncation when back_window shrinks (architecture.md §3.6)
-      // once the indexer exposes it.
+      // A smaller back_window flags the policy's metrics for raw-data truncation inside the
+      // indexer's update (upstream's intent; architecture.md §3.6 QUIRK).
       const updated = await ctx.deps.indexer.updateArchivePolicy(name, definition, body.back_window)
       return jsonReply(200, archivePolicyJson(updated))
     },

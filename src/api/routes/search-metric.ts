@@ -10,11 +10,12 @@ import { readMeasuresMany } from '../aggregates-reader.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
 import { argumentValueError, HttpError, invalidInput } from '../errors.ts'
-import { encodeFloat, encodeString, pyFloat } from '../json.ts'
+import { encodeString, pyFloat } from '../json.ts'
+import { granularityJson, MeasuresJsonWriter } from '../measures-json.ts'
 import { route } from '../router.ts'
 import { listedMetricJson, metricPolicyTarget } from '../serializers.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
-import { MeasureTimestampFormatter, parseTimestampNs } from '../timestamp.ts'
+import { parseTimestampNs } from '../timestamp.ts'
 import { parseUuid } from '../uuid.ts'
 import { isPlainObject } from '../validation.ts'
 import { enforce, readJson } from './_common.ts'
@@ -345,25 +346,17 @@ export async function postSearchMetric(ctx: RequestContext): Promise<Reply> {
     }
     byMetric.set(plan[i].metric.id, r.series)
   }
-  const fmt = new MeasureTimestampFormatter()
-  const parts: string[] = []
-  for (const p of plan) {
-    const rows: string[] = []
+  const w = new MeasuresJsonWriter().text('{')
+  plan.forEach((p, k) => {
+    w.text(`${k > 0 ? ', ' : ''}${encodeString(p.metric.id)}: `).beginList()
     const series = byMetric.get(p.metric.id)
-    if (series) {
-      for (const g of p.granularities) {
-        const s = series.get(g)
-        if (!s) continue
-        const gs = encodeFloat(nsToSeconds(g))
-        for (let i = 0; i < s.timestamps.length; i++) {
-          if (predicate(s.values[i]))
-            rows.push(`["${fmt.format(s.timestamps[i])}", ${gs}, ${encodeFloat(s.values[i])}]`)
-        }
-      }
+    for (const g of series ? p.granularities : []) {
+      const s = series!.get(g)
+      if (s) w.series(granularityJson(g), s, predicate)
     }
-    parts.push(`${encodeString(p.metric.id)}: [${rows.join(', ')}]`)
-  }
-  return rawJsonReply(200, `{${parts.join(', ')}}`)
+    w.endList()
+  })
+  return rawJsonReply(200, w.text('}').toString())
 }
 
 export const searchMetricRoutes = [route('/v1/search/metric', { POST: postSearchMetric })]

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs'
+import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { Kysely, MysqlDialect, PostgresDialect } from 'kysely'
+import { Kysely, type LogEvent, MysqlDialect, PostgresDialect } from 'kysely'
 import { createPool as createMysqlPool } from 'mysql2'
 import pg from 'pg'
 import { nodeSqliteDialect } from './node-sqlite-dialect.ts'
@@ -86,6 +86,29 @@ function code(e: unknown): unknown {
   return (e as { code?: unknown } | null)?.code
 }
 
+/**
+ * Debug hook: with env `GNOCCHI_TS_SQL_LOG=<file>`, every statement is appended to `<file>` as
+ * one JSON line `{"t": epoch ms, "ms": duration, "sql": …, "params": […]}` (Buffers as
+ * `{"hex": …}`, bigints as strings). Slow (synchronous append); for benchmarks and debugging
+ * (bench/resources.ts reads it to count the queries of a request and EXPLAIN them).
+ */
+function sqlLogHook(): ((event: LogEvent) => void) | undefined {
+  const file = process.env.GNOCCHI_TS_SQL_LOG
+  if (!file) return undefined
+  const param = (v: unknown): unknown =>
+    Buffer.isBuffer(v) ? { hex: v.toString('hex') } : typeof v === 'bigint' ? String(v) : v
+  return (event) => {
+    const line = {
+      t: Date.now(),
+      ms: event.queryDurationMillis,
+      sql: event.query.sql,
+      params: event.query.parameters.map(param),
+      ...(event.level === 'error' ? { error: String(event.error) } : {}),
+    }
+    appendFileSync(file, `${JSON.stringify(line)}\n`)
+  }
+}
+
 export interface EngineOptions {
   /** SQLite: how long a statement waits for another process's write lock (default 10 s). */
   readonly busyTimeoutMs?: number
@@ -111,7 +134,7 @@ function sqliteEngine(path: string, options: EngineOptions): SqlEngine {
   raw.exec('PRAGMA journal_mode = WAL')
   // FULL: a committed row survives power loss, like a PostgreSQL commit.
   raw.exec('PRAGMA synchronous = FULL')
-  const db = new Kysely({ dialect: nodeSqliteDialect(raw) })
+  const db = new Kysely({ dialect: nodeSqliteDialect(raw), log: sqlLogHook() })
   return {
     name: 'sqlite',
     db,
@@ -151,7 +174,7 @@ function postgresEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
   })
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {})
-  const db = new Kysely({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely({ dialect: new PostgresDialect({ pool }), log: sqlLogHook() })
   return {
     name: 'postgresql',
     db,
@@ -183,7 +206,7 @@ function mysqlEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
     supportBigNumbers: true,
     timezone: 'Z',
   })
-  const db = new Kysely({ dialect: new MysqlDialect({ pool }) })
+  const db = new Kysely({ dialect: new MysqlDialect({ pool }), log: sqlLogHook() })
   return {
     name: 'mysql',
     db,

@@ -20,6 +20,7 @@
  * gnocchi-ts adds a few indexes for sublinear searches (prefix `ix_gts_`), see
  * docs/schema-compatibility.md; upstream's migrations ignore them.
  */
+import { createHash } from 'node:crypto'
 import type { ResourceAttributeSchema } from '../../domain/resource.ts'
 import type { EngineName } from './engine.ts'
 
@@ -297,7 +298,50 @@ export function createTypeTables(
       'revision INTEGER NOT NULL PRIMARY KEY',
       `CONSTRAINT fk_${tablename}_h_revision_rh_revision FOREIGN KEY (revision) REFERENCES resource_history (revision) ON DELETE CASCADE`,
     )}\n  )${t.tableSuffix}`,
+    ...[tablename, `${tablename}_history`].flatMap((table) =>
+      Object.entries(attributes).flatMap(
+        ([name, s]) => createAttributeIndex(engine, table, name, s, quote) ?? [],
+      ),
+    ),
   ]
+}
+
+/**
+ * gnocchi-ts per-attribute indexes (not upstream): string and uuid attributes of a resource
+ * type are indexed on `rt_<hex>` and `rt_<hex>_history`, so attribute equality, `in` and
+ * (PostgreSQL, MySQL) `like 'prefix%'` searches do not read the whole type table. Numbers,
+ * bools and datetimes are not indexed (ranges on them are rarely selective enough to pay for the
+ * write cost). Name: `ix_gts_<table>_<8 hex of sha1(attribute)>` (at most 59 characters, under
+ * PostgreSQL's 63 and MySQL's 64 whatever the attribute name's length).
+ */
+export function attributeIndexName(table: string, attribute: string): string {
+  return `ix_gts_${table}_${createHash('sha1').update(attribute).digest('hex').slice(0, 8)}`
+}
+
+export function isIndexedAttribute(schema: ResourceAttributeSchema): boolean {
+  return schema.type === 'string' || schema.type === 'uuid'
+}
+
+/**
+ * `CREATE INDEX` of one attribute on one table (type or history table), or undefined when the
+ * attribute is not indexed. PostgreSQL string columns use `varchar_pattern_ops` (equality and
+ * `LIKE 'prefix%'` whatever the database collation; ranges and ORDER BY on them do not use it);
+ * MySQL indexes at most the first 255 characters (InnoDB's 3072-byte key limit in utf8).
+ */
+export function createAttributeIndex(
+  engine: EngineName,
+  table: string,
+  attribute: string,
+  schema: ResourceAttributeSchema,
+  quote: (id: string) => string,
+): string | undefined {
+  if (!isIndexedAttribute(schema)) return undefined
+  let col = quote(attribute)
+  if (schema.type === 'string') {
+    if (engine === 'postgresql') col = `${col} varchar_pattern_ops`
+    else if (engine === 'mysql' && schema.maxLength > 255) col = `${col}(255)`
+  }
+  return `CREATE INDEX ${attributeIndexName(table, attribute)} ON ${table} (${col})`
 }
 
 /** SQL literal of a fill value for SQLite's `ADD COLUMN … NOT NULL DEFAULT` (no bound params in DDL). */

@@ -52,9 +52,12 @@ import {
 import {
   ALEMBIC_HEAD,
   attributeColumnType,
+  attributeIndexName,
+  createAttributeIndex,
   createSchema,
   createTypeTables,
   extraIndexes,
+  isIndexedAttribute,
   migrations,
   sqliteLiteral,
 } from './schema.ts'
@@ -401,6 +404,7 @@ export class SqlIndexer implements Indexer {
     for (const index of extraIndexes(this.engine.name)) {
       if (!(await this.#indexExists(index.table, index.name))) await sql.raw(index.sql).execute(db)
     }
+    await this.#createAttributeIndexes()
     await this.#tx(true, async (c) => {
       const generic = await c
         .selectFrom('resource_type')
@@ -422,7 +426,29 @@ export class SqlIndexer implements Indexer {
     })
   }
 
-  async #indexExists(table: string, name: string): Promise<boolean> {
+  /**
+   * Per-attribute indexes (schema.ts `createAttributeIndex`) missing on existing type tables:
+   * types created by upstream or by an older gnocchi-ts get them on upgrade.
+   */
+  async #createAttributeIndexes(): Promise<void> {
+    const types = await this.#db
+      .selectFrom('resource_type')
+      .select(['name', 'tablename', 'attributes', 'state', 'updated_at'])
+      .where('state', '=', 'active')
+      .where('name', '<>', 'generic')
+      .execute()
+    for (const rt of types.map((r) => this.#toResourceType(r))) {
+      for (const [name, schema] of Object.entries(rt.attributes)) {
+        for (const table of [rt.tablename, `${rt.tablename}_history`]) {
+          const ddl = createAttributeIndex(this.engine.name, table, name, schema, (i) => this.#q(i))
+          if (ddl && !(await this.#indexExists(table, attributeIndexName(table, name))))
+            await sql.raw(ddl).execute(this.#db)
+        }
+      }
+    }
+  }
+
+  async #indexExists(table: string, name: string, c: Db = this.#db): Promise<boolean> {
     let q: Frag
     switch (this.engine.name) {
       case 'sqlite':
@@ -436,7 +462,7 @@ export class SqlIndexer implements Indexer {
                 WHERE table_schema = DATABASE() AND table_name = ${table} AND index_name = ${name}`
         break
     }
-    return (await q.execute(this.#db)).rows.length > 0
+    return (await q.execute(c)).rows.length > 0
   }
 
   async close(): Promise<void> {
@@ -914,6 +940,9 @@ export class SqlIndexer implements Indexer {
         await this.#tx(true, async (c) => {
           for (const attr of remove) {
             if (!(attr in rt.attributes)) continue
+            // SQLite refuses to drop an indexed column; the others drop the index with it.
+            if (this.engine.name === 'sqlite')
+              await sql.raw(`DROP INDEX IF EXISTS ${attributeIndexName(table, attr)}`).execute(c)
             await sql.raw(`ALTER TABLE ${table} DROP COLUMN ${this.#q(attr)}`).execute(c)
           }
           for (const a of add) await this.#addColumn(c, table, a)
@@ -948,15 +977,17 @@ export class SqlIndexer implements Indexer {
       // SQLite cannot add NOT NULL later: the constant default fills existing rows.
       const lit = sqliteLiteral(this.#encodeAttr(a.schema, fill) as string | number)
       await sql.raw(`ALTER TABLE ${table} ADD COLUMN ${col} ${type} NOT NULL DEFAULT ${lit}`).execute(c)
-      return
+    } else {
+      await sql.raw(`ALTER TABLE ${table} ADD COLUMN ${col} ${type}`).execute(c)
+      if (fill !== null) {
+        await sql`UPDATE ${sql.table(table)} SET ${sql.id(a.name)} = ${this.#encodeAttr(a.schema, fill)}`.execute(
+          c,
+        )
+      }
+      if (a.schema.required) await this.#setNullability(c, table, a)
     }
-    await sql.raw(`ALTER TABLE ${table} ADD COLUMN ${col} ${type}`).execute(c)
-    if (fill !== null) {
-      await sql`UPDATE ${sql.table(table)} SET ${sql.id(a.name)} = ${this.#encodeAttr(a.schema, fill)}`.execute(
-        c,
-      )
-    }
-    if (a.schema.required) await this.#setNullability(c, table, a)
+    const index = createAttributeIndex(this.engine.name, table, a.name, a.schema, (i) => this.#q(i))
+    if (index) await sql.raw(index).execute(c)
   }
 
   async #alterColumn(c: Db, table: string, a: ResourceAttributeChange): Promise<void> {
@@ -965,7 +996,17 @@ export class SqlIndexer implements Indexer {
         WHERE ${sql.id(a.name)} IS NULL`.execute(c)
     }
     // SQLite can neither change a column's nullability nor needs a length change: left as is.
-    if (this.engine.name !== 'sqlite') await this.#setNullability(c, table, a)
+    if (this.engine.name === 'sqlite') return
+    // MySQL: a longer VARCHAR may no longer fit the index key; it is rebuilt for the new length.
+    const rebuild = this.engine.name === 'mysql' && isIndexedAttribute(a.schema)
+    const index = attributeIndexName(table, a.name)
+    if (rebuild && (await this.#indexExists(table, index, c)))
+      await sql.raw(`DROP INDEX ${index} ON ${table}`).execute(c)
+    await this.#setNullability(c, table, a)
+    if (rebuild) {
+      const ddl = createAttributeIndex(this.engine.name, table, a.name, a.schema, (i) => this.#q(i))
+      if (ddl) await sql.raw(ddl).execute(c)
+    }
   }
 
   async #setNullability(c: Db, table: string, a: ResourceAttributeChange): Promise<void> {
