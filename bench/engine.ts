@@ -15,9 +15,12 @@ const points = pointsArg >= 0 ? Number(args[pointsArg + 1]) : 1_000_000
 
 const fmt = (n: number | null | undefined, digits = 0): string =>
   n === null || n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits })
-const ratio = (r: number | null | undefined): string => (r === null || r === undefined ? '—' : `${r.toFixed(2)}×`)
+const ratio = (r: number | null | undefined): string =>
+  r === null || r === undefined ? '—' : `${r.toFixed(2)}×`
 
-process.stdout.write(`# Aggregation into "high" (1s/1h, 1min/7d, 1h/365d), methods: ${BENCH_METHODS.join(', ')}\n`)
+process.stdout.write(
+  `# Aggregation into "high" (1s/1h, 1min/7d, 1h/365d), methods: ${BENCH_METHODS.join(', ')}\n`,
+)
 process.stdout.write('| batch | ours measures/s | upstream measures/s | ratio |\n|---:|---:|---:|---:|\n')
 for (const row of runAggregationBench({ python })) {
   process.stdout.write(

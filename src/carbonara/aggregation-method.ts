@@ -44,7 +44,9 @@ const cache = new Map<string, AggregationMethod>()
 export function parseAggregationMethod(name: string): AggregationMethod | undefined {
   const hit = cache.get(name)
   if (hit) return hit
-  const parsed = name.startsWith('rate:') ? parseBase(name.slice(5), true, name) : parseBase(name, false, name)
+  const parsed = name.startsWith('rate:')
+    ? parseBase(name.slice(5), true, name)
+    : parseBase(name, false, name)
   if (parsed && cache.size < 1024) cache.set(name, parsed)
   return parsed
 }
