@@ -111,6 +111,8 @@ export interface Indexer {
   /** Metrics among `ids` (any order); `status` defaults to 'active'. */
   getMetrics(ids: readonly string[], options?: { status?: MetricStatus }): Promise<Metric[]>
   listMetrics(query: MetricQuery): Promise<Metric[]>
+  /** Active metrics attached to any of these resources (any order; one query per 500 ids). */
+  listMetricsOfResources(resourceIds: readonly string[]): Promise<Metric[]>
   /** Marks `delete` and detaches from its resource; NoSuchMetricError if not active. */
   deleteMetric(id: string): Promise<void>
   /** Metrics marked `delete`, oldest first, for the janitor. */

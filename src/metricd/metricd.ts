@@ -29,6 +29,9 @@ export interface MetricdDeps {
   readonly log: Logger
 }
 
+/** Bounds of one processing batch (metrics, pending bundle bytes) across sacks. */
+const BATCH_LIMITS = { maxMetrics: 1000, maxBytes: 64 * 1024 * 1024 }
+
 /** A sleep that `wake()` ends early. */
 class Sleeper {
   #wake: (() => void) | undefined
@@ -94,13 +97,16 @@ export class Metricd {
   /** Processes every sack with work once (also used by tests and `--stop-after-processing`). */
   async processAllSacks(): Promise<number> {
     let metrics = 0
-    const sacks = await this.#d.incoming.sacksWithWork()
-    for (const sack of sacks) {
-      if (this.#stopping) break
+    let sacks = await this.#d.incoming.sacksWithWork()
+    // Several sacks per batch (see MetricdProcessor.processSacks).
+    while (sacks.length > 0 && !this.#stopping) {
       try {
-        metrics += (await this.#d.processor.processSack(sack)) ?? 0
+        const r = await this.#d.processor.processSacks(sacks, BATCH_LIMITS)
+        metrics += r.metrics
+        sacks = sacks.slice(Math.max(1, r.taken))
       } catch (error) {
-        this.#d.log.error('Unexpected error processing sack', { sack, error })
+        this.#d.log.error('Unexpected error processing sacks', { sack: sacks[0], error })
+        sacks = sacks.slice(1)
       }
     }
     return metrics

@@ -303,9 +303,11 @@ describe('use_history=true (aggregation.md §10.2)', () => {
   })
 
   const point = (ts: string): unknown[] => [ts, 5.0, 1.0]
+  const flavored = (query: string, search: unknown = {}) =>
+    aggregates(query, search, '(aggregate mean (metric cpu mean))', 'flavored')
 
   test('without history: one group, the current attribute value, all points', async () => {
-    const r = await aggregates('?groupby=flavor_id', {}, '(aggregate mean (metric cpu mean))', 'flavored')
+    const r = await flavored('?groupby=flavor_id')
     assert.equal(r.status, 200, r.text)
     assert.deepEqual(json(r), [
       {
@@ -325,12 +327,7 @@ describe('use_history=true (aggregation.md §10.2)', () => {
   })
 
   test('with history: each measure goes to the attribute value of its time', async () => {
-    const r = await aggregates(
-      '?groupby=flavor_id&use_history=true',
-      "id = 'history-vm'",
-      '(aggregate mean (metric cpu mean))',
-      'flavored',
-    )
+    const r = await flavored('?groupby=flavor_id&use_history=true', "id = 'history-vm'")
     assert.equal(r.status, 200, r.text)
     assert.deepEqual(json(r), [
       {
@@ -349,11 +346,8 @@ describe('use_history=true (aggregation.md §10.2)', () => {
   })
 
   test('with history, start and stop: only the revisions and points of the period', async () => {
-    const r = await aggregates(
+    const r = await flavored(
       '?groupby=flavor_id&use_history=true&start=2015-03-06T14:30:00&stop=2099-01-01T01:30:00&details=true',
-      {},
-      '(aggregate mean (metric cpu mean))',
-      'flavored',
     )
     assert.equal(r.status, 200, r.text)
     const groups = json(r) as Array<{
@@ -372,12 +366,7 @@ describe('use_history=true (aggregation.md §10.2)', () => {
       groups.map((g) => g.measures.references.map((x) => x.flavor_id)),
       [[OLD], [NEW]],
     )
-    const empty = await aggregates(
-      '?groupby=flavor_id&use_history=true&start=2050-01-01&stop=2060-01-01',
-      {},
-      '(aggregate mean (metric cpu mean))',
-      'flavored',
-    )
+    const empty = await flavored('?groupby=flavor_id&use_history=true&start=2050-01-01&stop=2060-01-01')
     assert.equal(empty.status, 404, empty.text)
   })
 
@@ -413,12 +402,7 @@ describe('use_history=true (aggregation.md §10.2)', () => {
   test('with history: operations without an aggregated result are a 400, no groupby ignores it', async () => {
     let r = await aggregates('?groupby=flavor_id&use_history=true', {}, '(metric cpu mean)', 'flavored')
     assert.equal(r.status, 400, r.text)
-    r = await aggregates(
-      '?use_history=true',
-      "id = 'history-vm'",
-      '(aggregate mean (metric cpu mean))',
-      'flavored',
-    )
+    r = await flavored('?use_history=true', "id = 'history-vm'")
     assert.equal(r.status, 200, r.text)
     assert.equal((json(r) as { measures: { aggregated: unknown[] } }).measures.aggregated.length, 4)
   })

@@ -38,7 +38,14 @@ it('uses the upstream file layout', async () => {
     const pending = await driver.readSack(16)
     await driver.deleteProcessed(pending)
     assert.deepEqual(await readdir(join(basePath, 'incoming128-16')), [])
-    assert.deepEqual(await readdir(join(basePath, 'tmp')), ['gnocchi-config'])
+    // Nothing left behind in tmp: its config, and empty temp file directories (gnocchi-ts-<n>).
+    const tmpEntries = await readdir(join(basePath, 'tmp'))
+    assert.deepEqual(
+      tmpEntries.filter((n) => !/^gnocchi-ts-\d+$/.test(n)),
+      ['gnocchi-config'],
+    )
+    for (const n of tmpEntries.filter((n) => n.startsWith('gnocchi-ts-')))
+      assert.deepEqual(await readdir(join(basePath, 'tmp', n)), [])
     await assert.rejects(new FileIncomingDriver({ basePath: join(basePath, 'nope') }).open())
     void randomUUID
   } finally {

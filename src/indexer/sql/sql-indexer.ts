@@ -233,22 +233,35 @@ export class SqlIndexer implements Indexer {
 
   // ---------------------------------------------------------------- plumbing
 
-  /** Runs `fn` in a transaction on one connection; write ones are retried on deadlocks. */
-  async #tx<T>(write: boolean, fn: (c: Db) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in a transaction on one connection; write ones are retried on deadlocks.
+   * `relaxed`: the commit need not survive a power loss (bookkeeping that is harmless to
+   * lose): no fsync of its own on SQLite (`synchronous = NORMAL` for this commit: in WAL mode
+   * the database stays consistent and the next FULL commit makes it durable too) and
+   * `synchronous_commit = off` on PostgreSQL; as usual on MySQL.
+   */
+  async #tx<T>(write: boolean, fn: (c: Db) => Promise<T>, relaxed = false): Promise<T> {
+    const engine = this.engine.name
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#db.connection().execute(async (c) => {
-          await sql.raw(this.engine.begin(write)).execute(c)
+          if (relaxed && engine === 'sqlite') await sql.raw('PRAGMA synchronous = NORMAL').execute(c)
           try {
-            const result = await fn(c)
-            await sql.raw('COMMIT').execute(c)
-            return result
-          } catch (e) {
-            await sql
-              .raw('ROLLBACK')
-              .execute(c)
-              .catch(() => {})
-            throw e
+            await sql.raw(this.engine.begin(write)).execute(c)
+            try {
+              if (relaxed && engine === 'postgresql') await sql.raw('SET LOCAL synchronous_commit = off').execute(c)
+              const result = await fn(c)
+              await sql.raw('COMMIT').execute(c)
+              return result
+            } catch (e) {
+              await sql
+                .raw('ROLLBACK')
+                .execute(c)
+                .catch(() => {})
+              throw e
+            }
+          } finally {
+            if (relaxed && engine === 'sqlite') await sql.raw('PRAGMA synchronous = FULL').execute(c)
           }
         })
       } catch (e) {
@@ -723,6 +736,24 @@ export class SqlIndexer implements Indexer {
     return out
   }
 
+  async listMetricsOfResources(resourceIds: readonly string[]): Promise<Metric[]> {
+    const valid = [...new Set(resourceIds)].filter(isUuid)
+    if (valid.length === 0) return []
+    const out: Metric[] = []
+    for (const part of chunks(valid)) {
+      const rows = await this.#metricSelect(this.#db)
+        .where('status', '=', 'active')
+        .where(
+          'resource_id',
+          'in',
+          part.map((id) => this.#uuid(id)),
+        )
+        .execute()
+      for (const row of rows) out.push(this.#toMetric(row))
+    }
+    return out
+  }
+
   async listMetrics(query: MetricQuery): Promise<Metric[]> {
     const status = query.status ?? 'active'
     for (const sort of query.sorts) if (!METRIC_KINDS.has(sort.key)) throw new InvalidSortKeyError(sort.key)
@@ -807,6 +838,12 @@ export class SqlIndexer implements Indexer {
     })
   }
 
+  /**
+   * One statement per 500 ids, committed without an fsync of its own (relaxed): losing it in
+   * a power loss only leaves `needs_raw_data_truncation` set (the janitor then truncates a
+   * raw series that is already within its back window) and an older
+   * `last_measure_timestamp` (janitor ordering).
+   */
   async markMetricsProcessed(ids: readonly string[]): Promise<void> {
     const valid = ids.filter(isUuid)
     if (valid.length === 0) return
@@ -823,7 +860,7 @@ export class SqlIndexer implements Indexer {
           )
           .execute()
       }
-    })
+    }, true)
   }
 
   // ---------------------------------------------------------------- resource types

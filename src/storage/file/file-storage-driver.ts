@@ -1,8 +1,17 @@
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
+import { readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { formatSecondsAsPythonFloat, POINTS_PER_SPLIT } from '../../carbonara/split-key.ts'
 import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
-import { fsyncDir, isErrno, mapLimit, readFileIfExists, removeTree, writeFileAtomic } from './durable-fs.ts'
+import {
+  DirSyncer,
+  ensureDirSync,
+  isErrno,
+  mapLimit,
+  readFileIfExists,
+  removeTree,
+  unlinkIfExists,
+  writeFileAtomic,
+} from './durable-fs.ts'
 
 export interface FileStorageOptions {
   /** `[storage] file_basepath`. */
@@ -53,6 +62,7 @@ export class FileStorageDriver implements StorageDriver {
   readonly #fsync: boolean
   readonly #concurrency: number
   readonly #onWarning: (msg: string) => void
+  readonly #dirSyncer = new DirSyncer()
   #subdirLen: number | undefined
 
   constructor(options: FileStorageOptions) {
@@ -67,9 +77,9 @@ export class FileStorageDriver implements StorageDriver {
     this.#onWarning = options.onWarning ?? (() => {})
   }
 
-  async #resolveSubdirLen(): Promise<number> {
+  #resolveSubdirLen(): number {
     if (this.#subdirLen !== undefined) return this.#subdirLen
-    const bytes = await readFileIfExists(join(this.#tmpPath, CONFIG_NAME))
+    const bytes = readFileIfExists(join(this.#tmpPath, CONFIG_NAME))
     let len = this.#configuredSubdirLen
     if (bytes) {
       const stored = (JSON.parse(new TextDecoder().decode(bytes)) as { subdir_len?: unknown }).subdir_len
@@ -83,8 +93,8 @@ export class FileStorageDriver implements StorageDriver {
   }
 
   async upgrade(): Promise<void> {
-    await mkdir(this.#tmpPath, { recursive: true, mode: 0o750 })
-    const len = await this.#resolveSubdirLen()
+    ensureDirSync(this.#tmpPath)
+    const len = this.#resolveSubdirLen()
     await writeFileAtomic(
       this.#tmpPath,
       join(this.#tmpPath, CONFIG_NAME),
@@ -93,8 +103,8 @@ export class FileStorageDriver implements StorageDriver {
     )
   }
 
-  async #metricDir(metricId: string): Promise<string> {
-    const len = await this.#resolveSubdirLen()
+  #metricDir(metricId: string): string {
+    const len = this.#resolveSubdirLen()
     const parts = [this.#basePath]
     if (len > 0) {
       const hex = metricId.replaceAll('-', '')
@@ -104,9 +114,9 @@ export class FileStorageDriver implements StorageDriver {
     return join(...parts)
   }
 
-  async #splitPath(ref: SplitRef): Promise<string> {
+  #splitPath(ref: SplitRef): string {
     return join(
-      await this.#metricDir(ref.metricId),
+      this.#metricDir(ref.metricId),
       `agg_${ref.method}`,
       `${formatSecondsAsPythonFloat(ref.keyNs)}_${formatSecondsAsPythonFloat(ref.granularityNs)}${VERSION_SUFFIX}`,
     )
@@ -118,42 +128,45 @@ export class FileStorageDriver implements StorageDriver {
   }
 
   async getUnaggregated(metricIds: readonly string[]): Promise<Map<string, Uint8Array | undefined>> {
-    const data = await mapLimit(metricIds, this.#concurrency, async (id) =>
-      readFileIfExists(join(await this.#metricDir(id), RAW_NAME)),
-    )
-    return new Map(metricIds.map((id, i) => [id, data[i]]))
+    return new Map(metricIds.map((id) => [id, readFileIfExists(join(this.#metricDir(id), RAW_NAME))]))
   }
 
+  /**
+   * tmp file + rename per object; a missing directory chain is made once per call (not once
+   * per object), then every distinct parent directory is fsynced once, shared with
+   * concurrent writers (DirSyncer).
+   */
   async #writeAll(files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
-    await mkdir(this.#tmpPath, { recursive: true, mode: 0o750 })
-    await mapLimit(files, this.#concurrency, async ([path, bytes]) => {
-      await writeFileAtomic(this.#tmpPath, path, bytes, { fsync: this.#fsync })
-    })
-    if (!this.#fsync) return
+    const made = new Set<string>()
+    const options = { fsync: this.#fsync, made }
+    if (!this.#fsync) {
+      for (const [path, bytes] of files) await writeFileAtomic(this.#tmpPath, path, bytes, options)
+      return
+    }
+    await mapLimit(files, this.#concurrency, ([path, bytes]) =>
+      writeFileAtomic(this.#tmpPath, path, bytes, options),
+    )
     const dirs = new Set(files.map(([path]) => dirname(path)))
-    await mapLimit([...dirs], this.#concurrency, async (dir) => {
-      try {
-        await fsyncDir(dir)
-      } catch (e) {
-        if (!isErrno(e, 'ENOENT')) throw e
-      }
-    })
+    await Promise.all(
+      [...dirs].map((dir) =>
+        this.#dirSyncer.sync(dir).catch((e) => {
+          if (!isErrno(e, 'ENOENT')) throw e
+        }),
+      ),
+    )
   }
 
   async putUnaggregated(entries: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
-    const files = await Promise.all(
-      entries.map(async ([id, bytes]) => [join(await this.#metricDir(id), RAW_NAME), bytes] as const),
-    )
-    await this.#writeAll(files)
+    await this.#writeAll(entries.map(([id, bytes]) => [join(this.#metricDir(id), RAW_NAME), bytes] as const))
   }
 
   async listSplitKeys(
     metricId: string,
     aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
   ): Promise<Map<string, bigint[]> | undefined> {
-    const dir = await this.#metricDir(metricId)
+    const dir = this.#metricDir(metricId)
     try {
-      await stat(dir)
+      statSync(dir)
     } catch (e) {
       if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined
       throw e
@@ -172,7 +185,7 @@ export class FileStorageDriver implements StorageDriver {
     for (const [method, grans] of byMethod) {
       let names: string[]
       try {
-        names = await readdir(join(dir, `agg_${method}`))
+        names = readdirSync(join(dir, `agg_${method}`))
       } catch (e) {
         if (isErrno(e, 'ENOENT')) continue
         throw e
@@ -192,26 +205,19 @@ export class FileStorageDriver implements StorageDriver {
   }
 
   async getSplits(refs: readonly SplitRef[]): Promise<Array<Uint8Array | undefined>> {
-    return mapLimit(refs, this.#concurrency, async (ref) => readFileIfExists(await this.#splitPath(ref)))
+    return refs.map((ref) => readFileIfExists(this.#splitPath(ref)))
   }
 
   async putSplits(writes: readonly SplitWrite[]): Promise<void> {
-    const files = await Promise.all(writes.map(async (w) => [await this.#splitPath(w.ref), w.bytes] as const))
-    await this.#writeAll(files)
+    await this.#writeAll(writes.map((w) => [this.#splitPath(w.ref), w.bytes] as const))
   }
 
   async deleteSplits(refs: readonly SplitRef[]): Promise<void> {
-    await mapLimit(refs, this.#concurrency, async (ref) => {
-      try {
-        await unlink(await this.#splitPath(ref))
-      } catch (e) {
-        if (!isErrno(e, 'ENOENT')) throw e
-      }
-    })
+    await mapLimit(refs, this.#concurrency, (ref) => unlinkIfExists(this.#splitPath(ref)))
   }
 
   async deleteMetric(metricId: string): Promise<void> {
-    await removeTree(await this.#metricDir(metricId))
+    await removeTree(this.#metricDir(metricId))
   }
 
   async close(): Promise<void> {}
