@@ -249,7 +249,8 @@ export class SqlIndexer implements Indexer {
           try {
             await sql.raw(this.engine.begin(write)).execute(c)
             try {
-              if (relaxed && engine === 'postgresql') await sql.raw('SET LOCAL synchronous_commit = off').execute(c)
+              if (relaxed && engine === 'postgresql')
+                await sql.raw('SET LOCAL synchronous_commit = off').execute(c)
               const result = await fn(c)
               await sql.raw('COMMIT').execute(c)
               return result
@@ -848,19 +849,23 @@ export class SqlIndexer implements Indexer {
     const valid = ids.filter(isUuid)
     if (valid.length === 0) return
     const now = encodeTime(nowNs())
-    await this.#tx(true, async (c) => {
-      for (const part of chunks(valid)) {
-        await c
-          .updateTable('metric')
-          .set({ last_measure_timestamp: now, needs_raw_data_truncation: this.engine.encodeBool(false) })
-          .where(
-            'id',
-            'in',
-            part.map((id) => this.#uuid(id)),
-          )
-          .execute()
-      }
-    }, true)
+    await this.#tx(
+      true,
+      async (c) => {
+        for (const part of chunks(valid)) {
+          await c
+            .updateTable('metric')
+            .set({ last_measure_timestamp: now, needs_raw_data_truncation: this.engine.encodeBool(false) })
+            .where(
+              'id',
+              'in',
+              part.map((id) => this.#uuid(id)),
+            )
+            .execute()
+        }
+      },
+      true,
+    )
   }
 
   // ---------------------------------------------------------------- resource types

@@ -139,13 +139,10 @@ export class FileStorageDriver implements StorageDriver {
   async #writeAll(files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
     const made = new Set<string>()
     const options = { fsync: this.#fsync, made }
-    if (!this.#fsync) {
-      for (const [path, bytes] of files) await writeFileAtomic(this.#tmpPath, path, bytes, options)
-      return
-    }
     await mapLimit(files, this.#concurrency, ([path, bytes]) =>
       writeFileAtomic(this.#tmpPath, path, bytes, options),
     )
+    if (!this.#fsync) return
     const dirs = new Set(files.map(([path]) => dirname(path)))
     await Promise.all(
       [...dirs].map((dir) =>
