@@ -146,7 +146,12 @@ function series(points: number, stepS: number, seed: number): Array<{ timestamp:
   return out
 }
 
-/** Batch-posts `points` measures per metric, at most ~maxPerRequest measures per request. */
+/**
+ * Batch-posts `points` measures per metric, at most ~maxPerRequest measures per request. The
+ * chunks of one metric are posted in time order, one round after the other: a later chunk
+ * processed before an earlier one is posted would make metricd drop the earlier one as too old
+ * (back window 0), and the bench would wait for points that never come.
+ */
 async function load(
   c: Client,
   ids: readonly string[],
@@ -156,19 +161,17 @@ async function load(
 ) {
   const perMetricChunk = Math.max(1, Math.min(points, maxPerRequest))
   const metricsPerRequest = Math.max(1, Math.floor(maxPerRequest / points))
-  const jobs: Array<Record<string, unknown>> = []
-  for (let m = 0; m < ids.length; m += metricsPerRequest) {
-    for (let from = 0; from < points; from += perMetricChunk) {
+  for (let from = 0; from < points; from += perMetricChunk) {
+    const round: Array<Record<string, unknown>> = []
+    for (let m = 0; m < ids.length; m += metricsPerRequest) {
       const body: Record<string, unknown> = {}
-      for (const [k, id] of ids.slice(m, m + metricsPerRequest).entries()) {
-        const s = series(points, stepS, m + k).slice(from, from + perMetricChunk)
-        body[id] = s
-      }
-      jobs.push(body)
+      for (const [k, id] of ids.slice(m, m + metricsPerRequest).entries())
+        body[id] = series(points, stepS, m + k).slice(from, from + perMetricChunk)
+      round.push(body)
     }
+    for (let i = 0; i < round.length; i += 4)
+      await Promise.all(round.slice(i, i + 4).map((b) => c.ok('POST', '/v1/batch/metrics/measures', b)))
   }
-  for (let i = 0; i < jobs.length; i += 4)
-    await Promise.all(jobs.slice(i, i + 4).map((b) => c.ok('POST', '/v1/batch/metrics/measures', b)))
 }
 
 /** Waits until metricd processed everything: each metric returns `points` points. */
