@@ -29,34 +29,28 @@ export function archivePolicyRuleJson(rule: ArchivePolicyRule): JsonObject {
   return { name: rule.name, archive_policy_name: rule.archivePolicyName, metric_pattern: rule.metricPattern }
 }
 
-/** Response of `POST /v1/metric`. */
-export function createdMetricJson(m: Metric): JsonObject {
+/** Upstream's metric JSON: `middle` (where the variants differ) goes between `unit` and the creator ids. */
+function metricJson(m: Metric, middle: JsonObject): JsonObject {
   const { userId, projectId } = splitCreator(m.creator)
   return {
     id: m.id,
     creator: m.creator,
     name: m.name,
     unit: m.unit,
-    resource_id: m.resourceId,
-    archive_policy_name: m.archivePolicyName,
+    ...middle,
     created_by_user_id: userId,
     created_by_project_id: projectId,
   }
 }
 
+/** Response of `POST /v1/metric`. */
+export function createdMetricJson(m: Metric): JsonObject {
+  return metricJson(m, { resource_id: m.resourceId, archive_policy_name: m.archivePolicyName })
+}
+
 /** Listings: `resource_id` plus the embedded archive policy. */
 export function listedMetricJson(m: Metric, ap: ArchivePolicy | undefined): JsonObject {
-  const { userId, projectId } = splitCreator(m.creator)
-  return {
-    id: m.id,
-    creator: m.creator,
-    name: m.name,
-    unit: m.unit,
-    resource_id: m.resourceId,
-    archive_policy: ap ? archivePolicyJson(ap) : null,
-    created_by_user_id: userId,
-    created_by_project_id: projectId,
-  }
+  return metricJson(m, { resource_id: m.resourceId, archive_policy: ap ? archivePolicyJson(ap) : null })
 }
 
 /**
@@ -68,17 +62,7 @@ export function detailedMetricJson(
   ap: ArchivePolicy | undefined,
   resource: JsonValue = null,
 ): JsonObject {
-  const { userId, projectId } = splitCreator(m.creator)
-  return {
-    id: m.id,
-    creator: m.creator,
-    name: m.name,
-    unit: m.unit,
-    resource,
-    archive_policy: ap ? archivePolicyJson(ap) : null,
-    created_by_user_id: userId,
-    created_by_project_id: projectId,
-  }
+  return metricJson(m, { resource, archive_policy: ap ? archivePolicyJson(ap) : null })
 }
 
 /** Policy target of metric operations (upstream: the metric's JSON, flattened). */

@@ -6,77 +6,74 @@ export class GnocchiError extends Error {
   override name = 'GnocchiError'
 }
 
-export class NoSuchMetricError extends GnocchiError {
+/**
+ * Base of the errors about one named thing: `message(value)` is the message and `value` is
+ * kept in the public field `field` (typed on the subclass).
+ */
+function errorAbout<F extends string>(field: F, message: (value: string) => string) {
+  class ErrorAbout extends GnocchiError {
+    constructor(value: string) {
+      super(message(value))
+      ;(this as Record<string, unknown>)[field] = value
+    }
+  }
+  return ErrorAbout as unknown as new (
+    value: string,
+  ) => GnocchiError & { readonly [K in F]: string }
+}
+
+export class NoSuchMetricError extends errorAbout('metric', (metric) => `Metric ${metric} does not exist`) {
   override name = 'NoSuchMetricError'
-  readonly metric: string
-  constructor(metric: string) {
-    super(`Metric ${metric} does not exist`)
-    this.metric = metric
-  }
 }
 
-export class NoSuchArchivePolicyError extends GnocchiError {
+export class NoSuchArchivePolicyError extends errorAbout(
+  'archivePolicy',
+  (archivePolicy) => `Archive policy ${archivePolicy} does not exist`,
+) {
   override name = 'NoSuchArchivePolicyError'
-  readonly archivePolicy: string
-  constructor(archivePolicy: string) {
-    super(`Archive policy ${archivePolicy} does not exist`)
-    this.archivePolicy = archivePolicy
-  }
 }
 
-export class ArchivePolicyAlreadyExistsError extends GnocchiError {
+export class ArchivePolicyAlreadyExistsError extends errorAbout(
+  'archivePolicy',
+  (archivePolicy) => `Archive policy ${archivePolicy} already exists`,
+) {
   override name = 'ArchivePolicyAlreadyExistsError'
-  readonly archivePolicy: string
-  constructor(archivePolicy: string) {
-    super(`Archive policy ${archivePolicy} already exists`)
-    this.archivePolicy = archivePolicy
-  }
 }
 
-export class ArchivePolicyInUseError extends GnocchiError {
+export class ArchivePolicyInUseError extends errorAbout(
+  'archivePolicy',
+  (archivePolicy) => `Archive policy ${archivePolicy} is still in use`,
+) {
   override name = 'ArchivePolicyInUseError'
-  readonly archivePolicy: string
-  constructor(archivePolicy: string) {
-    super(`Archive policy ${archivePolicy} is still in use`)
-    this.archivePolicy = archivePolicy
-  }
 }
 
-export class NoSuchArchivePolicyRuleError extends GnocchiError {
+export class NoSuchArchivePolicyRuleError extends errorAbout(
+  'rule',
+  (rule) => `Archive policy rule ${rule} does not exist`,
+) {
   override name = 'NoSuchArchivePolicyRuleError'
-  readonly rule: string
-  constructor(rule: string) {
-    super(`Archive policy rule ${rule} does not exist`)
-    this.rule = rule
-  }
 }
 
-export class ArchivePolicyRuleAlreadyExistsError extends GnocchiError {
+export class ArchivePolicyRuleAlreadyExistsError extends errorAbout(
+  'rule',
+  (rule) => `Archive policy rule ${rule} already exists`,
+) {
   override name = 'ArchivePolicyRuleAlreadyExistsError'
-  readonly rule: string
-  constructor(rule: string) {
-    super(`Archive policy rule ${rule} already exists`)
-    this.rule = rule
-  }
 }
 
-export class NamedMetricAlreadyExistsError extends GnocchiError {
+export class NamedMetricAlreadyExistsError extends errorAbout(
+  'metricName',
+  (metricName) => `Named metric ${metricName} already exists`,
+) {
   override name = 'NamedMetricAlreadyExistsError'
-  readonly metricName: string
-  constructor(metricName: string) {
-    super(`Named metric ${metricName} already exists`)
-    this.metricName = metricName
-  }
 }
 
 /** The sack lock of a metric could not be taken in time (refresh on read → 503). */
-export class MetricLockedError extends GnocchiError {
+export class MetricLockedError extends errorAbout(
+  'metric',
+  (metric) => `Unable to refresh metric: ${metric}. Metric is locked. Please try again.`,
+) {
   override name = 'MetricLockedError'
-  readonly metric: string
-  constructor(metric: string) {
-    super(`Unable to refresh metric: ${metric}. Metric is locked. Please try again.`)
-    this.metric = metric
-  }
 }
 
 /** Pagination marker that matches no listed item (API: 400 "Invalid pagination: `Invalid marker: `<m>''"). */
@@ -107,50 +104,40 @@ export class InvalidSortKeyError extends GnocchiError {
   }
 }
 
-export class NoSuchResourceError extends GnocchiError {
+export class NoSuchResourceError extends errorAbout(
+  'resource',
+  (resource) => `Resource ${resource} does not exist`,
+) {
   override name = 'NoSuchResourceError'
-  readonly resource: string
-  constructor(resource: string) {
-    super(`Resource ${resource} does not exist`)
-    this.resource = resource
-  }
 }
 
-export class ResourceAlreadyExistsError extends GnocchiError {
+export class ResourceAlreadyExistsError extends errorAbout(
+  'resource',
+  (resource) => `Resource ${resource} already exists`,
+) {
   override name = 'ResourceAlreadyExistsError'
-  readonly resource: string
-  constructor(resource: string) {
-    super(`Resource ${resource} already exists`)
-    this.resource = resource
-  }
 }
 
-export class NoSuchResourceTypeError extends GnocchiError {
+export class NoSuchResourceTypeError extends errorAbout(
+  'resourceType',
+  (resourceType) => `Resource type ${resourceType} does not exist`,
+) {
   override name = 'NoSuchResourceTypeError'
-  readonly resourceType: string
-  constructor(resourceType: string) {
-    super(`Resource type ${resourceType} does not exist`)
-    this.resourceType = resourceType
-  }
 }
 
-export class ResourceTypeAlreadyExistsError extends GnocchiError {
+export class ResourceTypeAlreadyExistsError extends errorAbout(
+  'resourceType',
+  (resourceType) => `Resource type ${resourceType} already exists`,
+) {
   override name = 'ResourceTypeAlreadyExistsError'
-  readonly resourceType: string
-  constructor(resourceType: string) {
-    super(`Resource type ${resourceType} already exists`)
-    this.resourceType = resourceType
-  }
 }
 
 /** Also for `generic` and for types still referenced by history rows (API: 400). */
-export class ResourceTypeInUseError extends GnocchiError {
+export class ResourceTypeInUseError extends errorAbout(
+  'resourceType',
+  (resourceType) => `Resource type ${resourceType} is still in use`,
+) {
   override name = 'ResourceTypeInUseError'
-  readonly resourceType: string
-  constructor(resourceType: string) {
-    super(`Resource type ${resourceType} is still in use`)
-    this.resourceType = resourceType
-  }
 }
 
 /** The type is not `active` (being created, updated, deleted, or in an *_error state). */

@@ -4,6 +4,7 @@ import { pyFloat } from '../api/py-float.ts'
 import { ConversionError } from '../api/timespan.ts'
 import { BEFORE_EPOCH, parseTimestampsNs } from '../api/timestamp.ts'
 import { decodeBundle } from '../incoming/bundle.ts'
+import { mulberry32 } from '../testing/prng.ts'
 import { InvalidMeasuresError } from './errors.ts'
 import { bundleFromJsonMeasures } from './json-measures.ts'
 
@@ -62,15 +63,6 @@ function f(body: unknown) {
   assert.deepEqual(actual(body), reference(body), JSON.stringify(body))
 }
 
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 describe('bundleFromJsonMeasures agrees with the general converter', () => {
   test('cases', () => {
     f([])
@@ -125,7 +117,7 @@ describe('bundleFromJsonMeasures agrees with the general converter', () => {
     ])
   })
   test('random ISO and epoch bodies (seeded)', () => {
-    const rand = rng(3)
+    const rand = mulberry32(3)
     const pad = (n: number, w: number) => String(n).padStart(w, '0')
     for (let n = 0; n < 300; n++) {
       const body: unknown[] = []

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { decodeBundle } from '../incoming/bundle.ts'
+import { mulberry32 } from '../testing/prng.ts'
 import { InvalidMeasuresError, RemoteWriteDecodeError } from './errors.ts'
 import { decodeRemoteWrite, decodeWriteRequest } from './remote-write.ts'
 import { decodeSnappyBlock } from './snappy.ts'
@@ -16,19 +17,9 @@ const fixture = (name: string) => {
   }
 }
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 describe('snappy block', () => {
   test('round trips through the test encoder (seeded)', () => {
-    const rand = rng(42)
+    const rand = mulberry32(42)
     for (let n = 0; n < 200; n++) {
       const len = Math.floor(rand() * 5000)
       const src = new Uint8Array(len)
@@ -159,7 +150,7 @@ describe('remote write', () => {
     )
   })
   test('fuzz: random bytes never throw anything but the typed errors (seeded)', () => {
-    const rand = rng(7)
+    const rand = mulberry32(7)
     const valid = encodeSnappyBlock(
       encodeWriteRequest([
         {

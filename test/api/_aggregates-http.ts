@@ -1,36 +1,17 @@
 /** HTTP helpers of the aggregates route tests (admin basic auth, Python JSON bodies). */
 import assert from 'node:assert/strict'
-import type { TestServer } from './_harness.ts'
+import { type CallOptions, type Res, request, type TestServer } from './_harness.ts'
 
-export const ADMIN = 'basic YWRtaW46'
+export type { CallOptions, Res }
 
-export interface Res {
-  status: number
-  text: string
-}
-
-export interface CallOptions {
-  body?: unknown
-  raw?: string
-  headers?: Record<string, string>
-}
-
-export async function callOn(
+/** A request to `on` as admin. */
+export function callOn(
   on: TestServer,
   method: string,
   path: string,
   options: CallOptions = {},
 ): Promise<Res> {
-  const headers: Record<string, string> = {
-    accept: 'application/json',
-    authorization: ADMIN,
-    ...options.headers,
-  }
-  let body: string | undefined = options.raw
-  if (options.body !== undefined) body = JSON.stringify(options.body)
-  if (body !== undefined) headers['content-type'] ??= 'application/json'
-  const res = await fetch(`${on.url}${path}`, { method, headers, body })
-  return { status: res.status, text: await res.text() }
+  return request(on, method, path, options)
 }
 
 /** Parses a Python JSON body (`NaN`, `Infinity` become strings). */

@@ -50,3 +50,42 @@ export async function startTestServer(
     },
   }
 }
+
+export const ADMIN = 'basic YWRtaW46'
+export const FOOBAR = 'basic Zm9vYmFyOg=='
+
+export interface Res {
+  status: number
+  headers: Headers
+  text: string
+}
+
+export interface CallOptions {
+  /** Sent as JSON. */
+  body?: unknown
+  /** Sent as is. */
+  raw?: string | Uint8Array
+  /** The `authorization` header; `null` sends none. */
+  auth?: string | null
+  headers?: Record<string, string>
+}
+
+/**
+ * One request to `on`, accepting JSON, with `options.auth` (else `defaultAuth`) as
+ * `authorization`; a body without a content-type header is sent as `application/json`.
+ */
+export async function request(
+  on: TestServer,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+  defaultAuth: string = ADMIN,
+): Promise<Res> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
+  if (options.auth !== null) headers.authorization = options.auth ?? defaultAuth
+  let body: string | Uint8Array | undefined = options.raw
+  if (options.body !== undefined) body = JSON.stringify(options.body)
+  if (body !== undefined) headers['content-type'] ??= 'application/json'
+  const res = await fetch(`${on.url}${path}`, { method, headers, body })
+  return { status: res.status, headers: res.headers, text: await res.text() }
+}

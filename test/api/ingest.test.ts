@@ -10,41 +10,20 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { encodeSnappyBlock, encodeWriteRequest } from '../../src/ingest/testing/remote-write-encoder.ts'
-import { startTestServer, type TestServer } from './_harness.ts'
+import {
+  ADMIN,
+  type CallOptions,
+  FOOBAR,
+  type Res,
+  request,
+  startTestServer,
+  type TestServer,
+} from './_harness.ts'
 
-const ADMIN = 'basic YWRtaW46'
-const FOOBAR = 'basic Zm9vYmFyOg=='
 let server: TestServer
 
-interface Res {
-  status: number
-  headers: Headers
-  text: string
-}
-
-async function call(
-  method: string,
-  path: string,
-  options: {
-    body?: unknown
-    raw?: string | Uint8Array
-    auth?: string
-    headers?: Record<string, string>
-  } = {},
-): Promise<Res> {
-  const headers: Record<string, string> = {
-    accept: 'application/json',
-    authorization: options.auth ?? ADMIN,
-    ...options.headers,
-  }
-  let body: string | Uint8Array | undefined = options.raw
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body)
-    headers['content-type'] ??= 'application/json'
-  }
-  const res = await fetch(`${server.url}${path}`, { method, headers, body })
-  return { status: res.status, headers: res.headers, text: await res.text() }
-}
+const call = (method: string, path: string, options?: CallOptions): Promise<Res> =>
+  request(server, method, path, options, ADMIN)
 
 const description = (r: Res) => (JSON.parse(r.text) as { description: unknown }).description
 const idx = () => server.running.runtime.indexer

@@ -5,32 +5,20 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { startTestServer, type TestServer } from './_harness.ts'
-
-const ADMIN = 'basic YWRtaW46'
-const FOOBAR = 'basic Zm9vYmFyOg=='
+import {
+  ADMIN,
+  type CallOptions,
+  FOOBAR,
+  type Res,
+  request,
+  startTestServer,
+  type TestServer,
+} from './_harness.ts'
 
 let server: TestServer
 
-interface Res {
-  status: number
-  headers: Headers
-  text: string
-}
-
-async function call(
-  method: string,
-  path: string,
-  options: { body?: unknown; raw?: string; auth?: string | null; headers?: Record<string, string> } = {},
-): Promise<Res> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
-  if (options.auth !== null) headers.authorization = options.auth ?? FOOBAR
-  let body: string | undefined = options.raw
-  if (options.body !== undefined) body = JSON.stringify(options.body)
-  if (body !== undefined) headers['content-type'] ??= 'application/json'
-  const res = await fetch(`${server.url}${path}`, { method, headers, body })
-  return { status: res.status, headers: res.headers, text: await res.text() }
-}
+const call = (method: string, path: string, options?: CallOptions): Promise<Res> =>
+  request(server, method, path, options, FOOBAR)
 
 // biome-ignore lint/suspicious/noExplicitAny: test convenience
 function json(res: Res): any {

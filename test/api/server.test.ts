@@ -4,39 +4,21 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { startTestServer, type TestServer } from './_harness.ts'
-
-const ADMIN = 'basic YWRtaW46'
-const FOOBAR = 'basic Zm9vYmFyOg=='
+import { mulberry32 } from '../../src/testing/prng.ts'
+import {
+  ADMIN,
+  type CallOptions,
+  FOOBAR,
+  type Res,
+  request,
+  startTestServer,
+  type TestServer,
+} from './_harness.ts'
 
 let server: TestServer
 
-interface Res {
-  status: number
-  headers: Headers
-  text: string
-}
-
-async function call(
-  method: string,
-  path: string,
-  options: {
-    body?: unknown
-    raw?: string | Buffer
-    auth?: string | null
-    headers?: Record<string, string>
-  } = {},
-): Promise<Res> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
-  if (options.auth !== null) headers.authorization = options.auth ?? ADMIN
-  let body: string | Buffer | undefined = options.raw
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body)
-    headers['content-type'] ??= 'application/json'
-  } else if (options.raw !== undefined) headers['content-type'] ??= 'application/json'
-  const res = await fetch(`${server.url}${path}`, { method, headers, body })
-  return { status: res.status, headers: res.headers, text: await res.text() }
-}
+const call = (method: string, path: string, options?: CallOptions): Promise<Res> =>
+  request(server, method, path, options, ADMIN)
 
 function json(res: Res): unknown {
   return JSON.parse(res.text)
@@ -341,17 +323,7 @@ describe('bad input gets upstream 4xx', () => {
 })
 
 describe('seeded fuzz: status < 500 and a well-formed error body', () => {
-  // mulberry32
-  function rng(seed: number) {
-    let a = seed
-    return () => {
-      a = (a + 0x6d2b79f5) | 0
-      let t = Math.imul(a ^ (a >>> 15), 1 | a)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
-  const rand = rng(42)
+  const rand = mulberry32(42)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]
   const atoms: unknown[] = [
     null,

@@ -3,30 +3,13 @@
  * unchanged. Skipped only when /usr/bin/gnocchi is missing.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { after, before, test } from 'node:test'
-import { promisify } from 'node:util'
 import { startTestServer, type TestServer } from '../api/_harness.ts'
-
-const GNOCCHI = '/usr/bin/gnocchi'
-const skip = existsSync(GNOCCHI) ? false : `${GNOCCHI} not installed (Debian package python3-gnocchiclient)`
-const run = promisify(execFile)
+import { gnocchiOn, skip } from './_gnocchi-cli.ts'
 
 let server: TestServer
 
-async function gnocchi(...args: string[]): Promise<string> {
-  const { stdout } = await run(GNOCCHI, args, {
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      OS_AUTH_TYPE: 'gnocchi-basic',
-      GNOCCHI_USER: 'admin',
-      GNOCCHI_ENDPOINT: server.url,
-    },
-  })
-  return stdout
-}
+const gnocchi = (...args: string[]): Promise<string> => gnocchiOn(server, ...args)
 
 async function gnocchiJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(await gnocchi(...args, '-f', 'json')) as T

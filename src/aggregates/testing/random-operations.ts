@@ -1,17 +1,8 @@
 import type { FillMode } from '../../carbonara/cross-series.ts'
 import type { TimeSeries } from '../../carbonara/time-series.ts'
+import { mulberry32 } from '../../testing/prng.ts'
 
-/** Deterministic PRNG (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { mulberry32 }
 
 export interface RandomAggregatesCase {
   readonly seed: number

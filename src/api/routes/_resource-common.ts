@@ -8,16 +8,16 @@ import type { Resource, ResourceMetricSpec, ResourceType } from '../../domain/re
 import type { Filter } from '../../indexer/filter.ts'
 import type { SortDirection, SortKey } from '../../indexer/indexer.ts'
 import { ArchivePolicyRuleMatcher } from '../../ingest/archive-policy-rules.ts'
-import type { RequestContext } from '../context.ts'
+import { jsonReply, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { GENERIC_STRING_FIELDS, parseJsonFilter } from '../filters/json-filter.ts'
 import { parseStringFilter } from '../filters/string-filter.ts'
 import { hostUrlPath, type PaginationOptions, paginationOptions } from '../pagination.ts'
 import { pyUrlencode } from '../proxy-headers.ts'
-import { resourceEtag, resourceLastModifiedSeconds } from '../resource-json.ts'
+import { resourceEtag, resourceJson, resourceLastModifiedSeconds } from '../resource-json.ts'
 import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { Invalid, isPlainObject, type Path } from '../validation.ts'
-import { enforce, readJson } from './_common.ts'
+import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 
 /** Upstream `ResourcesByTypeController._lookup`: unknown type → 404. */
 export async function lookupResourceType(ctx: RequestContext, name: string): Promise<ResourceType> {
@@ -112,6 +112,36 @@ export function linkHeaderIfFull(
 /** `attrs` query parameter (repeatable). */
 export function attrsParam(ctx: RequestContext): string[] {
   return ctx.query.getAll('attrs')
+}
+
+/**
+ * The reply of `GET /v1/resource/<type>` and `POST /v1/search/resource/<type>`: resources of
+ * `rt` matching `filter` (all without one), with `details`, `history`, pagination and `attrs`
+ * from the query string.
+ */
+export async function resourceListReply(
+  ctx: RequestContext,
+  rt: ResourceType,
+  filter: Filter | undefined,
+): Promise<Reply> {
+  const details = boolParam('details', queryParam(ctx, 'details'), false)
+  const history = boolParam('history', queryParam(ctx, 'history'), false)
+  const page = listingPage(ctx)
+  const attrs = attrsParam(ctx)
+  const resources = await ctx.deps.indexer.listResources({
+    type: rt.name,
+    filter,
+    details,
+    history,
+    limit: page.limit,
+    marker: page.marker,
+    sorts: resourceSorts(page.sorts, history),
+  })
+  return jsonReply(
+    200,
+    resources.map((r) => resourceJson(r, { attrs })),
+    linkHeaderIfFull(ctx, resources, page, history),
+  )
 }
 
 // ------------------------------------------------------------------ filters

@@ -8,16 +8,15 @@
  */
 import { gunzipSync } from 'node:zlib'
 import { NoSuchResourceTypeError, ResourceTypeAlreadyExistsError } from '../../domain/errors.ts'
-import { ArchivePolicyRuleMatcher } from '../../ingest/archive-policy-rules.ts'
 import { PRECISION_NS, parseCreateDatabase, parseLineProtocol } from '../../ingest/line-protocol.ts'
-import { getOrCreateResourceMetrics, type IngestEnvironment } from '../../ingest/resource-metrics.ts'
+import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
 import { NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
-import { metricPolicyTarget } from '../serializers.ts'
 import { nowNs } from '../timestamp.ts'
 import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { enforce, queryParam } from './_common.ts'
+import { batchMeasures, requestIngestEnvironment } from './_ingest-common.ts'
 
 const DEFAULT_TAG_RESOURCE_ID = 'host'
 /** Inflated bodies are capped like raw ones (the server's default body limit). */
@@ -84,13 +83,7 @@ async function write(ctx: RequestContext): Promise<Reply> {
   }
   const resources = parseLineProtocol(writeBody(ctx), { tagResourceId: tag, nowNs: nowNs(), precisionNs })
   if (resources.size === 0) return NO_CONTENT
-  const env: IngestEnvironment = {
-    indexer: ctx.deps.indexer,
-    rules: await ArchivePolicyRuleMatcher.load(ctx.deps.indexer),
-    authorize: (rule, target) => enforce(ctx, rule, target),
-    timeoutMs: ctx.deps.config.operationTimeoutMs,
-    activeResourceTypes: new Set(),
-  }
+  const env = await requestIngestEnvironment(ctx)
   const batch = new Map<string, Uint8Array>()
   for (const [resourceName, metrics] of resources) {
     let resourceId: string
@@ -118,11 +111,7 @@ async function write(ctx: RequestContext): Promise<Reply> {
       }
       throw e
     }
-    for (const m of found) enforce(ctx, 'post measures', metricPolicyTarget(m))
-    for (const m of found) {
-      const buffer = m.name === null ? undefined : metrics.get(m.name)
-      if (buffer) batch.set(m.id, buffer.bundle())
-    }
+    batchMeasures(ctx, found, metrics, batch)
   }
   if (batch.size > 0) await ctx.deps.incoming.addMeasures(batch)
   return NO_CONTENT

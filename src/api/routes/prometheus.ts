@@ -4,15 +4,13 @@
  * are the series' `__name__`s; all samples are queued in one batched write. 202.
  */
 import type { ResourceAttributeSchema } from '../../domain/resource.ts'
-import { ArchivePolicyRuleMatcher } from '../../ingest/archive-policy-rules.ts'
 import { decodeRemoteWrite } from '../../ingest/remote-write.ts'
-import { getOrCreateResourceMetrics, type IngestEnvironment } from '../../ingest/resource-metrics.ts'
+import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
 import { ACCEPTED, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
-import { metricPolicyTarget } from '../serializers.ts'
 import { ResourceIdError, resourceUuid } from '../uuid.ts'
-import { enforce } from './_common.ts'
+import { batchMeasures, requestIngestEnvironment } from './_ingest-common.ts'
 
 const PROMETHEUS_RESOURCE_TYPE = 'prometheus'
 
@@ -26,13 +24,7 @@ async function write(ctx: RequestContext): Promise<Reply> {
   const resources = decodeRemoteWrite(ctx.body)
   const creator = ctx.auth.currentUser()
   if (resources.size === 0) return ACCEPTED
-  const env: IngestEnvironment = {
-    indexer: ctx.deps.indexer,
-    rules: await ArchivePolicyRuleMatcher.load(ctx.deps.indexer),
-    authorize: (rule, target) => enforce(ctx, rule, target),
-    timeoutMs: ctx.deps.config.operationTimeoutMs,
-    activeResourceTypes: new Set(),
-  }
+  const env = await requestIngestEnvironment(ctx)
   const batch = new Map<string, Uint8Array>()
   for (const { job, instance, metrics } of resources.values()) {
     const originalResourceId = `${job}@${instance}`
@@ -53,11 +45,7 @@ async function write(ctx: RequestContext): Promise<Reply> {
       resourceTypeAttributes: PROMETHEUS_RESOURCE_TYPE_ATTRIBUTES,
       metricNames: metrics.keys(),
     })
-    for (const m of found) enforce(ctx, 'post measures', metricPolicyTarget(m))
-    for (const m of found) {
-      const buffer = m.name === null ? undefined : metrics.get(m.name)
-      if (buffer) batch.set(m.id, buffer.bundle())
-    }
+    batchMeasures(ctx, found, metrics, batch)
   }
   if (batch.size > 0) await ctx.deps.incoming.addMeasures(batch)
   return ACCEPTED

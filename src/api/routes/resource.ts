@@ -28,7 +28,6 @@ import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { Invalid, isPlainObject } from '../validation.ts'
 import { boolParam, enforce, locationHeader, queryParam, readJson, v1Url } from './_common.ts'
 import {
-  attrsParam,
   checkPreconditions,
   linkHeaderIfFull,
   listingPage,
@@ -37,6 +36,7 @@ import {
   parseMetricsMap,
   requestFilter,
   resourceIdFromUrl,
+  resourceListReply,
   resourceSorts,
 } from './_resource-common.ts'
 import { getMeasures, postMeasures } from './measures.ts'
@@ -222,23 +222,7 @@ async function createResource(ctx: RequestContext): Promise<Reply> {
 
 async function listResources(ctx: RequestContext): Promise<Reply> {
   const rt = await lookupResourceType(ctx, ctx.params.type)
-  const details = boolParam('details', queryParam(ctx, 'details'), false)
-  const history = boolParam('history', queryParam(ctx, 'history'), false)
-  const page = listingPage(ctx)
-  const attrs = attrsParam(ctx)
-  const resources = await ctx.deps.indexer.listResources({
-    type: rt.name,
-    details,
-    history,
-    limit: page.limit,
-    marker: page.marker,
-    sorts: resourceSorts(page.sorts, history),
-  })
-  return jsonReply(
-    200,
-    resources.map((r) => resourceJson(r, { attrs })),
-    linkHeaderIfFull(ctx, resources, page, history),
-  )
+  return resourceListReply(ctx, rt, undefined)
 }
 
 const CAUTION = `caution: the query can not be empty, or it will ${' '.repeat(18)}delete entire database`

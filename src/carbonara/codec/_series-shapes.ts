@@ -4,17 +4,7 @@
  */
 import type { TimeSeries } from '../time-series.ts'
 
-/** mulberry32: small, fast, deterministic; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { mulberry32 as seededRandom } from '../../testing/prng.ts'
 
 export type Shape = 'constant' | 'counter' | 'random-walk' | 'random-floats'
 export const SHAPES: readonly Shape[] = ['constant', 'counter', 'random-walk', 'random-floats']

@@ -2,6 +2,8 @@ import type { AggregationMethod } from '../aggregation-method.ts'
 import { mustParseAggregationMethod } from '../aggregation-method.ts'
 import type { TimeSeries } from '../time-series.ts'
 
+export { mulberry32 } from '../../testing/prng.ts'
+
 /** `2014-01-01T12:00:01.0023` (UTC, up to 9 fractional digits) → ns since epoch, exactly. */
 export function ns(iso: string): bigint {
   const m = /^(\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?)(?:\.(\d{1,9}))?Z?$/.exec(iso)
@@ -52,15 +54,3 @@ export const SECOND = 1_000_000_000n
 export const MINUTE = 60n * SECOND
 export const HOUR = 3600n * SECOND
 export const DAY = 86400n * SECOND
-
-/** mulberry32: tiny deterministic PRNG for property tests. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
