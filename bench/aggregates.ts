@@ -57,6 +57,8 @@ export interface AggregatesBenchRow {
   readonly backingCpuPerQuery?: number
   /** sha256 (12 hex) of the canonical answer, values rounded to 6 significant digits. */
   readonly answerHash?: string
+  /** Wall seconds of the whole measurement (warm-up included). */
+  readonly seconds?: number
   readonly skipped?: string
 }
 
@@ -443,6 +445,7 @@ async function measure(
   maxSeconds: number,
   roots?: Roots,
 ): Promise<{ row: AggregatesBenchRow; answer?: Answer; error?: string }> {
+  const start = performance.now()
   const first = await c.call(q.method, q.path, q.body) // warm-up, and the answer compared
   if (first.status !== 200) {
     const error = `HTTP ${first.status}: ${first.text.slice(0, 300)}`
@@ -484,6 +487,7 @@ async function measure(
       cpuPerQuery: cpu ? cpu.cpuSeconds / ms.length : undefined,
       backingCpuPerQuery: bcpu ? bcpu.cpuSeconds / ms.length : undefined,
       answerHash: answerHash(answer),
+      seconds: (performance.now() - start) / 1000,
     },
     answer,
   }

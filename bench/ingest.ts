@@ -296,8 +296,12 @@ function pinned(cpuList: string, cmd: string, args: string[]): [string, string[]
 // --------------------------------------------------------------------------- servers
 
 /** Ours: gnocchi-api on a fresh temp dir, metricd off, no fsync, pinned. */
-async function startOursIngest(cpuList: string, nodeOptions: string | undefined): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'gnocchi-bench-ingest-'))
+async function startOursIngest(
+  cpuList: string,
+  nodeOptions: string | undefined,
+  parentDir: string | undefined,
+): Promise<Target> {
+  const dir = mkdtempSync(join(parentDir ?? tmpdir(), 'gnocchi-bench-ingest-'))
   const port = await freePort(18043)
   const logFile = join(dir, 'server.log')
   const logFd = openSync(logFile, 'a')
@@ -330,6 +334,7 @@ async function startOursIngest(cpuList: string, nodeOptions: string | undefined)
       cmd: [cmd, ...args].join(' '),
       cpus: cpuList,
       nodeOptions,
+      dataDir: dir,
       deployment: 'gnocchi-api, embedded SQLite + file storage/incoming, metricd off, fsync off, 128 sacks',
     },
     serverRoots: () => [child.pid ?? 0].filter((p) => p > 0),
@@ -390,6 +395,8 @@ export interface IngestOptions {
   readonly targets?: readonly TargetName[]
   /** Measured seconds per cell (protocol × size). */
   readonly seconds?: number
+  /** Read one metric per protocol back after the pushes (refresh=true; default true). */
+  readonly verify?: boolean
   /** Unmeasured load before each cell, seconds. */
   readonly warmup?: number
   readonly concurrency?: number
@@ -398,6 +405,8 @@ export interface IngestOptions {
   readonly seed?: number
   readonly serverCpus?: string
   readonly oursNodeOptions?: string
+  /** Where our temp data directory is made (default os.tmpdir()). */
+  readonly oursDataParent?: string
   readonly anchorPort?: number
   readonly anchorWaitMinutes?: number
 }
@@ -411,7 +420,7 @@ async function setup(conn: Conn, name: TargetName): Promise<string[]> {
       name: 'bench',
       back_window: 0,
       aggregation_methods: ['mean'],
-      definition: [{ granularity: '1s', points: 86400 }],
+      definition: [{ granularity: 1, points: 86400 }],
     }),
     'archive policy',
   )
@@ -533,7 +542,7 @@ async function runCells(
   target: Target,
   name: TargetName,
   cells: readonly Cell[],
-  o: Required<Pick<IngestOptions, 'seconds' | 'warmup' | 'concurrency' | 'seed'>>,
+  o: Required<Pick<IngestOptions, 'seconds' | 'warmup' | 'concurrency' | 'seed' | 'verify'>>,
   report: TargetReport,
 ): Promise<void> {
   const conn = new Conn(target.baseUrl, o.concurrency)
@@ -652,7 +661,7 @@ async function runCells(
         `${reported === acceptedBundles ? '' : ' MISMATCH'}`,
     )
     if (target.resumeProcessing) await target.resumeProcessing()
-    await checkStored(conn, report, ids, expected, o.seed)
+    if (o.verify) await checkStored(conn, report, ids, expected, o.seed)
   } finally {
     conn.close()
   }
@@ -683,6 +692,7 @@ export async function runIngest(options: IngestOptions = {}): Promise<TargetRepo
   const o = {
     seconds: options.seconds ?? 4,
     warmup: options.warmup ?? 0.5,
+    verify: options.verify ?? true,
     concurrency: options.concurrency ?? 4,
     seed: options.seed ?? 42,
   }
@@ -690,6 +700,8 @@ export async function runIngest(options: IngestOptions = {}): Promise<TargetRepo
   const cells = buildCells(options.sizes ?? DEFAULT_SIZES, options.protocols ?? PROTOCOLS, o.seed)
   const serverCpus = options.serverCpus ?? ''
   const reports: TargetReport[] = []
+  // Someone else's anchor run also loads the machine: wait before starting either server.
+  if (names.includes('anchor') && anchorAvailable()) await waitAnchorFree(options.anchorWaitMinutes ?? 15)
   for (const name of names) {
     const report: TargetReport = { name, info: {}, rows: [], spot: [] }
     reports.push(report)
@@ -701,7 +713,8 @@ export async function runIngest(options: IngestOptions = {}): Promise<TargetRepo
     process.once('SIGINT', stopOnSignal)
     process.once('SIGTERM', stopOnSignal)
     try {
-      if (name === 'ours') target = await startOursIngest(serverCpus, options.oursNodeOptions)
+      if (name === 'ours')
+        target = await startOursIngest(serverCpus, options.oursNodeOptions, options.oursDataParent)
       else {
         if (!anchorAvailable()) throw new Error(`no anchor at ${ANCHOR_DIR}`)
         await waitAnchorFree(options.anchorWaitMinutes ?? 15)
@@ -859,8 +872,12 @@ const HELP = `Usage: node bench/ingest.ts [options]
   --server-cpus LIST      taskset CPUs of the servers (default: upper half, "1" on 2 cores; "" = none)
   --client-cpus LIST      taskset CPUs of this load generator (default: the other CPUs)
   --ours-node-options=S   NODE_OPTIONS of our server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  --ours-data-parent DIR  where our temp data directory goes (default the OS temp dir; e.g.
+                          /dev/shm: incoming in memory, like the anchor's redis)
   --anchor-port N         anchor API port (default 8041)
   --anchor-wait-minutes M wait this long for an anchor started by someone else to stop (default 15)
+  --no-verify             skip the read-back spot checks (e.g. when profiling: refresh=true
+                          processes the whole backlog inside the API); the backlog count stays
   --json                  print the rows as JSON instead of tables
   --out FILE              results JSON (default bench/results/ingest-<timestamp>.json)
 `
@@ -879,9 +896,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       'server-cpus': { type: 'string' },
       'client-cpus': { type: 'string' },
       'ours-node-options': { type: 'string' },
+      'ours-data-parent': { type: 'string' },
       'anchor-port': { type: 'string', default: '8041' },
       'anchor-wait-minutes': { type: 'string', default: '15' },
       json: { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -910,12 +929,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     targets,
     seconds: Number(v.seconds),
     warmup: Number(v.warmup),
+    verify: v['no-verify'] !== true,
     concurrency: Number(v.concurrency),
     sizes: v.sizes ? v.sizes.split(',').map(Number) : undefined,
     protocols: v.protocols ? (v.protocols.split(',') as Protocol[]) : undefined,
     seed: Number(v.seed),
     serverCpus,
     oursNodeOptions: v['ours-node-options'],
+    oursDataParent: v['ours-data-parent'],
     anchorPort: Number(v['anchor-port']),
     anchorWaitMinutes: Number(v['anchor-wait-minutes']),
   }
