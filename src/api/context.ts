@@ -26,8 +26,8 @@ export interface RequestContext {
 export interface Reply {
   readonly status: number
   readonly headers?: Readonly<Record<string, string>>
-  /** Encoded body; undefined for none. */
-  readonly body?: string
+  /** Encoded body (a string is sent as UTF-8, bytes as they are); undefined for none. */
+  readonly body?: string | Uint8Array
   readonly contentType?: string
 }
 
@@ -35,8 +35,8 @@ export function jsonReply(status: number, value: JsonValue, headers?: Record<str
   return { status, body: encodeJson(value), contentType: 'application/json', headers }
 }
 
-/** A body already encoded as JSON (hot paths that build the string themselves). */
-export function rawJsonReply(status: number, body: string): Reply {
+/** A body already encoded as JSON (hot paths that build the string or the bytes themselves). */
+export function rawJsonReply(status: number, body: string | Uint8Array): Reply {
   return { status, body, contentType: 'application/json' }
 }
 

@@ -6,8 +6,10 @@
  * `MeasureTimestampFormatter.format`, numbers as Python `repr(float)`).
  *
  * Everything this server writes as JSON is ASCII (`json.dumps` escapes the rest), so the
- * buffer holds one byte per character and becomes a string with a single latin1 copy.
+ * buffer holds one byte per character and becomes a string with a single latin1 copy, or
+ * is handed to the socket as is (`toBytes`).
  */
+import { isAscii } from 'node:buffer'
 import { encodeFloat, encodeString } from './json.ts'
 import { nsToSeconds } from './timespan.ts'
 import { MAX_MEASURE_TIMESTAMP_BYTES, MeasureTimestampFormatter } from './timestamp.ts'
@@ -69,6 +71,16 @@ export class JsonBytes {
 
   toString(): string {
     return this.#buf.toString('latin1', 0, this.#pos)
+  }
+
+  /**
+   * The UTF-8 encoding of `toString()`, without the round trip through a string: a view of the
+   * buffer when it is ASCII (always, for JSON from `encodeString`/`encodeJson`), else a copy.
+   * The writer must not be used afterwards.
+   */
+  toBytes(): Buffer {
+    const view = this.#buf.subarray(0, this.#pos)
+    return isAscii(view) ? view : Buffer.from(this.toString(), 'utf8')
   }
 }
 
@@ -155,7 +167,20 @@ export function granularityJson(granularity: bigint | string): string {
 export function encodeMeasureList(
   results: ReadonlyArray<{ readonly granularity: bigint | string; readonly series: MeasureSeries }>,
 ): string {
+  return measureListWriter(results).toString()
+}
+
+/** `encodeMeasureList` as UTF-8 bytes (a reply body without the string round trip). */
+export function encodeMeasureListBytes(
+  results: ReadonlyArray<{ readonly granularity: bigint | string; readonly series: MeasureSeries }>,
+): Buffer {
+  return measureListWriter(results).toBytes()
+}
+
+function measureListWriter(
+  results: ReadonlyArray<{ readonly granularity: bigint | string; readonly series: MeasureSeries }>,
+): MeasuresJsonWriter {
   const w = new MeasuresJsonWriter().beginList()
   for (const { granularity, series } of results) w.series(granularityJson(granularity), series)
-  return w.endList().toString()
+  return w.endList()
 }

@@ -185,12 +185,15 @@ export function createRequestHandler(
     const headers: Record<string, string> = { ...reply.headers }
     if (reply.contentType) headers['content-type'] = reply.contentType
     if (method !== 'OPTIONS') Object.assign(headers, simpleCorsHeaders(cors, req.headers, headers.vary))
-    const body =
-      reply.status === 204 || reply.status === 304 ? undefined : Buffer.from(reply.body ?? '', 'utf8')
+    const body = reply.status === 204 || reply.status === 304 ? undefined : bodyBytes(reply.body)
     if (body !== undefined) headers['content-length'] = String(body.length)
     res.writeHead(reply.status, headers)
     res.end(method === 'HEAD' ? undefined : body)
   }
+}
+
+function bodyBytes(body: string | Uint8Array | undefined): Uint8Array {
+  return typeof body === 'string' || body === undefined ? Buffer.from(body ?? '', 'utf8') : body
 }
 
 function headerString(v: string | string[] | undefined): string | undefined {

@@ -35,11 +35,16 @@ export function fillDropsNonFinite(fill: FillMode | null): boolean {
  * ffill/bfill transformations per column.
  */
 export function alignSeries(series: readonly TimeSeries[], fill: FillMode | null): AlignedGrid {
-  const timestamps = unionTimestamps(series)
+  const allSame = series.length > 0 && series.every((s) => sameTimestamps(series[0].timestamps, s.timestamps))
+  const timestamps = allSame ? series[0].timestamps : unionTimestamps(series)
   const n = timestamps.length
   const filler = typeof fill === 'number' ? fill : Number.NaN
   const gv = int32View(timestamps)
+  // Every series on exactly the grid (the common case: same archive policy, same window) and
+  // the grid strictly increasing: the walk below would place value i at row i, so copy.
+  const direct = allSame && n > 0 && strictlyIncreasing(gv, n)
   const columns = series.map((s) => {
+    if (direct) return s.values.slice(0, n)
     const col = new Float64Array(n).fill(filler)
     const sv = int32View(s.timestamps)
     const len = s.timestamps.length
@@ -65,15 +70,42 @@ export function alignSeries(series: readonly TimeSeries[], fill: FillMode | null
   return { timestamps, columns }
 }
 
+/**
+ * Sorted union (the caller short-cuts the common case of identical grids): a balanced pairwise
+ * merge, O(N log k) rather than O(N k). The merge keeps, per timestamp, the largest
+ * multiplicity among its inputs, which is associative and commutative: the result does not
+ * depend on the merge order.
+ */
 function unionTimestamps(series: readonly TimeSeries[]): BigInt64Array {
-  let acc: BigInt64Array = new BigInt64Array(0)
-  for (const s of series) acc = unionTwo(acc, s.timestamps)
-  return acc
+  if (series.length === 0) return new BigInt64Array(0)
+  let level: BigInt64Array[] = series.map((s) => s.timestamps)
+  while (level.length > 1) {
+    const next: BigInt64Array[] = []
+    for (let i = 0; i < level.length; i += 2)
+      next.push(i + 1 < level.length ? unionTwo(level[i], level[i + 1]) : level[i])
+    level = next
+  }
+  return level[0]
+}
+
+function sameTimestamps(a: BigInt64Array, b: BigInt64Array): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  const av = int32View(a)
+  const bv = int32View(b)
+  for (let i = 0; i < av.length; i++) if (av[i] !== bv[i]) return false
+  return true
+}
+
+function strictlyIncreasing(v: Int32Array, n: number): boolean {
+  for (let i = 1; i < n; i++) if (compareAt(v, i - 1, v, i) >= 0) return false
+  return true
 }
 
 function unionTwo(a: BigInt64Array, b: BigInt64Array): BigInt64Array {
   if (b.length === 0) return a
   if (a.length === 0) return b
+  if (sameTimestamps(a, b)) return a
   const av = int32View(a)
   const bv = int32View(b)
   const out = new BigInt64Array(a.length + b.length)

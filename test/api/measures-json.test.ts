@@ -12,8 +12,17 @@ import { collectReferences } from '../../src/aggregates/references.ts'
 import { metricRef } from '../../src/aggregates/testing/fixtures.ts'
 import { mulberry32, randomAggregatesCase } from '../../src/aggregates/testing/random-operations.ts'
 import { encodeFloat, encodeString } from '../../src/api/json.ts'
-import { encodeMeasureList, floorSecondsOfInt64, MeasuresJsonWriter } from '../../src/api/measures-json.ts'
-import { encodeChunks, encodeMeasuresResponse } from '../../src/api/routes/aggregates-common.ts'
+import {
+  encodeMeasureList,
+  encodeMeasureListBytes,
+  floorSecondsOfInt64,
+  MeasuresJsonWriter,
+} from '../../src/api/measures-json.ts'
+import {
+  encodeChunks,
+  encodeMeasuresResponse,
+  encodeMeasuresResponseBytes,
+} from '../../src/api/routes/aggregates-common.ts'
 import { nsToSeconds } from '../../src/api/timespan.ts'
 import { MeasureTimestampFormatter } from '../../src/api/timestamp.ts'
 import type { TimeSeries } from '../../src/carbonara/time-series.ts'
@@ -115,6 +124,7 @@ test('measure lists: same bytes as the row-by-row encoding', () => {
       results.push({ granularity, series: randomSeries(rand, Math.floor(rand() * 200)) })
     }
     assert.equal(encodeMeasureList(results), rowByRow(results), `case ${k}`)
+    assert.deepEqual(encodeMeasureListBytes(results), Buffer.from(rowByRow(results), 'utf8'), `case ${k}`)
   }
   // An unaligned BigInt64Array view takes the bigint path.
   const big = randomSeries(mulberry32(3), 3000)
@@ -123,6 +133,15 @@ test('measure lists: same bytes as the row-by-row encoding', () => {
   view.set(big.timestamps)
   const results = [{ granularity: 60_000_000_000n, series: { timestamps: view, values: big.values } }]
   assert.equal(encodeMeasureList(results), rowByRow(results))
+})
+
+test('toBytes: the UTF-8 encoding of toString, ASCII or not', () => {
+  const ascii = new MeasuresJsonWriter().text('[["a", 1.0]]')
+  assert.deepEqual(ascii.toBytes(), Buffer.from('[["a", 1.0]]', 'utf8'))
+  // Not written by the server (JSON is escaped to ASCII), but the bytes still match the string.
+  const latin = new MeasuresJsonWriter().text('"\u00e9"')
+  assert.deepEqual(latin.toBytes(), Buffer.from(latin.toString(), 'utf8'))
+  assert.equal(latin.toBytes().length, 4)
 })
 
 test('a predicate keeps the separators right', () => {
@@ -189,6 +208,7 @@ test('aggregates results under every fill mode: same bytes', () => {
     }
     compared++
     assert.equal(encodeMeasuresResponse(result), treeRowByRow(result), `seed ${seed}`)
+    assert.deepEqual(encodeMeasuresResponseBytes(result), Buffer.from(treeRowByRow(result), 'utf8'))
     assert.equal(
       encodeMeasuresResponse(result, '[{"id": "x"}]'),
       `${treeRowByRow(result).slice(0, -1)}, "references": [{"id": "x"}]}`,

@@ -201,7 +201,16 @@ export function writeMeasuresTree(w: MeasuresJsonWriter, result: AggregatesResul
  * order), as one string.
  */
 export function encodeMeasuresResponse(result: AggregatesResult, referencesJson?: string): string {
+  return measuresResponseWriter(result, referencesJson).toString()
+}
+
+/** `encodeMeasuresResponse` as UTF-8 bytes (a reply body without the string round trip). */
+export function encodeMeasuresResponseBytes(result: AggregatesResult, referencesJson?: string): Buffer {
+  return measuresResponseWriter(result, referencesJson).toBytes()
+}
+
+function measuresResponseWriter(result: AggregatesResult, referencesJson?: string): MeasuresJsonWriter {
   const w = writeMeasuresTree(new MeasuresJsonWriter().text('{"measures": '), result)
   if (referencesJson !== undefined) w.text(`, "references": ${referencesJson}`)
-  return w.text('}').toString()
+  return w.text('}')
 }

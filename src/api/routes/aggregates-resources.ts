@@ -36,6 +36,7 @@ import { stringFields } from './_resource-common.ts'
 import {
   computeAggregates,
   encodeMeasuresResponse,
+  encodeMeasuresResponseBytes,
   PolicyCache,
   type QueryValues,
   type ResolvedReference,
@@ -206,6 +207,10 @@ function encodeByName(r: ByNameResult, details: boolean): string {
   return encodeMeasuresResponse(r.result, details ? referencesJson(r.resources) : undefined)
 }
 
+function encodeByNameBytes(r: ByNameResult, details: boolean): Buffer {
+  return encodeMeasuresResponseBytes(r.result, details ? referencesJson(r.resources) : undefined)
+}
+
 /** `details=true` in resource mode: the resource objects. */
 function referencesJson(resources: readonly Resource[]): string {
   return encodeJson(resources.map((x) => resourceJson(x)))
@@ -281,7 +286,7 @@ export async function resourceModeAggregates(ctx: RequestContext, req: ResourceM
       const metrics = await metricsOf(ctx, resources)
       return rawJsonReply(
         200,
-        encodeByName(await measuresByName(ctx, resources, metrics, req, policies), req.details),
+        encodeByNameBytes(await measuresByName(ctx, resources, metrics, req, policies), req.details),
       )
     }
     const parts = req.useHistory

@@ -34,6 +34,7 @@ import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 import {
   computeAggregates,
   encodeMeasuresResponse,
+  encodeMeasuresResponseBytes,
   PolicyCache,
   type QueryValues,
   type ResolvedReference,
@@ -140,6 +141,11 @@ export function encodeAggregatesResponse(
   return encodeMeasuresResponse(result, references === undefined ? undefined : encodeJson(references))
 }
 
+/** `encodeAggregatesResponse` as UTF-8 bytes (the reply body). */
+function encodeAggregatesResponseBytes(result: AggregatesResult, references: JsonValue | undefined): Buffer {
+  return encodeMeasuresResponseBytes(result, references === undefined ? undefined : encodeJson(references))
+}
+
 async function metricIdMode(
   ctx: RequestContext,
   keys: readonly MetricReferenceKey[],
@@ -185,7 +191,7 @@ async function metricIdMode(
   }
   const result = await computeAggregates(ctx, refs, operations, q)
   const references = details ? await metricReferencesJson(ctx, metrics, policies) : undefined
-  return rawJsonReply(200, encodeAggregatesResponse(result, references))
+  return rawJsonReply(200, encodeAggregatesResponseBytes(result, references))
 }
 
 /** `details=true` in metric-id mode: the metrics (id order) with policy and resource. */

@@ -162,12 +162,22 @@ export class FileStorageDriver implements StorageDriver {
     aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
   ): Promise<Map<string, bigint[]> | undefined> {
     const dir = this.#metricDir(metricId)
-    try {
-      statSync(dir)
-    } catch (e) {
-      if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined
-      throw e
+    // Existence is that of the metric directory. A successful readdir of one of its `agg_*`
+    // subdirectories proves it, so the stat is only paid when there is nothing to list or a
+    // readdir fails (then it runs first, as if it had preceded every readdir).
+    let dirKnown = false
+    const dirExists = (): boolean => {
+      if (dirKnown) return true
+      try {
+        statSync(dir)
+      } catch (e) {
+        if (isErrno(e, 'ENOENT', 'ENOTDIR')) return false
+        throw e
+      }
+      dirKnown = true
+      return true
     }
+    if (aggregations.length === 0 && !dirExists()) return undefined
     const result = new Map<string, bigint[]>()
     const byMethod = new Map<string, Map<string, bigint>>()
     for (const { method, granularityNs } of aggregations) {
@@ -183,7 +193,9 @@ export class FileStorageDriver implements StorageDriver {
       let names: string[]
       try {
         names = readdirSync(join(dir, `agg_${method}`))
+        dirKnown = true
       } catch (e) {
+        if (!dirExists()) return undefined
         if (isErrno(e, 'ENOENT')) continue
         throw e
       }
