@@ -9,6 +9,7 @@ import { SqliteCoordinator } from '../coordination/sqlite-coordinator.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import { FileIncomingDriver } from '../incoming/file/file-incoming-driver.ts'
 import { NotifyingIncomingDriver } from '../incoming/notifying-incoming-driver.ts'
+import { RedisIncomingDriver } from '../incoming/redis/redis-incoming-driver.ts'
 import { SqlIndexer } from '../indexer/sql/sql-indexer.ts'
 import type { Logger } from '../log/logger.ts'
 import { Metricd } from '../metricd/metricd.ts'
@@ -48,7 +49,9 @@ export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
     },
   })
   const incoming = new NotifyingIncomingDriver(
-    new FileIncomingDriver({ basePath: config.incoming.fileBasepath, fsync: config.incoming.fileFsync }),
+    config.incoming.driver === 'redis'
+      ? new RedisIncomingDriver({ url: config.incoming.redisUrl })
+      : new FileIncomingDriver({ basePath: config.incoming.fileBasepath, fsync: config.incoming.fileFsync }),
   )
   const storageDriver = new FileStorageDriver({
     basePath: config.storage.fileBasepath,
@@ -149,7 +152,12 @@ export async function runUpgrade(runtime: Runtime, options: UpgradeOptions = {})
     await storageDriver.upgrade()
   }
   if (!options.skipIncoming) {
-    log.info('Upgrading incoming storage', { basepath: config.incoming.fileBasepath })
+    log.info(
+      'Upgrading incoming storage',
+      config.incoming.driver === 'redis'
+        ? { driver: 'redis', url: config.incoming.redisUrl.replace(/\/\/[^@/]*@/, '//***@') }
+        : { driver: 'file', basepath: config.incoming.fileBasepath },
+    )
     await incoming.upgrade(options.sacksNumber ?? 128)
   }
   if (!options.skipArchivePoliciesCreation && !options.skipIndex) {

@@ -37,6 +37,23 @@ long = first
   assert.throws(() => parseBool('maybe', 'x'))
 })
 
+it('[incoming] driver = redis with redis_url', () => {
+  const c = loadConfig({ search: false, cwd: '/srv/g', env: {}, overrides: ['incoming.driver=redis'] })
+  assert.equal(c.incoming.driver, 'redis')
+  assert.equal(c.incoming.redisUrl, 'redis://localhost:6379/')
+  const d = loadConfig({
+    search: false,
+    cwd: '/srv/g',
+    env: {},
+    overrides: ['incoming.driver=redis', 'incoming.redis_url=redis://r:6380/2'],
+  })
+  assert.equal(d.incoming.redisUrl, 'redis://r:6380/2')
+  assert.equal(loadConfig({ search: false, cwd: '/srv/g', env: {} }).incoming.driver, 'file')
+  assert.throws(() =>
+    loadConfig({ search: false, cwd: '/srv/g', env: {}, overrides: ['incoming.driver=ceph'] }),
+  )
+})
+
 it('embedded defaults without any config file', () => {
   const c = loadConfig({ search: false, cwd: '/srv/g', env: {} })
   assert.equal(c.storage.fileBasepath, '/srv/g/data')

@@ -52,8 +52,10 @@ export interface GnocchiConfig {
     readonly fileFsync: boolean
   }
   readonly incoming: {
-    readonly driver: 'file'
+    readonly driver: 'file' | 'redis'
     readonly fileBasepath: string
+    /** `[incoming] redis_url` (upstream default `redis://localhost:6379/`), for driver redis. */
+    readonly redisUrl: string
     /** gnocchi-ts extension `[incoming] file_fsync` (default true: a 202 means durable). */
     readonly fileFsync: boolean
   }
@@ -236,8 +238,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
   const incomingDriver = o.raw('incoming', 'driver') ?? storageDriver
   if (storageDriver !== 'file')
     throw new Error(`[storage] driver ${storageDriver} is not supported yet (file only)`)
-  if (incomingDriver !== 'file')
-    throw new Error(`[incoming] driver ${incomingDriver} is not supported yet (file only)`)
+  if (incomingDriver !== 'file' && incomingDriver !== 'redis')
+    throw new Error(`[incoming] driver ${incomingDriver} is not supported yet (file, redis)`)
   const authMode = o.str('api', 'auth_mode', 'basic')
   if (authMode !== 'basic' && authMode !== 'remoteuser') {
     throw new Error(`[api] auth_mode ${authMode} is not supported (basic, remoteuser)`)
@@ -277,8 +279,9 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       fileFsync: o.bool('storage', 'file_fsync', true),
     },
     incoming: {
-      driver: 'file',
+      driver: incomingDriver,
       fileBasepath: incomingBase,
+      redisUrl: o.str('incoming', 'redis_url', 'redis://localhost:6379/'),
       fileFsync: o.bool('incoming', 'file_fsync', true),
     },
     metricd: {

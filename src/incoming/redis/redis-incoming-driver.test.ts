@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import { decodeBundle, encodeBundle } from '../bundle.ts'
+import { runIncomingConformance } from '../incoming-conformance.ts'
+import { RedisIncomingDriver } from './redis-incoming-driver.ts'
+
+/** A dedicated logical DB, flushed around each test: never db 0. */
+const TEST_DB = 9
+const URL = `redis://127.0.0.1:6379/${TEST_DB}`
+
+async function redisReachable(): Promise<boolean> {
+  const probe = new Redis(URL, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    await probe.ping()
+    return true
+  } catch {
+    return false
+  } finally {
+    probe.disconnect()
+  }
+}
+
+async function flushTestDb(): Promise<void> {
+  const admin = new Redis(URL)
+  try {
+    assert.equal(admin.options.db, TEST_DB)
+    await admin.flushdb()
+  } finally {
+    await admin.quit()
+  }
+}
+
+const reachable = await redisReachable()
+if (!reachable && process.env.CI) throw new Error(`Redis unreachable at ${URL} (required when CI is set)`)
+if (!reachable) console.log(`# skipping redis incoming tests: Redis unreachable at ${URL}`)
+
+const bundle = (...points: Array<[number, number]>) =>
+  encodeBundle({
+    timestamps: BigInt64Array.from(points.map(([t]) => BigInt(t))),
+    values: Float64Array.from(points.map(([, v]) => v)),
+  })
+
+if (reachable) {
+  runIncomingConformance('redis', {
+    newDriver: async () => {
+      await flushTestDb()
+      return {
+        driver: new RedisIncomingDriver({ url: URL }),
+        reopen: () => new RedisIncomingDriver({ url: URL }),
+        cleanup: flushTestDb,
+      }
+    },
+  })
+
+  describe('RedisIncomingDriver layout', () => {
+    let driver: RedisIncomingDriver
+    let raw: Redis
+    before(async () => {
+      await flushTestDb()
+      driver = new RedisIncomingDriver({ url: URL })
+      raw = new Redis(URL)
+      await driver.upgrade(128)
+      await driver.open()
+    })
+    after(async () => {
+      await driver.close()
+      await raw.quit()
+      await flushTestDb()
+    })
+
+    it('uses the upstream keys and trims only what was read', async () => {
+      assert.equal(await raw.hget('gnocchi-config', 'sacks'), '128')
+      await driver.upgrade(64) // only set when absent
+      assert.equal(await raw.hget('gnocchi-config', 'sacks'), '128')
+
+      const id = '5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10' // sack 16 of 128
+      const key = `incoming128-16:${id}`
+      const first = bundle([1, 1], [2, 2])
+      await driver.addMeasures(new Map([[id, first]]))
+      await driver.addMeasures(new Map([[id, bundle([3, 3])]]))
+      assert.equal(await raw.get('incoming128-16'), '1')
+      assert.equal(await raw.llen(key), 2)
+      assert.deepEqual(new Uint8Array((await raw.lrangeBuffer(key, 0, 0))[0]), first)
+      assert.deepEqual(await driver.sacksWithWork(), [16])
+      assert.deepEqual((await driver.report(false)).summary, { metrics: 1, measures: 2 })
+
+      const pending = await driver.readSack(16)
+      // Appended between the read and the delete (here by a foreign writer, e.g. upstream's
+      // API): LTRIM by the count read must keep them.
+      await raw.rpush(key, Buffer.from(bundle([4, 4])))
+      await raw.rpush(key, Buffer.from(bundle([5, 5])))
+      await driver.deleteProcessed(pending)
+      assert.equal(await raw.llen(key), 2)
+      assert.equal(await raw.get('incoming128-16'), '1', 'work remains: notification key kept')
+      const rest = await driver.readSack(16, [id])
+      const restBytes = rest.byMetric.get(id)
+      assert.ok(restBytes)
+      assert.deepEqual(Array.from(decodeBundle(restBytes).timestamps), [4n, 5n])
+      await driver.deleteProcessed(rest)
+      assert.equal(await raw.exists(key), 0)
+      assert.equal(await raw.exists('incoming128-16'), 0, 'empty sack: notification key deleted')
+      assert.deepEqual(await driver.sacksWithWork(), [])
+    })
+
+    it('reads bundles pushed by another writer for any metric of the sack', async () => {
+      const id = randomUUID()
+      const sack = driver.sackFor(id)
+      await raw.rpush(`incoming128-${sack}:${id}`, Buffer.from(bundle([7, 7])))
+      const pending = await driver.readSack(sack)
+      assert.equal(pending.byMetric.get(id)?.byteLength, 16)
+      await driver.deleteProcessed(pending)
+      assert.equal(await driver.hasUnprocessed(id), false)
+    })
+  })
+} else {
+  it('redis incoming driver (skipped: Redis unreachable)', { skip: `Redis unreachable at ${URL}` }, () => {})
+}

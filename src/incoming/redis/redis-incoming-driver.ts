@@ -1,0 +1,233 @@
+import { Redis } from 'ioredis'
+import { concatBytes } from '../bundle.ts'
+import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
+import { SackCache, sackName } from '../sack.ts'
+
+export interface RedisIncomingOptions {
+  /** `[incoming] redis_url`, e.g. `redis://localhost:6379/` (the path selects the DB index). */
+  readonly url?: string
+  /** An existing client (tests, tools); closed by `close()` like an owned one. */
+  readonly client?: Redis
+}
+
+/** Upstream names (gnocchi/incoming/__init__.py, gnocchi/common/redis.py). */
+const CONFIG_KEY = 'gnocchi-config'
+const CONFIG_FIELD = 'sacks'
+const SEP = ':'
+const SCAN_COUNT = 1000
+
+interface ReadToken {
+  /** Metric id → number of bundles read (the list head to trim). */
+  readonly counts: ReadonlyMap<string, number>
+}
+
+type PipelineResult = [error: Error | null, result: unknown][] | null
+
+/** Throws the first error of a pipeline's replies; returns the results. */
+function results(replies: PipelineResult): unknown[] {
+  if (!replies) throw new Error('Redis pipeline aborted')
+  return replies.map(([error, result]) => {
+    if (error) throw error
+    return result
+  })
+}
+
+/**
+ * Backlog in Redis, upstream layout (architecture.md §2.3): sack count in hash
+ * `gnocchi-config` field `sacks`; one list `incoming<S>-<n>:<metric uuid>` per metric, one
+ * `RPUSH` per bundle; `SETNX incoming<S>-<n> 1` as a keyspace-notification trigger for
+ * upstream's metricd. Processing reads the whole list (`LRANGE 0 -1`, one atomic command, so
+ * its length is the count read) and later trims exactly that many from the head
+ * (`LTRIM <count> -1`), so bundles appended in between survive.
+ *
+ * Durability: a resolved `addMeasures` is as durable as the Redis server makes its writes
+ * (`appendonly yes` + `appendfsync always` for a 202 to mean durable).
+ */
+export class RedisIncomingDriver implements IncomingDriver {
+  readonly name = 'redis'
+  readonly #client: Redis
+  #sackCount = 0
+  #sacks: SackCache | undefined
+
+  constructor(options: RedisIncomingOptions) {
+    this.#client =
+      options.client ??
+      new Redis(options.url ?? 'redis://localhost:6379/', { lazyConnect: true, enableAutoPipelining: false })
+  }
+
+  get sackCount(): number {
+    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
+    return this.#sackCount
+  }
+
+  async #readConfig(): Promise<number | undefined> {
+    const raw = await this.#client.hget(CONFIG_KEY, CONFIG_FIELD)
+    if (raw === null) return undefined
+    const sacks = Number(raw)
+    if (!Number.isInteger(sacks) || sacks < 1) {
+      throw new Error(`Invalid sack count in Redis hash ${CONFIG_KEY} field ${CONFIG_FIELD}: ${raw}`)
+    }
+    return sacks
+  }
+
+  /** Sets the sack count only when absent (Redis keeps no empty lists: no sacks to create). */
+  async upgrade(sacks: number): Promise<void> {
+    await this.#client.hsetnx(CONFIG_KEY, CONFIG_FIELD, String(sacks))
+    await this.#readConfig()
+  }
+
+  async open(): Promise<void> {
+    const count = await this.#readConfig()
+    if (count === undefined) {
+      throw new Error(`Incoming storage not initialised in Redis (no ${CONFIG_KEY}): run gnocchi-upgrade`)
+    }
+    this.#sackCount = count
+    this.#sacks = new SackCache(count)
+  }
+
+  sackFor(metricId: string): number {
+    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
+    return this.#sacks.sackFor(metricId)
+  }
+
+  sackName(sack: number): string {
+    return sackName(sack, this.sackCount)
+  }
+
+  #key(metricId: string, sack = this.sackFor(metricId)): string {
+    return `${this.sackName(sack)}${SEP}${metricId}`
+  }
+
+  /** All keys matching a glob pattern (SCAN, never KEYS: it does not block the server). */
+  async #scan(pattern: string): Promise<string[]> {
+    const keys = new Set<string>()
+    let cursor = '0'
+    do {
+      const [next, batch] = await this.#client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
+      for (const key of batch) keys.add(key)
+      cursor = next
+    } while (cursor !== '0')
+    return [...keys]
+  }
+
+  /** Metric ids of the lists matching `incoming<S>-<pattern>:*`. */
+  async #scanMetricKeys(sackPattern: string): Promise<string[]> {
+    return this.#scan(`incoming${this.sackCount}-${sackPattern}${SEP}*`)
+  }
+
+  /** One pipeline: an `RPUSH` per metric, a `SETNX` per distinct sack. */
+  async addMeasures(batch: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    if (batch.size === 0) return
+    const pipe = this.#client.pipeline()
+    const notified = new Set<number>()
+    for (const [metricId, bytes] of batch) {
+      const sack = this.sackFor(metricId)
+      pipe.rpush(this.#key(metricId, sack), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      if (!notified.has(sack)) {
+        // The value means nothing: the SET event wakes upstream's metricd.
+        pipe.setnx(this.sackName(sack), 1)
+        notified.add(sack)
+      }
+    }
+    results(await pipe.exec())
+  }
+
+  async sacksWithWork(): Promise<number[]> {
+    const prefix = `incoming${this.sackCount}-`
+    const sacks = new Set<number>()
+    for (const key of await this.#scanMetricKeys('*')) {
+      const sack = Number(key.slice(prefix.length, key.indexOf(SEP)))
+      if (Number.isInteger(sack) && sack >= 0 && sack < this.sackCount) sacks.add(sack)
+    }
+    return [...sacks].sort((a, b) => a - b)
+  }
+
+  async readSack(sack: number, metricIds?: readonly string[]): Promise<PendingMeasures> {
+    const name = this.sackName(sack)
+    const ids =
+      metricIds ??
+      (await this.#scanMetricKeys(String(sack))).map((key) => key.slice(name.length + SEP.length))
+    const byMetric = new Map<string, Uint8Array>()
+    const counts = new Map<string, number>()
+    if (ids.length > 0) {
+      const pipe = this.#client.pipeline()
+      for (const metricId of ids) pipe.lrangeBuffer(`${name}${SEP}${metricId}`, 0, -1)
+      const lists = results(await pipe.exec()) as Buffer[][]
+      for (let i = 0; i < ids.length; i++) {
+        const list = lists[i]
+        if (list.length === 0) continue
+        byMetric.set(
+          ids[i],
+          concatBytes(list.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
+        )
+        counts.set(ids[i], list.length)
+      }
+    }
+    const token: ReadToken = { counts }
+    return { sack, byMetric, token }
+  }
+
+  /**
+   * Trims the bundles read (per metric still in `pending.byMetric`) off the list heads, then
+   * drops the sack's notification key if no list is left in the sack. The key is deleted
+   * first and re-set when work remains, so an add racing with this never ends up with
+   * bundles and no key.
+   */
+  async deleteProcessed(pending: PendingMeasures): Promise<void> {
+    const { counts } = pending.token as ReadToken
+    const name = this.sackName(pending.sack)
+    const pipe = this.#client.pipeline()
+    for (const [metricId, count] of counts) {
+      if (pending.byMetric.has(metricId)) pipe.ltrim(`${name}${SEP}${metricId}`, count, -1)
+    }
+    pipe.del(name)
+    results(await pipe.exec())
+    if ((await this.#scanMetricKeys(String(pending.sack))).length > 0) {
+      await this.#client.setnx(name, 1)
+    }
+  }
+
+  async hasUnprocessed(metricId: string): Promise<boolean> {
+    return (await this.#client.exists(this.#key(metricId))) > 0
+  }
+
+  async deleteAllMeasures(metricId: string): Promise<void> {
+    await this.#client.del(this.#key(metricId))
+  }
+
+  /** Counts bundles (list lengths), `LLEN`s pipelined by the hundred as upstream does. */
+  async report(details: boolean): Promise<BacklogReport> {
+    const keys = await this.#scanMetricKeys('*')
+    let metrics = 0
+    let measures = 0
+    const perMetric = details ? new Map<string, number>() : undefined
+    for (let at = 0; at < keys.length; at += 100) {
+      const chunk = keys.slice(at, at + 100)
+      const pipe = this.#client.pipeline()
+      for (const key of chunk) pipe.llen(key)
+      const lengths = results(await pipe.exec()) as number[]
+      for (let i = 0; i < chunk.length; i++) {
+        if (lengths[i] === 0) continue
+        metrics++
+        measures += lengths[i]
+        perMetric?.set(chunk[i].slice(chunk[i].indexOf(SEP) + SEP.length), lengths[i])
+      }
+    }
+    return perMetric
+      ? { summary: { metrics, measures }, details: perMetric }
+      : { summary: { metrics, measures } }
+  }
+
+  async close(): Promise<void> {
+    if (this.#client.status === 'wait' || this.#client.status === 'end') {
+      this.#client.disconnect()
+      return
+    }
+    await this.#client.quit()
+  }
+
+  /** True when the sack count is stored (`gnocchi-config` hash field `sacks`). */
+  async isConfigured(): Promise<boolean> {
+    return (await this.#readConfig()) !== undefined
+  }
+}
