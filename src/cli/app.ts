@@ -223,9 +223,7 @@ export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs
 
 /** Opens the incoming driver, running the upgrade first when the data dir is new. */
 export async function openRuntime(runtime: Runtime, upgrade: UpgradeOptions | false): Promise<void> {
-  const configured = await (
-    runtime.incoming as unknown as { isConfigured?: () => Promise<boolean> }
-  ).isConfigured?.()
+  const configured = await runtime.incoming.isConfigured()
   if (upgrade !== false) {
     // First start: the full gnocchi-upgrade. Later starts: only the idempotent schema and
     // storage checks (default policies are never re-created behind the operator's back).

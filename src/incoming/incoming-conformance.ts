@@ -53,6 +53,15 @@ export function runIncomingConformance(driverName: string, options: IncomingConf
       assert.equal(driver.sackName(3), 'incoming8-3')
     })
 
+    it('isConfigured is false before upgrade and true after', async () => {
+      const fresh = await options.newDriver()
+      assert.equal(await fresh.driver.isConfigured(), false)
+      await fresh.driver.upgrade(4)
+      assert.equal(await fresh.driver.isConfigured(), true)
+      await fresh.driver.close()
+      await fresh.cleanup?.()
+    })
+
     it('upgrade keeps the stored sack count', async () => {
       await driver.upgrade(32)
       const again = reopen()

@@ -9,6 +9,8 @@
  */
 export interface IncomingDriver {
   readonly name: string
+  /** True when the backend already stores a sack count (i.e. upgrade has run). */
+  isConfigured(): Promise<boolean>
   /** Reads the sack count stored in the backend; creates it with `sacks` when absent. */
   upgrade(sacks: number): Promise<void>
   /** Loads the stored sack count; must be called before use (after upgrade on first run). */

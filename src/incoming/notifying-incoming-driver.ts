@@ -22,6 +22,9 @@ export class NotifyingIncomingDriver implements IncomingDriver {
   get sackCount(): number {
     return this.#inner.sackCount
   }
+  isConfigured(): Promise<boolean> {
+    return this.#inner.isConfigured()
+  }
   upgrade(sacks: number): Promise<void> {
     return this.#inner.upgrade(sacks)
   }
