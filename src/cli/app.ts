@@ -57,6 +57,7 @@ export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
     basePath: config.storage.fileBasepath,
     subdirLen: config.storage.fileSubdirLen,
     fsync: config.storage.fileFsync,
+    syncMethod: config.storage.fileSyncMethod,
     onWarning: (msg) => log.warn(msg),
   })
   const engine = new MetricStorageEngine(storageDriver, log.child({ component: 'storage' }))
@@ -212,6 +213,7 @@ export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs
       processingDelayMs: m.metricProcessingDelayMs,
       cleanupDelayMs: m.metricCleanupDelayMs,
       cleanupBatchSize: m.cleanupBatchSize,
+      batchMetrics: m.batchMetrics,
       reportingDelayMs: m.metricReportingDelayMs,
       firstCleanupDelayMs: overrides.firstCleanupDelayMs,
     },

@@ -23,6 +23,9 @@ import { type IniData, normalizeOptionName, parseBool, parseIni, parseList } fro
  * and raw object before the processed bundles are deleted, so that not even a power loss can
  * drop measures that were acknowledged. A process crash alone loses nothing either way
  * (processing is idempotent and objects are renamed into place); `false` halves write cost.
+ * `[storage] file_sync_method` (`fsync`, default, or `syncfs`) says how: see FileSyncMethod.
+ * `[metricd] batch_metrics` (default 1: one sack at a time) processes several sacks as one
+ * batch of I/O until that many metrics are pending (see MetricdProcessor.processSacks).
  * `[api] embedded_metricd` (default true) runs metricd inside gnocchi-api; `[api] auto_upgrade`
  * (default true) runs the gnocchi-upgrade steps when the data directory is not initialised.
  */
@@ -50,6 +53,8 @@ export interface GnocchiConfig {
     readonly fileSubdirLen: number
     /** gnocchi-ts extension `[storage] file_fsync` (default true; upstream never fsyncs). */
     readonly fileFsync: boolean
+    /** gnocchi-ts extension `[storage] file_sync_method` (`fsync` | `syncfs`, default `fsync`). */
+    readonly fileSyncMethod: 'fsync' | 'syncfs'
   }
   readonly incoming: {
     readonly driver: 'file' | 'redis'
@@ -67,6 +72,8 @@ export interface GnocchiConfig {
     readonly metricCleanupDelayMs: number
     readonly processingReplicas: number
     readonly cleanupBatchSize: number
+    /** gnocchi-ts extension `[metricd] batch_metrics` (default 1). */
+    readonly batchMetrics: number
     readonly metricInactiveAfterS: number
     readonly resourceCleanupAfterS: number
   }
@@ -240,6 +247,9 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
     throw new Error(`[storage] driver ${storageDriver} is not supported yet (file only)`)
   if (incomingDriver !== 'file' && incomingDriver !== 'redis')
     throw new Error(`[incoming] driver ${incomingDriver} is not supported yet (file, redis)`)
+  const fileSyncMethod = o.str('storage', 'file_sync_method', 'fsync')
+  if (fileSyncMethod !== 'fsync' && fileSyncMethod !== 'syncfs')
+    throw new Error(`[storage] file_sync_method must be fsync or syncfs, got ${fileSyncMethod}`)
   const authMode = o.str('api', 'auth_mode', 'basic')
   if (authMode !== 'basic' && authMode !== 'remoteuser') {
     throw new Error(`[api] auth_mode ${authMode} is not supported (basic, remoteuser)`)
@@ -277,6 +287,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       fileBasepath: storageBase,
       fileSubdirLen: o.int('storage', 'file_subdir_len', 2, 0, 32),
       fileFsync: o.bool('storage', 'file_fsync', true),
+      fileSyncMethod,
     },
     incoming: {
       driver: incomingDriver,
@@ -292,6 +303,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       metricCleanupDelayMs: seconds('metricd', 'metric_cleanup_delay', 300),
       processingReplicas: o.int('metricd', 'processing_replicas', 3, 1),
       cleanupBatchSize: o.int('metricd', 'cleanup_batch_size', 10000, 1),
+      batchMetrics: o.int('metricd', 'batch_metrics', 1, 1),
       metricInactiveAfterS: o.float('metricd', 'metric_inactive_after', 0),
       resourceCleanupAfterS: o.float('metricd', 'resource_cleanup_after', 0),
     },

@@ -13,6 +13,8 @@ export interface MetricdOptions {
   readonly cleanupDelayMs: number
   /** `[metricd] cleanup_batch_size` (default 10000). */
   readonly cleanupBatchSize: number
+  /** `[metricd] batch_metrics`: metrics per processing batch across sacks (default 1). */
+  readonly batchMetrics?: number
   /** `[metricd] metric_reporting_delay` in ms; negative disables the reporter (default 120 s). */
   readonly reportingDelayMs: number
   /** First janitor run after this (default: cleanupDelayMs). */
@@ -30,12 +32,13 @@ export interface MetricdDeps {
 }
 
 /**
- * Bounds of one processing batch across sacks. One sack at a time for now: batches of 16 or
- * 1000 metrics over many sacks cut user CPU (~25% in the drain) but raised the system CPU
- * of the in-process metricd under `push` load about 2× (bench, A/B on the same host), so the
- * cross-sack batching stays available (processSacks) but off by default.
+ * Bounds of one processing batch across sacks (`[metricd] batch_metrics`). One sack at a time
+ * by default: batches of 16 or 1000 metrics over many sacks cut user CPU (~25% in the drain)
+ * but raised the system CPU of the in-process metricd under `push` load about 2× in an A/B on
+ * this VM (whose ext4 has no journal: see bench/metricd-storage.ts on how freed inodes skew
+ * such runs). Batches pay off with `[storage] file_sync_method = syncfs` (two syncs a batch).
  */
-const BATCH_LIMITS = { maxMetrics: 1, maxBytes: 64 * 1024 * 1024 }
+const MAX_BATCH_BYTES = 64 * 1024 * 1024
 
 /** A sleep that `wake()` ends early. */
 class Sleeper {
@@ -106,7 +109,10 @@ export class Metricd {
     // Several sacks per batch (see MetricdProcessor.processSacks).
     while (sacks.length > 0 && !this.#stopping) {
       try {
-        const r = await this.#d.processor.processSacks(sacks, BATCH_LIMITS)
+        const r = await this.#d.processor.processSacks(sacks, {
+          maxMetrics: this.#o.batchMetrics ?? 1,
+          maxBytes: MAX_BATCH_BYTES,
+        })
         metrics += r.metrics
         sacks = sacks.slice(Math.max(1, r.taken))
       } catch (error) {

@@ -164,24 +164,15 @@ export interface AtomicWriteResult {
 }
 
 /**
- * Writes `data` to a fresh file under `tmpDir`, optionally fsyncs it, then renames it to `dest`
- * (atomic replace on POSIX: readers see the old or the new content, never a torn file).
- * Creates the destination's parent directories when missing (through `made`, see
- * ensureDirSync). The caller fsyncs the parent directory when the rename itself must be
- * durable. A rename that may replace a file runs on the threadpool (see renameAsync). The
- * temporary file is made in a subdirectory of `tmpDir` (see TMP_BUCKETS), created on demand.
+ * Writes `data` to a fresh file under `tmpDir` (in a TMP_BUCKETS subdirectory, created on
+ * demand), optionally fsynced; returns its path. First half of writeFileAtomic, for callers
+ * that make a whole batch durable at once before renaming (see FileSystemSyncer).
  */
-export async function writeFileAtomic(
+export async function writeTmpFile(
   tmpDir: string,
-  dest: string,
   data: Uint8Array,
-  options: {
-    fsync: boolean
-    made?: Set<string>
-    /** `dest` is a fresh name (nothing replaced, so nothing freed): rename inline. */
-    fresh?: boolean
-  },
-): Promise<AtomicWriteResult> {
+  options: { fsync: boolean },
+): Promise<string> {
   const tmp = tmpName(tmpDir)
   let fd: number
   try {
@@ -202,6 +193,24 @@ export async function writeFileAtomic(
     throw e
   }
   closeSync(fd)
+  return tmp
+}
+
+/**
+ * Renames `tmp` to `dest` (atomic replace on POSIX: readers see the old or the new content,
+ * never a torn file), creating the destination's parent directories when missing (through
+ * `made`, see ensureDirSync). A rename that may replace a file runs on the threadpool (see
+ * renameAsync). On failure the temporary file is removed.
+ */
+export async function renameIntoPlace(
+  tmp: string,
+  dest: string,
+  options: {
+    made?: Set<string>
+    /** `dest` is a fresh name (nothing replaced, so nothing freed): rename inline. */
+    fresh?: boolean
+  },
+): Promise<AtomicWriteResult> {
   let createdParent = false
   // The parent can vanish again between mkdir and rename (a processor removing an emptied
   // metric directory), so retry a few times as upstream does.
@@ -225,6 +234,26 @@ export async function writeFileAtomic(
   }
 }
 
+/**
+ * Writes `data` to a fresh file under `tmpDir`, optionally fsyncs it, then renames it to `dest`
+ * (writeTmpFile + renameIntoPlace). The caller fsyncs the parent directory when the rename
+ * itself must be durable.
+ */
+export async function writeFileAtomic(
+  tmpDir: string,
+  dest: string,
+  data: Uint8Array,
+  options: {
+    fsync: boolean
+    made?: Set<string>
+    /** `dest` is a fresh name (nothing replaced, so nothing freed): rename inline. */
+    fresh?: boolean
+  },
+): Promise<AtomicWriteResult> {
+  const tmp = await writeTmpFile(tmpDir, data, options)
+  return renameIntoPlace(tmp, dest, options)
+}
+
 export async function removeTree(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true })
 }
@@ -233,14 +262,14 @@ export async function removeTree(path: string): Promise<void> {
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
-  fn: (item: T) => Promise<R>,
+  fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(items.length)
   let next = 0
   const worker = async () => {
     while (next < items.length) {
       const i = next++
-      results[i] = await fn(items[i])
+      results[i] = await fn(items[i], i)
     }
   }
   const workers: Promise<void>[] = []

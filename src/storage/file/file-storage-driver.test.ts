@@ -28,6 +28,32 @@ runStorageConformance('file (subdir_len 0, no fsync)', {
   },
 })
 
+runStorageConformance('file (file_sync_method syncfs)', {
+  newDriver: async () => {
+    const basePath = await tmpBase()
+    return {
+      driver: new FileStorageDriver({ basePath, syncMethod: 'syncfs' }),
+      cleanup: () => rm(basePath, { recursive: true, force: true }),
+    }
+  },
+})
+
+it('file_sync_method syncfs: a failing sync fails the write and leaves the old object', async () => {
+  const basePath = await tmpBase()
+  try {
+    const id = '5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10'
+    const ok = new FileStorageDriver({ basePath, syncMethod: 'syncfs' })
+    await ok.upgrade()
+    await ok.putUnaggregated([[id, Uint8Array.of(1)]])
+    // A sync that fails (EIO from syncfs looks the same to us: a non-zero exit) must not rename.
+    const failing = new FileStorageDriver({ basePath, syncMethod: 'syncfs', syncBinary: '/bin/false' })
+    await assert.rejects(failing.putUnaggregated([[id, Uint8Array.of(2)]]), /syncfs of .* failed/)
+    assert.deepEqual((await ok.getUnaggregated([id])).get(id), Uint8Array.of(1))
+  } finally {
+    await rm(basePath, { recursive: true, force: true })
+  }
+})
+
 it('uses the upstream file layout and freezes subdir_len', async () => {
   const basePath = await tmpBase()
   try {
