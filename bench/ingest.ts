@@ -300,6 +300,7 @@ async function startOursIngest(
   cpuList: string,
   nodeOptions: string | undefined,
   parentDir: string | undefined,
+  extraSets: readonly string[] = [],
 ): Promise<Target> {
   const dir = mkdtempSync(join(parentDir ?? tmpdir(), 'gnocchi-bench-ingest-'))
   const port = await freePort(18043)
@@ -321,6 +322,7 @@ async function startOursIngest(
     'incoming.file_fsync=false',
     '--set',
     'storage.file_fsync=false',
+    ...extraSets.flatMap((set) => ['--set', set]),
   ])
   const env = nodeOptions ? { ...process.env, NODE_OPTIONS: nodeOptions } : process.env
   const child: ChildProcess = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', logFd, logFd] })
@@ -335,7 +337,7 @@ async function startOursIngest(
       cpus: cpuList,
       nodeOptions,
       dataDir: dir,
-      deployment: 'gnocchi-api, embedded SQLite + file storage/incoming, metricd off, fsync off, 128 sacks',
+      deployment: `gnocchi-api, embedded SQLite + file storage/incoming, metricd off, fsync off, 128 sacks${extraSets.length > 0 ? `; --set ${extraSets.join(' --set ')}` : ''}`,
     },
     serverRoots: () => [child.pid ?? 0].filter((p) => p > 0),
     backingRoots: () => [],
@@ -407,6 +409,8 @@ export interface IngestOptions {
   readonly oursNodeOptions?: string
   /** Where our temp data directory is made (default os.tmpdir()). */
   readonly oursDataParent?: string
+  /** Extra `--set section.option=value` for our server (e.g. `incoming.driver=redis`). */
+  readonly oursSet?: readonly string[]
   readonly anchorPort?: number
   readonly anchorWaitMinutes?: number
 }
@@ -714,7 +718,12 @@ export async function runIngest(options: IngestOptions = {}): Promise<TargetRepo
     process.once('SIGTERM', stopOnSignal)
     try {
       if (name === 'ours')
-        target = await startOursIngest(serverCpus, options.oursNodeOptions, options.oursDataParent)
+        target = await startOursIngest(
+          serverCpus,
+          options.oursNodeOptions,
+          options.oursDataParent,
+          options.oursSet,
+        )
       else {
         if (!anchorAvailable()) throw new Error(`no anchor at ${ANCHOR_DIR}`)
         await waitAnchorFree(options.anchorWaitMinutes ?? 15)
@@ -874,6 +883,9 @@ const HELP = `Usage: node bench/ingest.ts [options]
   --ours-node-options=S   NODE_OPTIONS of our server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --ours-data-parent DIR  where our temp data directory goes (default the OS temp dir; e.g.
                           /dev/shm: incoming in memory, like the anchor's redis)
+  --ours-set S.O=V        extra --set for our server (repeatable), e.g. --ours-set incoming.driver=redis
+                          --ours-set incoming.redis_url=redis://127.0.0.1:6379/5 (the anchor's backlog is
+                          redis too; use an empty DB: the backlog check counts what is in it)
   --anchor-port N         anchor API port (default 8041)
   --anchor-wait-minutes M wait this long for an anchor started by someone else to stop (default 15)
   --no-verify             skip the read-back spot checks (e.g. when profiling: refresh=true
@@ -897,6 +909,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       'client-cpus': { type: 'string' },
       'ours-node-options': { type: 'string' },
       'ours-data-parent': { type: 'string' },
+      'ours-set': { type: 'string', multiple: true },
       'anchor-port': { type: 'string', default: '8041' },
       'anchor-wait-minutes': { type: 'string', default: '15' },
       json: { type: 'boolean' },
@@ -937,6 +950,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     serverCpus,
     oursNodeOptions: v['ours-node-options'],
     oursDataParent: v['ours-data-parent'],
+    oursSet: v['ours-set'],
     anchorPort: Number(v['anchor-port']),
     anchorWaitMinutes: Number(v['anchor-wait-minutes']),
   }

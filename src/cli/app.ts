@@ -60,7 +60,9 @@ export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
     syncMethod: config.storage.fileSyncMethod,
     onWarning: (msg) => log.warn(msg),
   })
-  const engine = new MetricStorageEngine(storageDriver, log.child({ component: 'storage' }))
+  const engine = new MetricStorageEngine(storageDriver, log.child({ component: 'storage' }), undefined, {
+    readCachePoints: config.storage.readCachePoints,
+  })
   const coordinator = new SqliteCoordinator({ path: sqlitePathFromUrl(config.coordinationUrl) })
   const processor = new MetricdProcessor({
     indexer,

@@ -55,6 +55,8 @@ export interface GnocchiConfig {
     readonly fileFsync: boolean
     /** gnocchi-ts extension `[storage] file_sync_method` (`fsync` | `syncfs`, default `fsync`). */
     readonly fileSyncMethod: 'fsync' | 'syncfs'
+    /** gnocchi-ts extension `[storage] read_cache_points` (default 4 000 000; 0 disables). */
+    readonly readCachePoints: number
   }
   readonly incoming: {
     readonly driver: 'file' | 'redis'
@@ -288,6 +290,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       fileSubdirLen: o.int('storage', 'file_subdir_len', 2, 0, 32),
       fileFsync: o.bool('storage', 'file_fsync', true),
       fileSyncMethod,
+      readCachePoints: o.int('storage', 'read_cache_points', 4_000_000, 0),
     },
     incoming: {
       driver: incomingDriver,

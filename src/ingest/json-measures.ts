@@ -56,6 +56,21 @@ function fastIsoSeconds(s: string): number {
   const hour = digit(s, 11) * 10 + digit(s, 12)
   const minute = digit(s, 14) * 10 + digit(s, 15)
   const second = digit(s, 17) * 10 + digit(s, 18)
+  return civilSeconds(year, month, day, hour, minute, second)
+}
+
+/**
+ * Seconds since the epoch of a civil UTC date-time, or -1 when a field is out of range or the
+ * year outside 1970–2099 (non-digit fields arrive negative). Shared with the byte scanner.
+ */
+export function civilSeconds(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): number {
   if (year < 1970 || year > 2099 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return -1
   if (minute < 0 || minute > 59 || second < 0 || second > 59) return -1
   const leap = year % 4 === 0 // exact for 1970..2099
@@ -97,7 +112,7 @@ function fastIsoFractionNs(s: string): number {
 }
 
 /** Writes a non-negative integral ns count `secs * 1e9 + frac` as int64 LE into `u32`. */
-function writeSecondsNs(u32: Uint32Array, slot: number, secs: number, fracNs: number): void {
+export function writeSecondsNs(u32: Uint32Array, slot: number, secs: number, fracNs: number): void {
   // secs * 1e9 = (secs * 1953125) * 2^9, and secs * 1953125 < 2^53 for any year < 2116.
   const a = secs * 1953125
   const q = Math.floor(a / TWO_POW_23)
@@ -108,7 +123,7 @@ function writeSecondsNs(u32: Uint32Array, slot: number, secs: number, fracNs: nu
 }
 
 /** Writes a non-negative integral double (< 2^63) as int64 LE. */
-function writeIntegralDouble(u32: Uint32Array, slot: number, x: number): void {
+export function writeIntegralDouble(u32: Uint32Array, slot: number, x: number): void {
   const hi = Math.floor(x / TWO_POW_32)
   u32[slot] = x - hi * TWO_POW_32
   u32[slot + 1] = hi

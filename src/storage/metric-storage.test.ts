@@ -177,3 +177,69 @@ describe('MetricStorageEngine', () => {
     assert.deepEqual(Array.from(raw.timestamps), [T0 + 120n * S])
   })
 })
+
+describe('MetricStorageEngine read cache (file driver)', () => {
+  it('serves unchanged splits from the cache, and rewritten or new ones from storage', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'gnocchi-read-cache-'))
+    try {
+      const driver = new FileStorageDriver({ basePath: base, fsync: false })
+      await driver.upgrade()
+      const engine = new MetricStorageEngine(driver, createLogger({ level: 'error' }))
+      const m = metric('test')
+      await engine.processMeasures([{ metric: m, policy: AP, measures: series([T0, 1], [T0 + S, 3]) }])
+      const first = flat(await engine.readMeasures(m, AP, q('sum')))
+      // Written less than a second ago: not cacheable yet (a rewrite in the same clock tick
+      // could keep the same times).
+      assert.equal(engine.readCache.hits, 0)
+      assert.equal(engine.readCache.points, 0)
+      await new Promise((r) => setTimeout(r, 1100))
+      assert.deepEqual(flat(await engine.readMeasures(m, AP, q('sum'))), first)
+      assert.ok(engine.readCache.points > 0, 'decoded splits cached once old enough')
+      const hits = engine.readCache.hits
+      assert.deepEqual(flat(await engine.readMeasures(m, AP, q('sum'))), first)
+      assert.ok(engine.readCache.hits > hits, 'second read served from the cache')
+      // A rewrite (same split key) and a new split key (one hour later at 60 s: same split;
+      // at 1 s: 3600 points per split → T0 + 3600 s opens a new split) are seen at once.
+      await engine.processMeasures([
+        { metric: m, policy: AP, measures: series([T0 + 2n * S, 5], [T0 + 3600n * S, 7]) },
+      ])
+      const after = flat(await engine.readMeasures(m, AP, q('sum')))
+      assert.deepEqual(after, [
+        [
+          60n * S,
+          [
+            [T0, 9],
+            [T0 + 3600n * S, 7],
+          ],
+        ],
+        [
+          S,
+          // 1 s × 3600 points: T0 is now out of the timespan.
+          [
+            [T0 + S, 3],
+            [T0 + 2n * S, 5],
+            [T0 + 3600n * S, 7],
+          ],
+        ],
+      ])
+    } finally {
+      await rm(base, { recursive: true, force: true })
+    }
+  })
+
+  it('is bounded by points, least recently used out', async () => {
+    const { SplitCache } = await import('./split-cache.ts')
+    const cache = new SplitCache(5)
+    const s = (n: number) => ({ timestamps: new BigInt64Array(n), values: new Float64Array(n) })
+    cache.set('a', 'v1', s(2))
+    cache.set('b', 'v1', s(2))
+    assert.ok(cache.get('a', 'v1'))
+    cache.set('c', 'v1', s(2))
+    assert.equal(cache.points, 4)
+    assert.equal(cache.get('b', 'v1'), undefined, 'b was the least recently used')
+    assert.ok(cache.get('a', 'v1'))
+    assert.equal(cache.get('a', 'v2'), undefined, 'another version is a miss')
+    cache.set('big', 'v1', s(6))
+    assert.equal(cache.get('big', 'v1'), undefined, 'larger than the whole cache: not kept')
+  })
+})

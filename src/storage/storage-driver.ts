@@ -34,6 +34,12 @@ export interface StorageDriver {
   ): Promise<Map<string, bigint[]> | undefined>
   /** Same order as `refs`; `undefined` for a missing split. */
   getSplits(refs: readonly SplitRef[]): Promise<Array<Uint8Array | undefined>>
+  /**
+   * Optional, for read caches (SplitCache): a version token per split, same order as `refs`.
+   * Equal tokens must mean equal bytes; `undefined` when the object is missing or was written
+   * too recently to be told apart from a rewrite (never cached).
+   */
+  splitVersions?(refs: readonly SplitRef[]): Promise<Array<string | undefined>>
   putSplits(writes: readonly SplitWrite[]): Promise<void>
   deleteSplits(refs: readonly SplitRef[]): Promise<void>
   /** Everything of the metric, raw object and splits. */

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs'
+import { type BigIntStats, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { formatSecondsAsPythonFloat, POINTS_PER_SPLIT } from '../../carbonara/split-key.ts'
 import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
@@ -40,9 +40,18 @@ export interface FileStorageOptions {
   readonly syncBinary?: string
   /** Concurrent file operations (default 32). */
   readonly concurrency?: number
+  /**
+   * Objects and directories modified less than this long ago are not cached (default 1000 ms):
+   * file times come from a coarse clock, so within a tick a rewrite could keep them. Tests
+   * lower it to exercise the caches.
+   */
+  readonly cacheMinAgeMs?: number
   /** Told when the configured subdir_len differs from the frozen one. */
   readonly onWarning?: (msg: string) => void
 }
+
+/** Split-key listings cached per `agg_*` directory (validated by a stat; LRU beyond this). */
+const MAX_CACHED_LISTINGS = 100_000
 
 const CONFIG_NAME = 'gnocchi-storage-config'
 const RAW_NAME = 'none_v3'
@@ -82,6 +91,9 @@ export class FileStorageDriver implements StorageDriver {
   readonly #onWarning: (msg: string) => void
   readonly #dirSyncer = new DirSyncer()
   readonly #fsSyncer: FileSystemSyncer | undefined
+  readonly #cacheMinAgeNs: bigint
+  /** `agg_*` directory → its entry names, valid while the directory's identity is `version`. */
+  readonly #listings = new Map<string, { version: string; names: string[] }>()
   #subdirLen: number | undefined
 
   constructor(options: FileStorageOptions) {
@@ -94,6 +106,7 @@ export class FileStorageDriver implements StorageDriver {
     this.#fsync = options.fsync ?? true
     this.#concurrency = options.concurrency ?? 32
     this.#onWarning = options.onWarning ?? (() => {})
+    this.#cacheMinAgeNs = BigInt(Math.round((options.cacheMinAgeMs ?? 1000) * 1e6))
     if (this.#fsync && options.syncMethod === 'syncfs') {
       const binary = options.syncBinary ?? findSyncBinary()
       if (binary) this.#fsSyncer = new FileSystemSyncer(binary, this.#basePath)
@@ -201,9 +214,9 @@ export class FileStorageDriver implements StorageDriver {
     aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
   ): Promise<Map<string, bigint[]> | undefined> {
     const dir = this.#metricDir(metricId)
-    // Existence is that of the metric directory. A successful readdir of one of its `agg_*`
+    // Existence is that of the metric directory. A successful listing of one of its `agg_*`
     // subdirectories proves it, so the stat is only paid when there is nothing to list or a
-    // readdir fails (then it runs first, as if it had preceded every readdir).
+    // listing fails (then it runs first, as if it had preceded every listing).
     let dirKnown = false
     const dirExists = (): boolean => {
       if (dirKnown) return true
@@ -229,15 +242,18 @@ export class FileStorageDriver implements StorageDriver {
       grans.set(formatSecondsAsPythonFloat(granularityNs), granularityNs)
     }
     for (const [method, grans] of byMethod) {
-      let names: string[]
+      let names: string[] | undefined
       try {
-        names = readdirSync(join(dir, `agg_${method}`))
-        dirKnown = true
+        names = this.#listDirectory(join(dir, `agg_${method}`))
       } catch (e) {
         if (!dirExists()) return undefined
-        if (isErrno(e, 'ENOENT')) continue
         throw e
       }
+      if (names === undefined) {
+        if (!dirExists()) return undefined
+        continue
+      }
+      dirKnown = true
       for (const name of names) {
         const parts = name.split('_')
         if (parts.length !== 3 || parts[2] !== 'v3') continue
@@ -250,6 +266,58 @@ export class FileStorageDriver implements StorageDriver {
     }
     for (const keys of result.values()) keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     return result
+  }
+
+  /**
+   * Entry names of a directory, `undefined` when it does not exist. A listing is reused while
+   * a stat shows the same directory unchanged (ext4 and the like update a directory's mtime
+   * on every entry added, renamed in or removed): one stat instead of open + getdents + close
+   * and the parsing of every name, on the read path of every metric.
+   */
+  #listDirectory(path: string): string[] | undefined {
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false })
+    if (st === undefined) return undefined
+    const version = st.isDirectory() ? this.#stableVersion(st) : undefined
+    const cached = this.#listings.get(path)
+    if (version !== undefined && cached?.version === version) {
+      this.#listings.delete(path)
+      this.#listings.set(path, cached)
+      return cached.names
+    }
+    let names: string[]
+    try {
+      names = readdirSync(path)
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return undefined
+      throw e
+    }
+    if (version !== undefined) {
+      this.#listings.delete(path)
+      this.#listings.set(path, { version, names })
+      if (this.#listings.size > MAX_CACHED_LISTINGS) {
+        const oldest = this.#listings.keys().next().value
+        if (oldest !== undefined) this.#listings.delete(oldest)
+      }
+    }
+    return names
+  }
+
+  /**
+   * Identity of a file or directory for caches, or `undefined` when it changed too recently:
+   * timestamps come from a coarse clock, so two changes within one tick can leave them equal.
+   * Objects are replaced by rename (new inode), never rewritten in place.
+   */
+  #stableVersion(st: BigIntStats): string | undefined {
+    const nowNs = BigInt(Date.now()) * 1_000_000n
+    if (nowNs - st.mtimeNs < this.#cacheMinAgeNs || nowNs - st.ctimeNs < this.#cacheMinAgeNs) return undefined
+    return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`
+  }
+
+  async splitVersions(refs: readonly SplitRef[]): Promise<Array<string | undefined>> {
+    return refs.map((ref) => {
+      const st = statSync(this.#splitPath(ref), { bigint: true, throwIfNoEntry: false })
+      return st === undefined ? undefined : this.#stableVersion(st)
+    })
   }
 
   /**
