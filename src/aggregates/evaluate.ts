@@ -225,9 +225,11 @@ function evaluateNodeUnchecked(
     case 'number':
       return { granularityNs, timestamps, value: node.value, aggregated }
     case 'metric': {
+      // A set of the node's references: a query over N metrics lists N references (O(N), not N²).
+      const wanted = new Set(node.refs.map((r) => `${r.name}\u0000${r.method}`))
       const columns: Float64Array[] = []
       ctx.lookups.forEach((key, i) => {
-        if (node.refs.some((r) => r.name === key.name && r.method === key.method)) columns.push(grid[i])
+        if (wanted.has(`${key.name}\u0000${key.method}`)) columns.push(grid[i])
       })
       return { granularityNs, timestamps, value: columns, aggregated }
     }

@@ -43,8 +43,11 @@ export function alignSeries(series: readonly TimeSeries[], fill: FillMode | null
   // Every series on exactly the grid (the common case: same archive policy, same window) and
   // the grid strictly increasing: the walk below would place value i at row i, so copy.
   const direct = allSame && n > 0 && strictlyIncreasing(gv, n)
+  // ffill/bfill below write into the columns: only then copy the stored values (which may be
+  // shared, e.g. with the read cache); nothing else writes into a grid column.
+  const fillsInPlace = fill === 'ffill' || fill === 'bfill' || fill === 'full_ffill' || fill === 'full_bfill'
   const columns = series.map((s) => {
-    if (direct) return s.values.slice(0, n)
+    if (direct) return fillsInPlace ? s.values.slice(0, n) : s.values.subarray(0, n)
     const col = new Float64Array(n).fill(filler)
     const sv = int32View(s.timestamps)
     const len = s.timestamps.length
@@ -337,6 +340,8 @@ export function reduceNan(
 export function reduceAcross(columns: readonly Float64Array[], reducer: CrossReducer): Float64Array {
   const k = columns.length
   const n = k === 0 ? 0 : columns[0].length
+  const byColumn = reduceColumnMajor(columns, reducer.kind, n)
+  if (byColumn !== undefined) return reducer.rate ? diff(byColumn) : byColumn
   const row = new Float64Array(k)
   const out = new Float64Array(n)
   for (let r = 0; r < n; r++) {
@@ -344,6 +349,45 @@ export function reduceAcross(columns: readonly Float64Array[], reducer: CrossRed
     out[r] = reduceNan(reducer.kind, row, 0, 1, k)
   }
   return reducer.rate ? diff(out) : out
+}
+
+/**
+ * count/sum/mean/min/max across columns, one column at a time (sequential memory access, no
+ * row gather): the same additions and comparisons in the same order per row as reduceNan,
+ * so the same bits. `undefined` for the other reducers.
+ */
+function reduceColumnMajor(
+  columns: readonly Float64Array[],
+  kind: CrossReducerKind,
+  n: number,
+): Float64Array | undefined {
+  if (kind !== 'count' && kind !== 'sum' && kind !== 'mean' && kind !== 'min' && kind !== 'max')
+    return undefined
+  const out = new Float64Array(n)
+  if (kind === 'min' || kind === 'max') {
+    out.fill(Number.NaN)
+    const min = kind === 'min'
+    for (const col of columns)
+      for (let r = 0; r < n; r++) {
+        const x = col[r]
+        if (Number.isNaN(x)) continue
+        const m = out[r]
+        if (Number.isNaN(m) || (min ? x < m : x > m)) out[r] = x
+      }
+    return out
+  }
+  const counts = new Float64Array(n)
+  for (const col of columns)
+    for (let r = 0; r < n; r++) {
+      const x = col[r]
+      if (!Number.isNaN(x)) {
+        out[r] += x
+        counts[r]++
+      }
+    }
+  if (kind === 'count') return counts
+  if (kind === 'mean') for (let r = 0; r < n; r++) out[r] = counts[r] === 0 ? Number.NaN : out[r] / counts[r]
+  return out
 }
 
 /**

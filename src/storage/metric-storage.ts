@@ -246,19 +246,20 @@ export class MetricStorageEngine implements MetricStorage {
 
   /**
    * Decoded splits, same order as `refs` (empty for a missing or corrupt one), through the
-   * read cache when the driver gives version tokens: a hit costs the token (a stat for files)
-   * instead of reading and decoding the object.
+   * read cache for refs with a version token (see listSplitKeysWithVersions): a hit costs
+   * nothing beyond the listing instead of reading and decoding the object.
    */
-  async #readSplits(refs: readonly SplitRef[]): Promise<TimeSeries[]> {
+  async #readSplits(
+    refs: readonly SplitRef[],
+    versions: ReadonlyArray<string | undefined>,
+  ): Promise<TimeSeries[]> {
     const cache = this.readCache
-    const versions =
-      cache.enabled && this.#driver.splitVersions ? await this.#driver.splitVersions(refs) : undefined
     const out = new Array<TimeSeries>(refs.length)
     const missing: number[] = []
     const keys: string[] = []
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]
-      const version = versions?.[i]
+      const version = versions[i]
       if (version !== undefined) {
         keys[i] = `${ref.metricId}|${ref.method}|${ref.granularityNs}|${ref.keyNs}`
         const hit = cache.get(keys[i], version)
@@ -285,7 +286,7 @@ export class MetricStorageEngine implements MetricStorage {
         })
       })
       out[i] = series
-      const version = versions?.[i]
+      const version = versions[i]
       // The bytes were read after the token was taken: they are that version or a newer one,
       // and a newer one has another token, so a later hit can never serve older data.
       if (version !== undefined && blobs[j] !== undefined && !corrupt) cache.set(keys[i], version, series)
@@ -308,11 +309,19 @@ export class MetricStorageEngine implements MetricStorage {
       method: method.name,
       granularityNs,
     }))
-    const keys = await this.#driver.listSplitKeys(metric.id, aggregations)
-    if (keys === undefined) return []
+    const cached = this.readCache.enabled && this.#driver.listSplitKeysWithVersions !== undefined
+    const listed = cached
+      ? await this.#driver.listSplitKeysWithVersions?.(metric.id, aggregations)
+      : await this.#driver
+          .listSplitKeys(metric.id, aggregations)
+          .then((k) => k && { keys: k, versions: undefined })
+    if (listed === undefined) return []
+    const { keys, versions } = listed
 
     const refs: SplitRef[] = []
+    const refVersions: Array<string | undefined> = []
     const plan = query.granularitiesNs.map((g) => {
+      const version = versions?.get(aggregationKey(method.name, g))
       const selected = selectSplitKeys(
         keys.get(aggregationKey(method.name, g)) ?? [],
         query.startNs,
@@ -320,11 +329,13 @@ export class MetricStorageEngine implements MetricStorage {
         g,
       )
       const from = refs.length
-      for (const keyNs of selected)
+      for (const keyNs of selected) {
         refs.push({ metricId: metric.id, method: method.name, granularityNs: g, keyNs })
+        refVersions.push(version)
+      }
       return { g, from, to: refs.length }
     })
-    const decoded = refs.length > 0 ? await this.#readSplits(refs) : []
+    const decoded = refs.length > 0 ? await this.#readSplits(refs, refVersions) : []
 
     return plan.map(({ g, from, to }) => {
       const parts = decoded.slice(from, to)

@@ -32,14 +32,17 @@ export interface StorageDriver {
     metricId: string,
     aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
   ): Promise<Map<string, bigint[]> | undefined>
+  /**
+   * Optional, for read caches (SplitCache): listSplitKeys, plus per aggregation key a version
+   * token that changes whenever that aggregation's listing or any of its splits changes
+   * (`undefined`: not cacheable, e.g. changed too recently to tell a later change apart).
+   */
+  listSplitKeysWithVersions?(
+    metricId: string,
+    aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
+  ): Promise<{ keys: Map<string, bigint[]>; versions: Map<string, string | undefined> } | undefined>
   /** Same order as `refs`; `undefined` for a missing split. */
   getSplits(refs: readonly SplitRef[]): Promise<Array<Uint8Array | undefined>>
-  /**
-   * Optional, for read caches (SplitCache): a version token per split, same order as `refs`.
-   * Equal tokens must mean equal bytes; `undefined` when the object is missing or was written
-   * too recently to be told apart from a rewrite (never cached).
-   */
-  splitVersions?(refs: readonly SplitRef[]): Promise<Array<string | undefined>>
   putSplits(writes: readonly SplitWrite[]): Promise<void>
   deleteSplits(refs: readonly SplitRef[]): Promise<void>
   /** Everything of the metric, raw object and splits. */

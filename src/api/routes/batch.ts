@@ -11,6 +11,7 @@ import type { Metric } from '../../domain/metric.ts'
 import { ArchivePolicyRuleMatcher } from '../../ingest/archive-policy-rules.ts'
 import { InvalidMeasuresError, UnknownMetricsError } from '../../ingest/errors.ts'
 import { bundleFromJsonMeasures } from '../../ingest/json-measures.ts'
+import { scanJsonBatchMeasures } from '../../ingest/json-measures-scan.ts'
 import { type NamedMetricDefinition, resolveNamedMetrics } from '../../ingest/named-metrics.ts'
 import { ACCEPTED, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
@@ -19,6 +20,7 @@ import { metricPolicyTarget } from '../serializers.ts'
 import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { all, Invalid, isPlainObject, length, object, type Path, str, validate } from '../validation.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
+import { scanJsonBody } from './measures.ts'
 
 /** A measures list at `path` → bundle, errors located there as voluptuous does. */
 function bundleAt(value: unknown, path: Path): Uint8Array {
@@ -78,18 +80,32 @@ function metricMeasuresAt(name: string, value: unknown, path: Path): MetricMeasu
   }
 }
 
+/** `{key: measures}` entries → bundles by metric id; the first bad entry (body order) throws. */
+function bundlesById<T>(
+  entries: Iterable<[string, T]>,
+  path: Path,
+  bundleOf: (measures: T, path: Path) => Uint8Array,
+): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>()
+  for (const [key, measures] of entries) {
+    const id = parseUuid(key)
+    if (id === undefined) throw new Invalid('extra keys not allowed', [...path, key])
+    out.set(id, bundleOf(measures, [...path, key]))
+  }
+  return out
+}
+
 async function postMetricsBatch(ctx: RequestContext) {
-  const body = readJson(ctx)
-  const bundles = validate((v, path) => {
-    if (!isPlainObject(v)) throw new Invalid('expected a dictionary', path)
-    const out = new Map<string, Uint8Array>()
-    for (const [key, measures] of Object.entries(v)) {
-      const id = parseUuid(key)
-      if (id === undefined) throw new Invalid('extra keys not allowed', [...path, key])
-      out.set(id, bundleAt(measures, [...path, key]))
-    }
-    return out
-  }, body)
+  // The byte scan only answers for bodies whose every list is valid, so the entries then yield
+  // the same errors (invalid keys) in the same order as the parsed body would.
+  const scanned = scanJsonBody(ctx, scanJsonBatchMeasures)
+  const bundles =
+    scanned !== undefined
+      ? validate((_, path) => bundlesById(scanned, path, (bundle) => bundle), undefined)
+      : validate((v, path) => {
+          if (!isPlainObject(v)) throw new Invalid('expected a dictionary', path)
+          return bundlesById(Object.entries(v), path, bundleAt)
+        }, readJson(ctx))
   const metrics = await ctx.deps.indexer.getMetrics([...bundles.keys()])
   if (metrics.length !== bundles.size) {
     const found = new Set(metrics.map((m) => m.id))

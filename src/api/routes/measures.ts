@@ -4,6 +4,8 @@ import { MetricLockedError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
 import { decodeBundle } from '../../incoming/bundle.ts'
 import { bundleFromJsonMeasures } from '../../ingest/json-measures.ts'
+import { scanJsonMeasures } from '../../ingest/json-measures-scan.ts'
+import { mimeType } from '../content-negotiation.ts'
 import { ACCEPTED, type Reply, type RequestContext, rawJsonReply } from '../context.ts'
 import type { CalendarUnit, Resample } from '../deps.ts'
 import { argumentValueError, HttpError } from '../errors.ts'
@@ -23,9 +25,20 @@ export function parseMeasures(body: unknown): { timestamps: BigInt64Array; value
   return decodeBundle(bundleFromJsonMeasures(body))
 }
 
+/**
+ * A byte-level scan of the body when `readJson` would parse it (same content-type check);
+ * undefined whenever the generic path must run, which then answers exactly (415, 400, ...).
+ */
+export function scanJsonBody<T>(
+  ctx: RequestContext,
+  scan: (body: Uint8Array) => T | undefined,
+): T | undefined {
+  return mimeType(ctx.headers['content-type']) === 'application/json' ? scan(ctx.body) : undefined
+}
+
 export async function postMeasures(ctx: RequestContext, metric: Metric): Promise<Reply> {
   enforce(ctx, 'post measures', metricPolicyTarget(metric))
-  const bundle = bundleFromJsonMeasures(readJson(ctx))
+  const bundle = scanJsonBody(ctx, scanJsonMeasures) ?? bundleFromJsonMeasures(readJson(ctx))
   if (bundle.byteLength > 0) await ctx.deps.incoming.addMeasures(new Map([[metric.id, bundle]]))
   return ACCEPTED
 }

@@ -94,6 +94,8 @@ export class FileStorageDriver implements StorageDriver {
   readonly #cacheMinAgeNs: bigint
   /** `agg_*` directory → its entry names, valid while the directory's identity is `version`. */
   readonly #listings = new Map<string, { version: string; names: string[] }>()
+  /** Metric id → its directory (the path is a pure function of the id and subdir_len). */
+  readonly #metricDirs = new Map<string, string>()
   #subdirLen: number | undefined
 
   constructor(options: FileStorageOptions) {
@@ -141,6 +143,16 @@ export class FileStorageDriver implements StorageDriver {
   }
 
   #metricDir(metricId: string): string {
+    let dir = this.#metricDirs.get(metricId)
+    if (dir === undefined) {
+      dir = this.#buildMetricDir(metricId)
+      if (this.#metricDirs.size >= MAX_CACHED_LISTINGS) this.#metricDirs.clear()
+      this.#metricDirs.set(metricId, dir)
+    }
+    return dir
+  }
+
+  #buildMetricDir(metricId: string): string {
     const len = this.#resolveSubdirLen()
     const parts = [this.#basePath]
     if (len > 0) {
@@ -213,6 +225,27 @@ export class FileStorageDriver implements StorageDriver {
     metricId: string,
     aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
   ): Promise<Map<string, bigint[]> | undefined> {
+    return this.#list(metricId, aggregations, undefined)
+  }
+
+  /**
+   * The version of an aggregation is that of its `agg_<method>` directory: objects are only
+   * ever replaced by a rename into it (upstream too), which changes the directory's times.
+   */
+  async listSplitKeysWithVersions(
+    metricId: string,
+    aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
+  ): Promise<{ keys: Map<string, bigint[]>; versions: Map<string, string | undefined> } | undefined> {
+    const versions = new Map<string, string | undefined>()
+    const keys = this.#list(metricId, aggregations, versions)
+    return keys === undefined ? undefined : { keys, versions }
+  }
+
+  #list(
+    metricId: string,
+    aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
+    versions: Map<string, string | undefined> | undefined,
+  ): Map<string, bigint[]> | undefined {
     const dir = this.#metricDir(metricId)
     // Existence is that of the metric directory. A successful listing of one of its `agg_*`
     // subdirectories proves it, so the stat is only paid when there is nothing to list or a
@@ -242,18 +275,20 @@ export class FileStorageDriver implements StorageDriver {
       grans.set(formatSecondsAsPythonFloat(granularityNs), granularityNs)
     }
     for (const [method, grans] of byMethod) {
-      let names: string[] | undefined
+      let listing: { names: string[]; version: string | undefined } | undefined
       try {
-        names = this.#listDirectory(join(dir, `agg_${method}`))
+        listing = this.#listDirectory(join(dir, `agg_${method}`))
       } catch (e) {
         if (!dirExists()) return undefined
         throw e
       }
-      if (names === undefined) {
+      if (listing === undefined) {
         if (!dirExists()) return undefined
         continue
       }
       dirKnown = true
+      if (versions) for (const g of grans.values()) versions.set(aggregationKey(method, g), listing.version)
+      const names = listing.names
       for (const name of names) {
         const parts = name.split('_')
         if (parts.length !== 3 || parts[2] !== 'v3') continue
@@ -274,7 +309,7 @@ export class FileStorageDriver implements StorageDriver {
    * on every entry added, renamed in or removed): one stat instead of open + getdents + close
    * and the parsing of every name, on the read path of every metric.
    */
-  #listDirectory(path: string): string[] | undefined {
+  #listDirectory(path: string): { names: string[]; version: string | undefined } | undefined {
     const st = statSync(path, { bigint: true, throwIfNoEntry: false })
     if (st === undefined) return undefined
     const version = st.isDirectory() ? this.#stableVersion(st) : undefined
@@ -282,7 +317,7 @@ export class FileStorageDriver implements StorageDriver {
     if (version !== undefined && cached?.version === version) {
       this.#listings.delete(path)
       this.#listings.set(path, cached)
-      return cached.names
+      return cached
     }
     let names: string[]
     try {
@@ -299,7 +334,7 @@ export class FileStorageDriver implements StorageDriver {
         if (oldest !== undefined) this.#listings.delete(oldest)
       }
     }
-    return names
+    return { names, version }
   }
 
   /**
@@ -311,13 +346,6 @@ export class FileStorageDriver implements StorageDriver {
     const nowNs = BigInt(Date.now()) * 1_000_000n
     if (nowNs - st.mtimeNs < this.#cacheMinAgeNs || nowNs - st.ctimeNs < this.#cacheMinAgeNs) return undefined
     return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`
-  }
-
-  async splitVersions(refs: readonly SplitRef[]): Promise<Array<string | undefined>> {
-    return refs.map((ref) => {
-      const st = statSync(this.#splitPath(ref), { bigint: true, throwIfNoEntry: false })
-      return st === undefined ? undefined : this.#stableVersion(st)
-    })
   }
 
   /**
