@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer'
 import { compareAt, int32View } from './_int64.ts'
 import type { TimeSeries } from './time-series.ts'
 
@@ -94,10 +95,10 @@ function unionTimestamps(series: readonly TimeSeries[]): BigInt64Array {
 function sameTimestamps(a: BigInt64Array, b: BigInt64Array): boolean {
   if (a === b) return true
   if (a.length !== b.length) return false
-  const av = int32View(a)
-  const bv = int32View(b)
-  for (let i = 0; i < av.length; i++) if (av[i] !== bv[i]) return false
-  return true
+  // memcmp: checking that 1 000 one-day series share their grid was ~10% of such a query in JS.
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  )
 }
 
 function strictlyIncreasing(v: Int32Array, n: number): boolean {

@@ -95,6 +95,11 @@ class Scanner {
 
   /** Skips JSON whitespace; the byte now under the cursor, -1 at the end. */
   ws(): number {
+    const c = this.b[this.i]
+    return c > SPACE ? c : this.skipWs() // most tokens follow no whitespace at all
+  }
+
+  skipWs(): number {
     const b = this.b
     let i = this.i
     while (i < this.len) {
