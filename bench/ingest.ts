@@ -32,6 +32,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { bundleFromJsonMeasures } from '../src/ingest/json-measures.ts'
+import { scanJsonBatchMeasures, scanJsonMeasures } from '../src/ingest/json-measures-scan.ts'
 import { parseLineProtocol } from '../src/ingest/line-protocol.ts'
 import { decodeRemoteWrite } from '../src/ingest/remote-write.ts'
 import { encodeSnappyBlock, encodeWriteRequest } from '../src/ingest/testing/remote-write-encoder.ts'
@@ -70,6 +71,8 @@ export interface IngestBenchRow {
   readonly parseUs: number
   /** JSON bodies: `JSON.parse` alone, µs (the baseline), and parseUs / that. */
   readonly jsonParseUs: number | null
+  /** JSON bodies: the byte-level fast path (what the server tries first), µs; null otherwise. */
+  readonly scanUs: number | null
   readonly vsJsonParse: number | null
   /** JSON bodies, ours: server CPU per request ÷ JSON.parse of the body. */
   readonly serverVsJsonParse: number | null
@@ -136,6 +139,8 @@ interface Cell {
   readonly spot: readonly number[]
   readonly parse: () => unknown
   readonly baseline: (() => unknown) | undefined
+  /** JSON bodies: the byte scan of the same body. */
+  readonly scan: (() => unknown) | undefined
 }
 
 function buildCells(sizes: readonly number[], protocols: readonly Protocol[], seed: number): Cell[] {
@@ -179,6 +184,7 @@ function buildCells(sizes: readonly number[], protocols: readonly Protocol[], se
         spot: idx,
         parse: () => bundleFromJsonMeasures(JSON.parse(jsonText)),
         baseline: () => JSON.parse(jsonText),
+        scan: () => scanJsonMeasures(jsonBody),
       },
       {
         protocol: 'batch',
@@ -192,6 +198,7 @@ function buildCells(sizes: readonly number[], protocols: readonly Protocol[], se
           for (const v of Object.values(JSON.parse(batchText))) bundleFromJsonMeasures(v)
         },
         baseline: () => JSON.parse(batchText),
+        scan: () => scanJsonBatchMeasures(batchBody),
       },
       {
         protocol: 'influx',
@@ -203,6 +210,7 @@ function buildCells(sizes: readonly number[], protocols: readonly Protocol[], se
         spot: idx.filter((i) => i % 10 === 0),
         parse: () => parseLineProtocol(lineBody, { tagResourceId: 'host', nowNs: 0n }),
         baseline: undefined,
+        scan: undefined,
       },
       {
         protocol: 'prometheus',
@@ -214,6 +222,7 @@ function buildCells(sizes: readonly number[], protocols: readonly Protocol[], se
         spot: idx.slice(0, perMetric),
         parse: () => decodeRemoteWrite(promBody),
         baseline: undefined,
+        scan: undefined,
       },
     ]
     cells.push(...all.filter((c) => protocols.includes(c.protocol)))
@@ -643,6 +652,7 @@ async function runCells(
         cpuUsPerRequest: ok ? Math.round((u.cpuSeconds * 1e6) / ok) : 0,
         parseUs: 0,
         jsonParseUs: null,
+        scanUs: null,
         vsJsonParse: null,
         serverVsJsonParse: null,
       }
@@ -764,6 +774,7 @@ export async function runIngest(options: IngestOptions = {}): Promise<TargetRepo
   for (const c of cells) {
     const parseUs = timeUs(c.parse)
     const jsonParseUs = c.baseline ? timeUs(c.baseline) : null
+    const scanUs = c.scan ? timeUs(c.scan) : null
     for (const r of reports) {
       const i = r.rows.findIndex((x) => x.protocol === c.protocol && x.size === c.size)
       const row = r.rows[i]
@@ -772,6 +783,7 @@ export async function runIngest(options: IngestOptions = {}): Promise<TargetRepo
         ...row,
         parseUs: round(parseUs, 1),
         jsonParseUs: jsonParseUs === null ? null : round(jsonParseUs, 1),
+        scanUs: scanUs === null ? null : round(scanUs, 1),
         vsJsonParse: jsonParseUs === null ? null : round(parseUs / jsonParseUs, 2),
         serverVsJsonParse:
           jsonParseUs === null || row.cpuUsPerRequest === 0
@@ -854,12 +866,12 @@ export function reportTables(reports: readonly TargetReport[]): string {
     out.push(
       `### JSON path vs JSON.parse (${ours ? 'ours' : reports[0]?.name})`,
       '',
-      '| protocol | measures/body | JSON.parse µs | in-process parse + convert µs | × JSON.parse | server CPU µs/request | × JSON.parse |',
-      '|---|---:|---:|---:|---:|---:|---:|',
+      '| protocol | measures/body | JSON.parse µs | in-process parse + convert µs | × JSON.parse | byte scan µs | × JSON.parse | server CPU µs/request | × JSON.parse |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     )
     for (const r of jsonRows)
       out.push(
-        `| ${r.protocol} | ${r.measuresPerBody} | ${r.jsonParseUs} | ${r.parseUs} | ${r.vsJsonParse}× | ${fmt(r.cpuUsPerRequest)} | ${r.serverVsJsonParse ?? '–'}× |`,
+        `| ${r.protocol} | ${r.measuresPerBody} | ${r.jsonParseUs} | ${r.parseUs} | ${r.vsJsonParse}× | ${r.scanUs ?? '–'} | ${r.scanUs === null || !r.jsonParseUs ? '–' : `${round(r.scanUs / r.jsonParseUs, 2)}×`} | ${fmt(r.cpuUsPerRequest)} | ${r.serverVsJsonParse ?? '–'}× |`,
       )
     out.push('')
   }

@@ -267,6 +267,18 @@ describe('scanJsonMeasures', () => {
     }
   })
 
+  test('numbers around the exact-mantissa bound (2^53) and the power-of-ten bound (10^22)', () => {
+    const mantissas = ['9007199254740991', '9007199254740992', '9007199254740993', '9007199254740995']
+    const cases = ['1e22', '1e23', '1e-22', '1e-23', '123456789012345e22', '123456789012345e-22']
+    for (const m of mantissas)
+      for (const at of [1, 8, 15])
+        cases.push(`${m.slice(0, at)}.${m.slice(at)}`, `-${m}e-${at}`, `${m}e${at}`)
+    for (const v of cases) {
+      const scanned = scanJsonMeasures(bytes(`[{"timestamp":0,"value":${v}}]`))
+      assert.ok(scanned !== undefined && Object.is(new Float64Array(scanned.buffer)[1], JSON.parse(v)), v)
+    }
+  })
+
   test('a list split over several reads of the scratch area stays intact', () => {
     const items = Array.from({ length: 20000 }, (_, i) => `{"timestamp":${i},"value":${i / 8}}`)
     assert.ok(checkList(bytes(`[${items.join(',')}]`)))
@@ -342,6 +354,11 @@ describe('scanJsonBatchMeasures', () => {
   })
 
   test('handwritten edge cases', () => {
+    const longKey = 'k'.repeat(300_000)
+    assert.deepEqual(
+      [...(scanJsonBatchMeasures(bytes(`{"${longKey}": []}`)) ?? [])],
+      [[longKey, new Uint8Array(0)]],
+    )
     for (const body of EDGE_BATCHES) checkBatch(bytes(body))
     for (const body of ['{"a": [], "a": []}', '{"1": [], "a": []}', '{"a": {}}']) {
       assert.equal(scanJsonBatchMeasures(bytes(body)), undefined, body)

@@ -18,8 +18,9 @@ const TWO_POW_63 = 2 ** 63
 
 /** 10^0..10^22, all exact doubles: the bound of Clinger's fast path. */
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k)
-/** More significant digits than this may not fit a double's 53-bit mantissa exactly. */
-const MAX_FAST_DIGITS = 15
+/** Up to 15 significant digits always fit a double's mantissa; 16 do when below 2^53. */
+const SAFE_DIGITS = 15
+const TWO_POW_53 = 2 ** 53
 
 const TAB = 9
 const LF = 10
@@ -87,6 +88,8 @@ class Scanner {
   readonly b: Uint8Array
   readonly len: number
   i = 0
+  /** The body as latin1 text, made on first need: slicing it is the cheap way to strings. */
+  text: string | undefined
 
   constructor(b: Uint8Array) {
     this.b = b
@@ -184,8 +187,10 @@ class Scanner {
   }
 
   matches(p: number, bytes: Uint8Array): boolean {
-    if (p + bytes.length > this.len) return false
-    for (let j = 0; j < bytes.length; j++) if (this.b[p + j] !== bytes[j]) return false
+    const b = this.b
+    const n = bytes.length
+    if (p + n > this.len) return false
+    for (let j = 0; j < n; j++) if (b[p + j] !== bytes[j]) return false
     return true
   }
 
@@ -253,8 +258,8 @@ class Scanner {
 
   /**
    * A JSON number, exactly as JSON.parse reads it; NaN (never a JSON value) when the bytes are
-   * not one. Up to 15 significant digits with |exponent| ≤ 22 is one correctly rounded
-   * operation on exact operands (Clinger); anything longer goes through Number().
+   * not one. An exact mantissa (< 2^53) and |exponent| ≤ 22 make one correctly rounded
+   * operation on exact operands (Clinger); anything else goes through Number().
    */
   number(): number {
     const b = this.b
@@ -300,14 +305,24 @@ class Scanner {
     const k = exp - scale
     let x: number
     if (m === 0) x = 0
-    else if (digits <= MAX_FAST_DIGITS && k >= -22 && k <= 22) x = k >= 0 ? m * POW10[k] : m / POW10[-k]
-    else return Number(latin1(b, start, i))
+    else if (exactMantissa(m, digits) && k >= -22 && k <= 22) x = k >= 0 ? m * POW10[k] : m / POW10[-k]
+    else return Number(this.slice(start, i))
     return neg ? -x : x
+  }
+
+  /** The bytes start..end as a string (ASCII here, so latin1 equals UTF-8). */
+  slice(start: number, end: number): string {
+    this.text ??= Buffer.from(this.b.buffer, this.b.byteOffset, this.b.byteLength).toString('latin1')
+    return this.text.slice(start, end)
   }
 }
 
-function latin1(b: Uint8Array, start: number, end: number): string {
-  return String.fromCharCode(...b.subarray(start, end))
+/**
+ * Whether the accumulated mantissa is exact: a 16th digit may have been rounded only when the
+ * true value reached 2^53, and then the (monotonic) rounded one is ≥ 2^53 too.
+ */
+function exactMantissa(m: number, digits: number): boolean {
+  return digits <= SAFE_DIGITS || (digits === SAFE_DIGITS + 1 && m < TWO_POW_53)
 }
 
 /**
@@ -374,5 +389,5 @@ function batchKey(s: Scanner): string | undefined {
   }
   if (allDigits && i > start) return undefined
   s.i = i + 1
-  return latin1(b, start, i)
+  return s.slice(start, i)
 }
