@@ -389,5 +389,6 @@ function batchKey(s: Scanner): string | undefined {
   }
   if (allDigits && i > start) return undefined
   s.i = i + 1
-  return s.slice(start, i)
+  // Only the key's bytes: decoding the whole body (slice) for a few keys costs more than the scan.
+  return Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1')
 }
