@@ -252,15 +252,8 @@ export class FileStorageDriver implements StorageDriver {
     // listing fails (then it runs first, as if it had preceded every listing).
     let dirKnown = false
     const dirExists = (): boolean => {
-      if (dirKnown) return true
-      try {
-        statSync(dir)
-      } catch (e) {
-        if (isErrno(e, 'ENOENT', 'ENOTDIR')) return false
-        throw e
-      }
-      dirKnown = true
-      return true
+      dirKnown ||= this.#exists(dir)
+      return dirKnown
     }
     if (aggregations.length === 0 && !dirExists()) return undefined
     const result = new Map<string, bigint[]>()
