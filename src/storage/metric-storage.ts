@@ -200,15 +200,7 @@ export class MetricStorageEngine implements MetricStorage {
         const writes: SplitWrite[] = []
         for (let i = 0; i < splitUpdates.length; i++) {
           const { ref, series } = splitUpdates[i]
-          const stored = decodeSplitOrEmpty(ref.keyNs, ref.granularityNs, existing[i], (error) =>
-            this.#log.error('Data corruption detected for aggregated timeserie, ignoring', {
-              metric: ref.metricId,
-              method: ref.method,
-              granularityNs: ref.granularityNs,
-              keyNs: ref.keyNs,
-              error,
-            }),
-          )
+          const stored = this.#decodeStoredSplit(ref, existing[i]).series
           const merged = mergeSeries(stored, series)
           if (merged.timestamps.length === 0) continue
           writes.push({ ref, bytes: encodeSplitCompressed(ref.keyNs, ref.granularityNs, merged) })
@@ -273,18 +265,7 @@ export class MetricStorageEngine implements MetricStorage {
     if (missing.length === 0) return out
     const blobs = await this.#driver.getSplits(missing.map((i) => refs[i]))
     missing.forEach((i, j) => {
-      const ref = refs[i]
-      let corrupt = false
-      const series = decodeSplitOrEmpty(ref.keyNs, ref.granularityNs, blobs[j], (error) => {
-        corrupt = true
-        this.#log.error('Data corruption detected for aggregated timeserie, ignoring', {
-          metric: ref.metricId,
-          method: ref.method,
-          granularityNs: ref.granularityNs,
-          keyNs: ref.keyNs,
-          error,
-        })
-      })
+      const { series, corrupt } = this.#decodeStoredSplit(refs[i], blobs[j])
       out[i] = series
       const version = versions[i]
       // The bytes were read after the token was taken: they are that version or a newer one,
@@ -292,6 +273,22 @@ export class MetricStorageEngine implements MetricStorage {
       if (version !== undefined && blobs[j] !== undefined && !corrupt) cache.set(keys[i], version, series)
     })
     return out
+  }
+
+  /** A stored split decoded; a corrupt one is logged (as upstream) and read as empty. */
+  #decodeStoredSplit(ref: SplitRef, bytes: Uint8Array | undefined): { series: TimeSeries; corrupt: boolean } {
+    let corrupt = false
+    const series = decodeSplitOrEmpty(ref.keyNs, ref.granularityNs, bytes, (error) => {
+      corrupt = true
+      this.#log.error('Data corruption detected for aggregated timeserie, ignoring', {
+        metric: ref.metricId,
+        method: ref.method,
+        granularityNs: ref.granularityNs,
+        keyNs: ref.keyNs,
+        error,
+      })
+    })
+    return { series, corrupt }
   }
 
   async deleteMetric(metricId: string): Promise<void> {

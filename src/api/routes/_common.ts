@@ -31,6 +31,17 @@ export function readJson(ctx: RequestContext, expected: readonly string[] = ['ap
   }
 }
 
+/**
+ * A byte-level scan of the body when `readJson` would parse it (same content-type check);
+ * undefined whenever the generic path must run, which then answers exactly (415, 400, ...).
+ */
+export function scanJsonBody<T>(
+  ctx: RequestContext,
+  scan: (body: Uint8Array) => T | undefined,
+): T | undefined {
+  return mimeType(ctx.headers['content-type']) === 'application/json' ? scan(ctx.body) : undefined
+}
+
 function decodeError(reason: string): HttpError {
   return new HttpError(400, { cause: 'Unable to decode body', reason, detail: [] })
 }

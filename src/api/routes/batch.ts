@@ -19,8 +19,7 @@ import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { all, Invalid, isPlainObject, length, object, type Path, str, validate } from '../validation.ts'
-import { boolParam, enforce, queryParam, readJson } from './_common.ts'
-import { scanJsonBody } from './measures.ts'
+import { boolParam, enforce, queryParam, readJson, scanJsonBody } from './_common.ts'
 
 /** A measures list at `path` → bundle, errors located there as voluptuous does. */
 function bundleAt(value: unknown, path: Path): Uint8Array {

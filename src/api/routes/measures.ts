@@ -5,7 +5,6 @@ import type { Metric } from '../../domain/metric.ts'
 import { decodeBundle } from '../../incoming/bundle.ts'
 import { bundleFromJsonMeasures } from '../../ingest/json-measures.ts'
 import { scanJsonMeasures } from '../../ingest/json-measures-scan.ts'
-import { mimeType } from '../content-negotiation.ts'
 import { ACCEPTED, type Reply, type RequestContext, rawJsonReply } from '../context.ts'
 import type { CalendarUnit, Resample } from '../deps.ts'
 import { argumentValueError, HttpError } from '../errors.ts'
@@ -15,7 +14,7 @@ import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
 import { parseTimestampNs } from '../timestamp.ts'
-import { boolParam, enforce, queryParam, readJson } from './_common.ts'
+import { boolParam, enforce, queryParam, readJson, scanJsonBody } from './_common.ts'
 import { lookupMetric } from './metric.ts'
 
 const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
@@ -23,17 +22,6 @@ const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
 /** Upstream `MeasuresListSchema` → columns (kept for callers that want columns). */
 export function parseMeasures(body: unknown): { timestamps: BigInt64Array; values: Float64Array } {
   return decodeBundle(bundleFromJsonMeasures(body))
-}
-
-/**
- * A byte-level scan of the body when `readJson` would parse it (same content-type check);
- * undefined whenever the generic path must run, which then answers exactly (415, 400, ...).
- */
-export function scanJsonBody<T>(
-  ctx: RequestContext,
-  scan: (body: Uint8Array) => T | undefined,
-): T | undefined {
-  return mimeType(ctx.headers['content-type']) === 'application/json' ? scan(ctx.body) : undefined
 }
 
 export async function postMeasures(ctx: RequestContext, metric: Metric): Promise<Reply> {
