@@ -315,8 +315,7 @@ async function startOursIngest(
   const port = await freePort(18043)
   const logFile = join(dir, 'server.log')
   const logFd = openSync(logFile, 'a')
-  const [cmd, args] = pinned(cpuList, join(ROOT, 'node_modules/.bin/node'), [
-    join(ROOT, 'src/cli/gnocchi-api.ts'),
+  const [cmd, args] = pinned(cpuList, join(ROOT, 'bin/gnocchi-api'), [
     '--port',
     String(port),
     '--host',

@@ -5,6 +5,7 @@
  */
 import http from 'node:http'
 import { RequestAuth } from './auth.ts'
+import { BodyBufferPool } from './body-buffers.ts'
 import { acceptsJson } from './content-negotiation.ts'
 import type { Reply, RequestContext } from './context.ts'
 import { defaultCorsConfig, preflightHeaders, simpleCorsHeaders } from './cors.ts'
@@ -75,21 +76,48 @@ export function createRequestHandler(
   const cors = defaultCorsConfig(deps.config.corsAllowedOrigins)
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
 
+  const bodyBuffers = new BodyBufferPool()
+
   return (req, res) => {
+    // A body of known length is read straight into a pooled buffer, given back once answered
+    // (handlers copy what they keep: strings, bundles); others are collected and concatenated.
+    const declared = Number(req.headers['content-length'])
+    let pooled = declared <= maxBody ? bodyBuffers.acquire(declared) : undefined
+    const giveBack = () => {
+      if (pooled) bodyBuffers.release(pooled)
+      pooled = undefined
+    }
     const chunks: Buffer[] = []
     let size = 0
     let tooLarge = false
     req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxBody) {
+      const end = size + chunk.length
+      if (end > maxBody) {
         tooLarge = true
         chunks.length = 0
-      } else if (!tooLarge) chunks.push(chunk)
+        giveBack()
+      } else if (tooLarge) {
+        // drained, not kept
+      } else if (pooled && end <= pooled.length) {
+        pooled.set(chunk, size)
+      } else {
+        if (pooled) chunks.push(Buffer.from(pooled.subarray(0, size))) // longer than declared
+        giveBack()
+        chunks.push(chunk)
+      }
+      size = end
     })
-    req.on('error', () => res.destroy())
+    req.on('error', () => {
+      giveBack()
+      res.destroy()
+    })
     req.on('end', () => {
-      const body = tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks, size)
-      void dispatch(req, res, body, tooLarge)
+      if (tooLarge) void dispatch(req, res, Buffer.alloc(0), true)
+      else if (pooled) {
+        const owned = pooled
+        pooled = undefined // from here on only the dispatch gives it back
+        void dispatch(req, res, owned.subarray(0, size), false).finally(() => bodyBuffers.release(owned))
+      } else void dispatch(req, res, Buffer.concat(chunks, size), false)
     })
   }
 
@@ -98,7 +126,7 @@ export function createRequestHandler(
     res: http.ServerResponse,
     body: Buffer,
     tooLarge: boolean,
-  ) {
+  ): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase()
     const info: ErrorRequestInfo = {
       method,

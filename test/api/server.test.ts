@@ -83,6 +83,39 @@ describe('happy paths', () => {
     )
   })
 
+  test('concurrent large bodies (pooled receive buffers) never mix', async () => {
+    const metrics: string[] = []
+    for (let i = 0; i < 6; i++) {
+      const r = await call('POST', '/v1/metric', { body: { archive_policy_name: 'ap1' } })
+      assert.equal(r.status, 201, r.text)
+      metrics.push((json(r) as { id: string }).id)
+    }
+    // 3 rounds × 6 metrics in flight at once; each body 40–120 KB with its own constant value.
+    const start = Date.UTC(2020, 0, 1) / 1000
+    for (let round = 0; round < 3; round++) {
+      const replies = await Promise.all(
+        metrics.map((id, i) => {
+          const n = 800 + 400 * ((i + round) % 3)
+          const body = Array.from({ length: n }, (_, k) => ({
+            timestamp: new Date((start + round * 1200 + k) * 1000).toISOString(),
+            value: 10 * i + 1,
+          }))
+          return call('POST', `/v1/metric/${id}/measures`, { body })
+        }),
+      )
+      for (const r of replies) assert.equal(r.status, 202, r.text)
+    }
+    for (const [i, id] of metrics.entries()) {
+      const r = await call('GET', `/v1/metric/${id}/measures?refresh=true&granularity=60&aggregation=max`)
+      assert.equal(r.status, 200, r.text)
+      const rows = json(r) as [string, number, number][]
+      assert.ok(rows.length > 0)
+      for (const row of rows) assert.equal(row[2], 10 * i + 1, `metric ${i} got another body's value`)
+      const min = await call('GET', `/v1/metric/${id}/measures?granularity=60&aggregation=min`)
+      for (const row of json(min) as [string, number, number][]) assert.equal(row[2], 10 * i + 1)
+    }
+  })
+
   test('metric show, list with Link, status, delete', async () => {
     let r = await call('GET', `/v1/metric/${metricId}`, { auth: FOOBAR })
     assert.equal(r.status, 200)

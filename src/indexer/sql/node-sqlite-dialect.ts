@@ -9,7 +9,8 @@ import { type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely
 const STATEMENT_CACHE_SIZE = 512
 
 export function nodeSqliteDialect(db: DatabaseSync): SqliteDialect {
-  const statements = new Map<string, StatementSync>()
+  /** `reader` is cached too: `columns()` builds an array of objects on every call. */
+  const statements = new Map<string, { stmt: StatementSync; reader: boolean }>()
   const database: SqliteDatabase = {
     close: () => {
       statements.clear()
@@ -20,17 +21,18 @@ export function nodeSqliteDialect(db: DatabaseSync): SqliteDialect {
     // a cached statement by itself after DDL. `iterate` gets a fresh statement (a cached one
     // could be reset under a live iterator).
     prepare: (sql: string): SqliteStatement => {
-      let stmt = statements.get(sql)
-      if (stmt === undefined) {
-        stmt = db.prepare(sql)
+      let entry = statements.get(sql)
+      if (entry === undefined) {
+        const stmt = db.prepare(sql)
+        entry = { stmt, reader: stmt.columns().length > 0 }
         if (statements.size >= STATEMENT_CACHE_SIZE)
           statements.delete(statements.keys().next().value as string)
-        statements.set(sql, stmt)
+        statements.set(sql, entry)
       }
-      const cached = stmt
+      const cached = entry.stmt
       const args = (parameters: ReadonlyArray<unknown>) => parameters as SQLInputValue[]
       return {
-        reader: cached.columns().length > 0,
+        reader: entry.reader,
         all: (parameters) => cached.all(...args(parameters)),
         run: (parameters) => {
           const r = cached.run(...args(parameters))
