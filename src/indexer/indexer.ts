@@ -185,6 +185,14 @@ export interface Indexer {
   /** Listing / search; see ResourceQuery. NoSuchResourceTypeError, Query*Error, Invalid*Error. */
   listResources(query: ResourceQuery): Promise<Resource[]>
   /**
+   * `listResources` plus the records of those resources' active metrics, by id, read by the
+   * same query that fills `Resource.metrics` (cross-metric reads need both: one metric query,
+   * not a second `getMetrics` of every id found).
+   */
+  listResourcesWithMetrics(
+    query: ResourceQuery,
+  ): Promise<{ resources: Resource[]; metrics: Map<string, Metric> }>
+  /**
    * Revisions of one resource (history rows + the current row), NoSuchResourceError when
    * the resource is not of `type`. `sorts` as for `listResources` with `history`.
    */

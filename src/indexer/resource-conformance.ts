@@ -278,6 +278,38 @@ export function runResourceConformance(driverName: string, options: IndexerConfo
       assert.equal(inPlace.revisionStartNs, u.revisionStartNs)
     })
 
+    it('listResourcesWithMetrics: the same resources plus their active metrics as getMetrics gives them', async () => {
+      const rs: Resource[] = []
+      for (let i = 0; i < 4; i++) {
+        rs.push(
+          await newResource({
+            projectId: `p${i % 2}`,
+            metrics: {
+              cpu: { kind: 'new', archivePolicyName: 'low', unit: 'ns' },
+              mem: { kind: 'new', archivePolicyName: 'low', unit: null },
+            },
+          }),
+        )
+      }
+      await newResource({ projectId: 'p0' }) // no metrics
+      await indexer.deleteMetric(rs[0].metrics.mem) // not active any more
+      const query: ResourceQuery = {
+        type: 'generic',
+        filter: f.eq('project_id', 'p0'),
+        sorts: [{ key: 'id', direction: 'asc' }],
+      }
+      const got = await indexer.listResourcesWithMetrics(query)
+      assert.deepEqual(got.resources, await indexer.listResources(query))
+      const metricIds = got.resources.flatMap((r) => Object.values(r.metrics))
+      assert.equal(metricIds.length, 3)
+      const expected = await indexer.getMetrics(metricIds)
+      assert.deepEqual(
+        [...got.metrics.values()].sort((a, b) => a.id.localeCompare(b.id)),
+        expected.sort((a, b) => a.id.localeCompare(b.id)),
+      )
+      assert.equal(got.metrics.has(rs[0].metrics.mem), false)
+    })
+
     it('delete marks the metrics for deletion; batch delete by filter returns the count', async () => {
       const r = await newResource({ metrics: { a: { kind: 'new', archivePolicyName: 'low', unit: null } } })
       await indexer.updateResource('generic', r.id, { userId: 'x' })

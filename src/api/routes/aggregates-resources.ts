@@ -23,7 +23,7 @@ import { UnaggregableTimeseriesError } from '../../aggregates/index.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type { Resource } from '../../domain/resource.ts'
 import type { Filter } from '../../indexer/filter.ts'
-import type { SortKey } from '../../indexer/indexer.ts'
+import type { ResourceQuery, SortKey } from '../../indexer/indexer.ts'
 import { fnmatchToRegExp } from '../../ingest/archive-policy-rules.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
@@ -119,13 +119,6 @@ export class NoMetricMatchError extends Error {
 }
 
 /** Metrics of the resources, fetched in one indexer call. */
-async function metricsOf(ctx: RequestContext, resources: readonly Resource[]): Promise<Map<string, Metric>> {
-  const ids = new Set<string>()
-  for (const r of resources) for (const id of Object.values(r.metrics)) ids.add(id)
-  const metrics = ids.size === 0 ? [] : await ctx.deps.indexer.getMetrics([...ids])
-  return new Map(metrics.map((m) => [m.id, m]))
-}
-
 /**
  * Upstream `_get_measures_by_name` reference expansion: for every resource (search order),
  * every `(wildcard, method)` key, every metric of the resource (name order) matching the
@@ -222,15 +215,40 @@ export async function searchResources(
   type: string,
   filter: Filter | null,
   sorts: readonly SortKey[],
-  options: { limit?: number; history?: boolean } = {},
+  options: SearchOptions = {},
 ): Promise<Resource[]> {
-  return ctx.deps.indexer.listResources({
+  return ctx.deps.indexer.listResources(resourceQuery(type, filter, sorts, options))
+}
+
+/** `searchResources` plus the records of the resources' metrics, by id. */
+export async function searchResourcesWithMetrics(
+  ctx: RequestContext,
+  type: string,
+  filter: Filter | null,
+  sorts: readonly SortKey[],
+  options: SearchOptions = {},
+): Promise<{ resources: Resource[]; metrics: Map<string, Metric> }> {
+  return ctx.deps.indexer.listResourcesWithMetrics(resourceQuery(type, filter, sorts, options))
+}
+
+interface SearchOptions {
+  readonly limit?: number
+  readonly history?: boolean
+}
+
+function resourceQuery(
+  type: string,
+  filter: Filter | null,
+  sorts: readonly SortKey[],
+  options: SearchOptions,
+): ResourceQuery {
+  return {
     type,
     ...(filter ? { filter } : {}),
     sorts,
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
     ...(options.history ? { history: true } : {}),
-  })
+  }
 }
 
 /** Sort keys of a `groupby`: the sorted, de-duplicated attributes, then the tie-breaker. */
@@ -282,8 +300,12 @@ export async function resourceModeAggregates(ctx: RequestContext, req: ResourceM
   const groupby = [...new Set(req.groupby)].sort()
   try {
     if (groupby.length === 0) {
-      const resources = await searchResources(ctx, req.resourceType, filter, DEFAULT_SORTS)
-      const metrics = await metricsOf(ctx, resources)
+      const { resources, metrics } = await searchResourcesWithMetrics(
+        ctx,
+        req.resourceType,
+        filter,
+        DEFAULT_SORTS,
+      )
       return rawJsonReply(
         200,
         encodeByNameBytes(await measuresByName(ctx, resources, metrics, req, policies), req.details),
@@ -308,8 +330,7 @@ async function grouped(
   policies: PolicyCache,
 ): Promise<string[]> {
   const { attrs, sorts } = groupbySorts(req.groupby)
-  const resources = await searchResources(ctx, req.resourceType, filter, sorts)
-  const metrics = await metricsOf(ctx, resources)
+  const { resources, metrics } = await searchResourcesWithMetrics(ctx, req.resourceType, filter, sorts)
   const parts: string[] = []
   for (const g of groupResources(resources, attrs)) {
     let r: ByNameResult
@@ -356,7 +377,8 @@ async function groupedWithHistory(
     f = f ? { op: 'and', filters: [period, f] } : period
   }
   // Sorted by the groupby attributes as upstream (an invalid one is a 400), re-sorted below.
-  const revisions = await searchResources(ctx, req.resourceType, f, sorts, { history: true })
+  const found = await searchResourcesWithMetrics(ctx, req.resourceType, f, sorts, { history: true })
+  const revisions = found.resources
   revisions.sort((a, b) =>
     a.originalResourceId < b.originalResourceId
       ? -1
@@ -393,7 +415,7 @@ async function groupedWithHistory(
     if (g && g.key === key) g.members.push(k.r)
     else groups.push({ group: k.group, key, members: [k.r] })
   }
-  const metrics = await metricsOf(ctx, revisions)
+  const metrics = found.metrics
   const parts: string[] = []
   for (const g of groups) {
     // Join revisions with the same window start (extending the end).

@@ -36,7 +36,7 @@ import {
   refreshMetrics,
   validateQs,
 } from './aggregates-common.ts'
-import { groupbySorts, groupResources, searchResources } from './aggregates-resources.ts'
+import { groupbySorts, groupResources, searchResourcesWithMetrics } from './aggregates-resources.ts'
 import { encodeMeasures } from './measures.ts'
 
 const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
@@ -218,9 +218,9 @@ export async function aggregationResource(ctx: RequestContext): Promise<Reply> {
   const { attrs, sorts } = groupbySorts(ctx.query.getAll('groupby'))
   // As `POST /v1/search/resource/<type>`: the JSON body if any, else `filter=`.
   const filter = requestFilter(ctx, rt) ?? null
-  let resources: Resource[]
+  let found: { resources: Resource[]; metrics: Map<string, Metric> }
   try {
-    resources = await searchResources(
+    found = await searchResourcesWithMetrics(
       ctx,
       type,
       filter,
@@ -233,10 +233,7 @@ export async function aggregationResource(ctx: RequestContext): Promise<Reply> {
     if (e instanceof InvalidSortKeyError) throw new HttpError(400, 'Invalid groupby attribute')
     throw e
   }
-  const metricIds = resources.map((r) => r.metrics[metricName]).filter((id): id is string => id !== undefined)
-  const byId = new Map(
-    (metricIds.length > 0 ? await ctx.deps.indexer.getMetrics(metricIds) : []).map((m) => [m.id, m]),
-  )
+  const { resources, metrics: byId } = found
   const metricsOf = (rs: readonly Resource[]) =>
     rs.map((r) => byId.get(r.metrics[metricName] ?? '')).filter((m): m is Metric => m !== undefined)
   const params = crossParams(ctx)

@@ -1161,27 +1161,38 @@ export class SqlIndexer implements Indexer {
   }
 
   /** Attaches the current active metrics (one query per page) and, with details, own-type attributes. */
-  async #complete(c: Db, rows: Row[], src: Source, details: boolean): Promise<Resource[]> {
+  /** `records`: also collect the full records of the metrics found (by id). */
+  async #complete(
+    c: Db,
+    rows: Row[],
+    src: Source,
+    details: boolean,
+    records?: Map<string, Metric>,
+  ): Promise<Resource[]> {
     const resources = rows.map((r) => this.#decodeResource(r, src.type.attributes))
     if (resources.length === 0) return resources
     const metrics = new Map<string, Record<string, string>>()
     const ids = [...new Set(resources.map((r) => r.id))]
     for (const part of chunks(ids)) {
-      const ms = await c
-        .selectFrom('metric')
-        .select(['id', 'name', 'resource_id'])
-        .where('status', '=', 'active')
-        .where(
-          'resource_id',
-          'in',
-          part.map((id) => this.#uuid(id)),
-        )
-        .execute()
+      const resourceIds = part.map((id) => this.#uuid(id))
+      const ms: Row[] = records
+        ? await this.#metricSelect(c)
+            .where('status', '=', 'active')
+            .where('resource_id', 'in', resourceIds)
+            .execute()
+        : await c
+            .selectFrom('metric')
+            .select(['id', 'name', 'resource_id'])
+            .where('status', '=', 'active')
+            .where('resource_id', 'in', resourceIds)
+            .execute()
       for (const m of ms) {
         const rid = this.engine.decodeUuid(m.resource_id)
         const map = metrics.get(rid) ?? {}
         metrics.set(rid, map)
-        map[String(m.name)] = this.engine.decodeUuid(m.id)
+        const metric = records ? this.#toMetric(m) : undefined
+        map[String(m.name)] = metric ? metric.id : this.engine.decodeUuid(m.id)
+        if (metric) records?.set(metric.id, metric)
       }
     }
     let own: Map<string, Record<string, AttributeValue>> | undefined
@@ -1254,7 +1265,19 @@ export class SqlIndexer implements Indexer {
     return r
   }
 
-  async listResources(query: ResourceQuery): Promise<Resource[]> {
+  listResources(query: ResourceQuery): Promise<Resource[]> {
+    return this.#listResources(query)
+  }
+
+  async listResourcesWithMetrics(
+    query: ResourceQuery,
+  ): Promise<{ resources: Resource[]; metrics: Map<string, Metric> }> {
+    const metrics = new Map<string, Metric>()
+    const resources = await this.#listResources(query, metrics)
+    return { resources, metrics }
+  }
+
+  async #listResources(query: ResourceQuery, records?: Map<string, Metric>): Promise<Resource[]> {
     const history = query.history ?? false
     return this.#tx(false, async (c) => {
       const rt = await this.#activeType(c, query.type)
@@ -1274,7 +1297,7 @@ export class SqlIndexer implements Indexer {
       }${query.sorts.length ? sql` ORDER BY ${this.#orderBy(query.sorts)}` : sql``}${
         query.limit !== undefined ? sql` LIMIT ${query.limit}` : sql``
       }`.execute(c)
-      return this.#complete(c, rows.rows, src, query.details ?? false)
+      return this.#complete(c, rows.rows, src, query.details ?? false, records)
     })
   }
 
