@@ -1160,8 +1160,10 @@ export class SqlIndexer implements Indexer {
     }
   }
 
-  /** Attaches the current active metrics (one query per page) and, with details, own-type attributes. */
-  /** `records`: also collect the full records of the metrics found (by id). */
+  /**
+   * Attaches the current active metrics (one query per page) and, with details, own-type
+   * attributes. `records` also receives the full records of those metrics, by id.
+   */
   async #complete(
     c: Db,
     rows: Row[],
@@ -1174,25 +1176,21 @@ export class SqlIndexer implements Indexer {
     const metrics = new Map<string, Record<string, string>>()
     const ids = [...new Set(resources.map((r) => r.id))]
     for (const part of chunks(ids)) {
-      const resourceIds = part.map((id) => this.#uuid(id))
-      const ms: Row[] = records
-        ? await this.#metricSelect(c)
-            .where('status', '=', 'active')
-            .where('resource_id', 'in', resourceIds)
-            .execute()
-        : await c
-            .selectFrom('metric')
-            .select(['id', 'name', 'resource_id'])
-            .where('status', '=', 'active')
-            .where('resource_id', 'in', resourceIds)
-            .execute()
+      const ms = await this.#metricSelect(c)
+        .where('status', '=', 'active')
+        .where(
+          'resource_id',
+          'in',
+          part.map((id) => this.#uuid(id)),
+        )
+        .execute()
       for (const m of ms) {
-        const rid = this.engine.decodeUuid(m.resource_id)
+        const metric = this.#toMetric(m)
+        const rid = metric.resourceId as string
         const map = metrics.get(rid) ?? {}
         metrics.set(rid, map)
-        const metric = records ? this.#toMetric(m) : undefined
-        map[String(m.name)] = metric ? metric.id : this.engine.decodeUuid(m.id)
-        if (metric) records?.set(metric.id, metric)
+        map[String(m.name)] = metric.id
+        records?.set(metric.id, metric)
       }
     }
     let own: Map<string, Record<string, AttributeValue>> | undefined
