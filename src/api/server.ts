@@ -91,21 +91,20 @@ export function createRequestHandler(
     let size = 0
     let tooLarge = false
     req.on('data', (chunk: Buffer) => {
-      const end = size + chunk.length
-      if (end > maxBody) {
+      const start = size
+      size += chunk.length
+      if (tooLarge) return // drained, not kept
+      if (size > maxBody) {
         tooLarge = true
         chunks.length = 0
         giveBack()
-      } else if (tooLarge) {
-        // drained, not kept
-      } else if (pooled && end <= pooled.length) {
-        pooled.set(chunk, size)
+      } else if (pooled && size <= pooled.length) {
+        pooled.set(chunk, start)
       } else {
-        if (pooled) chunks.push(Buffer.from(pooled.subarray(0, size))) // longer than declared
+        if (pooled) chunks.push(Buffer.from(pooled.subarray(0, start))) // longer than declared
         giveBack()
         chunks.push(chunk)
       }
-      size = end
     })
     req.on('error', () => {
       giveBack()

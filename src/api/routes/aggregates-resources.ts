@@ -23,7 +23,7 @@ import { UnaggregableTimeseriesError } from '../../aggregates/index.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type { Resource } from '../../domain/resource.ts'
 import type { Filter } from '../../indexer/filter.ts'
-import type { ResourceQuery, SortKey } from '../../indexer/indexer.ts'
+import type { SortKey } from '../../indexer/indexer.ts'
 import { fnmatchToRegExp } from '../../ingest/archive-policy-rules.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
@@ -118,7 +118,6 @@ export class NoMetricMatchError extends Error {
   }
 }
 
-/** Metrics of the resources, fetched in one indexer call. */
 /**
  * Upstream `_get_measures_by_name` reference expansion: for every resource (search order),
  * every `(wildcard, method)` key, every metric of the resource (name order) matching the
@@ -209,46 +208,24 @@ function referencesJson(resources: readonly Resource[]): string {
   return encodeJson(resources.map((x) => resourceJson(x)))
 }
 
-/** Resources of a type matching a filter, in the given order (no pagination, as upstream). */
-export async function searchResources(
-  ctx: RequestContext,
-  type: string,
-  filter: Filter | null,
-  sorts: readonly SortKey[],
-  options: SearchOptions = {},
-): Promise<Resource[]> {
-  return ctx.deps.indexer.listResources(resourceQuery(type, filter, sorts, options))
-}
-
-/** `searchResources` plus the records of the resources' metrics, by id. */
+/**
+ * Resources of a type matching a filter, in the given order (no pagination, as upstream), with
+ * the records of their metrics by id.
+ */
 export async function searchResourcesWithMetrics(
   ctx: RequestContext,
   type: string,
   filter: Filter | null,
   sorts: readonly SortKey[],
-  options: SearchOptions = {},
+  options: { limit?: number; history?: boolean } = {},
 ): Promise<{ resources: Resource[]; metrics: Map<string, Metric> }> {
-  return ctx.deps.indexer.listResourcesWithMetrics(resourceQuery(type, filter, sorts, options))
-}
-
-interface SearchOptions {
-  readonly limit?: number
-  readonly history?: boolean
-}
-
-function resourceQuery(
-  type: string,
-  filter: Filter | null,
-  sorts: readonly SortKey[],
-  options: SearchOptions,
-): ResourceQuery {
-  return {
+  return ctx.deps.indexer.listResourcesWithMetrics({
     type,
     ...(filter ? { filter } : {}),
     sorts,
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
     ...(options.history ? { history: true } : {}),
-  }
+  })
 }
 
 /** Sort keys of a `groupby`: the sorted, de-duplicated attributes, then the tie-breaker. */
