@@ -4,6 +4,7 @@ import type { RequestAuth } from './auth.ts'
 import type { ApiDeps } from './deps.ts'
 import { encodeJson, type JsonValue } from './json.ts'
 import type { PolicyEnforcer } from './policy.ts'
+import type { ChunkedBody } from './reply-chunks.ts'
 
 export interface RequestContext {
   readonly method: string
@@ -26,8 +27,11 @@ export interface RequestContext {
 export interface Reply {
   readonly status: number
   readonly headers?: Readonly<Record<string, string>>
-  /** Encoded body (a string is sent as UTF-8, bytes as they are); undefined for none. */
-  readonly body?: string | Uint8Array
+  /**
+   * Encoded body (a string is sent as UTF-8, bytes as they are, chunks in order and then
+   * released); undefined for none.
+   */
+  readonly body?: string | Uint8Array | ChunkedBody
   readonly contentType?: string
 }
 
@@ -36,7 +40,7 @@ export function jsonReply(status: number, value: JsonValue, headers?: Record<str
 }
 
 /** A body already encoded as JSON (hot paths that build the string or the bytes themselves). */
-export function rawJsonReply(status: number, body: string | Uint8Array): Reply {
+export function rawJsonReply(status: number, body: string | Uint8Array | ChunkedBody): Reply {
   return { status, body, contentType: 'application/json' }
 }
 

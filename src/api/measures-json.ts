@@ -1,16 +1,18 @@
 /**
  * The JSON of measure lists, `[["<ts>", <granularity>, <value>], ...]` (api.md §5.6, §10),
- * written straight into one growable byte buffer: no string per row, no array of rows. Used
- * by `GET /v1/metric/<id>/measures`, `/v1/aggregates`, `/v1/aggregation/*` and
- * `/v1/search/metric`; the bytes are those of the row-by-row encoding (timestamps as
- * `MeasureTimestampFormatter.format`, numbers as Python `repr(float)`).
+ * written straight into pooled byte chunks: no string per row or per value, no array of rows,
+ * no copy as the text grows. Used by `GET /v1/metric/<id>/measures`, `/v1/aggregates`,
+ * `/v1/aggregation/*` and `/v1/search/metric`; the bytes are those of the row-by-row encoding
+ * (timestamps as `MeasureTimestampFormatter.format`, numbers as Python `repr(float)`).
  *
- * Everything this server writes as JSON is ASCII (`json.dumps` escapes the rest), so the
- * buffer holds one byte per character and becomes a string with a single latin1 copy, or
- * is handed to the socket as is (`toBytes`).
+ * What this server writes as JSON is ASCII (`json.dumps` escapes the rest), so the chunks
+ * normally hold one byte per character; a `text` with other characters is written as UTF-8
+ * (never truncated to latin1). The chunks go to the socket as they are (`toBody`).
  */
-import { isAscii } from 'node:buffer'
+
 import { encodeFloat, encodeString } from './json.ts'
+import { MAX_FLOAT_REPR_BYTES, writePythonFloat } from './py-float-repr.ts'
+import { ChunkedBody, type ChunkPool, replyChunkPool } from './reply-chunks.ts'
 import { nsToSeconds } from './timespan.ts'
 import { MAX_MEASURE_TIMESTAMP_BYTES, MeasureTimestampFormatter } from './timestamp.ts'
 
@@ -27,27 +29,56 @@ export function floorSecondsOfInt64(hi: number, lo: number): number {
   return hi * 4 + msSeconds + Math.floor(rest / 1e9)
 }
 
-/** A growable ASCII byte buffer for JSON text. */
+const NON_ASCII = /[\u0080-\uffff]/
+
+/** Bodies up to this size are copied out of the chunk into one buffer of their own. */
+const SMALL_BODY_BYTES = 64 * 1024
+
+/**
+ * JSON text (ASCII, else UTF-8) written into a chain of pooled chunks (src/api/reply-chunks.ts): no copy
+ * when it grows, no fresh memory per reply. `reserve(n)` gives `n` contiguous bytes at `pos`,
+ * moving to a new chunk when the current one is full, so a caller writes a row or a token
+ * without bounds checks per byte. The text ends with `toString()` or `toBody()` (which hand
+ * the chunks back, at once or after the reply was sent); the writer is unusable afterwards.
+ */
 export class JsonBytes {
+  readonly #pool: ChunkPool
+  /** Chunks taken from the pool, given back with the body. */
+  readonly #pooled: Buffer[] = []
+  /** The written parts of the chunks before the current one. */
+  readonly #filled: Buffer[] = []
+  #filledBytes = 0
   #buf: Buffer
   #pos = 0
+  #ended = false
+  /** No `text` outside ASCII so far: the bytes are latin1 too (a faster decode). */
+  #ascii = true
 
-  constructor(capacity = 64 * 1024) {
-    this.#buf = Buffer.allocUnsafe(capacity)
+  constructor(pool: ChunkPool = replyChunkPool) {
+    this.#pool = pool
+    this.#buf = this.#acquire()
+  }
+
+  #acquire(): Buffer {
+    const chunk = this.#pool.acquire()
+    this.#pooled.push(chunk)
+    return chunk
   }
 
   get length(): number {
-    return this.#pos
+    return this.#filledBytes + this.#pos
   }
 
-  /** Makes room for `n` more bytes. */
+  /** Makes room for `n` contiguous bytes at `pos`; returns the buffer to write them into. */
   protected reserve(n: number): Buffer {
-    const need = this.#pos + n
-    if (need > this.#buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2))
-      this.#buf.copy(grown, 0, 0, this.#pos)
-      this.#buf = grown
+    if (this.#pos + n <= this.#buf.length) return this.#buf
+    if (this.#ended) throw new Error('BUG: JSON writer used after its text was taken')
+    if (this.#pos > 0) {
+      this.#filled.push(this.#buf.subarray(0, this.#pos))
+      this.#filledBytes += this.#pos
     }
+    this.#buf = n <= this.#pool.chunkBytes ? this.#acquire() : Buffer.allocUnsafe(n)
+    this.#pos = 0
     return this.#buf
   }
 
@@ -59,8 +90,9 @@ export class JsonBytes {
     this.#pos = p
   }
 
-  /** Appends ASCII text (already encoded JSON). */
+  /** Appends text (already encoded JSON: ASCII, but any other text is kept as UTF-8). */
   text(s: string): this {
+    if (NON_ASCII.test(s)) return this.#utf8Text(s)
     const buf = this.reserve(s.length)
     let p = this.#pos
     if (s.length > 64) p += buf.write(s, p, 'latin1')
@@ -69,18 +101,58 @@ export class JsonBytes {
     return this
   }
 
+  #utf8Text(s: string): this {
+    const bytes = Buffer.from(s, 'utf8')
+    const buf = this.reserve(bytes.length)
+    buf.set(bytes, this.#pos)
+    this.#pos += bytes.length
+    this.#ascii = false
+    return this
+  }
+
+  #end(): Buffer[] {
+    if (this.#ended) throw new Error('BUG: JSON writer text taken twice')
+    this.#ended = true
+    const parts = [...this.#filled]
+    if (this.#pos > 0) parts.push(this.#buf.subarray(0, this.#pos))
+    return parts
+  }
+
+  #releaseChunks(): void {
+    this.#pool.release(this.#pooled)
+    this.#pooled.length = 0
+  }
+
+  /** The text as a string; the chunks go back to the pool. */
   toString(): string {
-    return this.#buf.toString('latin1', 0, this.#pos)
+    const parts = this.#end()
+    const encoding = this.#ascii ? 'latin1' : 'utf8'
+    const s = parts.map((b) => b.toString(encoding)).join('')
+    this.#releaseChunks()
+    return s
   }
 
   /**
-   * The UTF-8 encoding of `toString()`, without the round trip through a string: a view of the
-   * buffer when it is ASCII (always, for JSON from `encodeString`/`encodeJson`), else a copy.
-   * The writer must not be used afterwards.
+   * The UTF-8 bytes of the text as a reply body: the chunks themselves when the text is large,
+   * handed back once sent; else one copy.
    */
+  toBody(): Buffer | ChunkedBody {
+    const parts = this.#end()
+    const length = this.#filledBytes + this.#pos
+    if (length <= SMALL_BODY_BYTES) {
+      const copy = Buffer.concat(parts, length)
+      this.#releaseChunks()
+      return copy
+    }
+    const pooled = [...this.#pooled]
+    this.#pooled.length = 0
+    return new ChunkedBody(parts, () => this.#pool.release(pooled))
+  }
+
+  /** `toBody()` as one contiguous Buffer (a copy). */
   toBytes(): Buffer {
-    const view = this.#buf.subarray(0, this.#pos)
-    return isAscii(view) ? view : Buffer.from(this.toString(), 'utf8')
+    const body = this.toBody()
+    return body instanceof ChunkedBody ? body.toBuffer() : body
   }
 }
 
@@ -112,35 +184,45 @@ export class MeasuresJsonWriter extends JsonBytes {
     const n = s.timestamps.length
     if (n === 0) return this
     const { timestamps, values } = s
-    const middle = `", ${granularity}, `
+    const middle = Uint8Array.from(`", ${granularity}, `, (c) => c.charCodeAt(0))
+    const rowMax = 5 + MAX_MEASURE_TIMESTAMP_BYTES + middle.length + MAX_FLOAT_REPR_BYTES
     const words =
       LITTLE_ENDIAN && timestamps.byteOffset % 4 === 0
         ? new Int32Array(timestamps.buffer, timestamps.byteOffset, n * 2)
         : null
     const fmt = this.#fmt
-    this.reserve(n * (32 + middle.length)) // a hint: most rows fit
+    let rows = this.#rows
+    // Rows are written whole into the current chunk while it has room for the longest row.
+    let buf = this.reserve(rowMax)
+    let p = this.pos
+    let last = buf.length - rowMax
     for (let i = 0; i < n; i++) {
       const v = values[i]
       if (keep !== undefined && !keep(v)) continue
-      const repr = encodeFloat(v)
-      const buf = this.reserve(8 + MAX_MEASURE_TIMESTAMP_BYTES + middle.length + repr.length)
-      let p = this.pos
-      if (this.#rows++ > 0) {
-        buf[p++] = 44 // ,
-        buf[p++] = 32
+      if (p > last) {
+        this.pos = p
+        buf = this.reserve(rowMax) // no room for a row: the next chunk
+        p = this.pos
+        last = buf.length - rowMax
       }
-      buf[p++] = 91 // [
-      buf[p++] = 34 // "
+      if (rows++ > 0) {
+        buf[p] = 44 // ,
+        buf[p + 1] = 32
+        p += 2
+      }
+      buf[p] = 91 // [
+      buf[p + 1] = 34 // "
       const secs =
         words !== null
           ? floorSecondsOfInt64(words[2 * i + 1], words[2 * i] >>> 0)
           : bigintSeconds(timestamps[i])
-      p = fmt.writeSeconds(secs, buf, p)
-      for (let k = 0; k < middle.length; k++) buf[p++] = middle.charCodeAt(k)
-      for (let k = 0; k < repr.length; k++) buf[p++] = repr.charCodeAt(k)
+      p = fmt.writeSeconds(secs, buf, p + 2)
+      for (let k = 0; k < middle.length; k++) buf[p + k] = middle[k]
+      p = writePythonFloat(v, buf, p + middle.length)
       buf[p++] = 93 // ]
-      this.pos = p
     }
+    this.pos = p
+    this.#rows = rows
     return this
   }
 
@@ -170,11 +252,11 @@ export function encodeMeasureList(
   return measureListWriter(results).toString()
 }
 
-/** `encodeMeasureList` as UTF-8 bytes (a reply body without the string round trip). */
-export function encodeMeasureListBytes(
+/** `encodeMeasureList` as a reply body (UTF-8 bytes, without the string round trip). */
+export function encodeMeasureListBody(
   results: ReadonlyArray<{ readonly granularity: bigint | string; readonly series: MeasureSeries }>,
-): Buffer {
-  return measureListWriter(results).toBytes()
+): Buffer | ChunkedBody {
+  return measureListWriter(results).toBody()
 }
 
 function measureListWriter(

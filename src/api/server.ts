@@ -13,6 +13,7 @@ import type { ApiDeps } from './deps.ts'
 import { type ErrorRequestInfo, HttpError, renderHttpError, toHttpError } from './errors.ts'
 import { DEFAULT_POLICY_RULES, PolicyEnforcer } from './policy.ts'
 import { hostUrl, pyQuote, requestOrigin } from './proxy-headers.ts'
+import { ChunkedBody } from './reply-chunks.ts'
 import { Router, splitPath } from './router.ts'
 import { aggregatesRoutes } from './routes/aggregates.ts'
 import { aggregationRoutes } from './routes/aggregation.ts'
@@ -212,7 +213,25 @@ export function createRequestHandler(
     const headers: Record<string, string> = { ...reply.headers }
     if (reply.contentType) headers['content-type'] = reply.contentType
     if (method !== 'OPTIONS') Object.assign(headers, simpleCorsHeaders(cors, req.headers, headers.vary))
-    const body = reply.status === 204 || reply.status === 304 ? undefined : bodyBytes(reply.body)
+    const noBody = reply.status === 204 || reply.status === 304
+    if (reply.body instanceof ChunkedBody) {
+      const chunked = reply.body
+      if (!noBody) headers['content-length'] = String(chunked.length)
+      res.writeHead(reply.status, headers)
+      if (noBody || method === 'HEAD') {
+        res.end()
+        chunked.release()
+        return
+      }
+      // The chunks go to the socket as they are; they are reused only once all were handed
+      // to the kernel ('finish'). A connection that breaks first drops them to the GC.
+      res.cork()
+      for (const c of chunked.chunks) res.write(c)
+      res.end(() => chunked.release())
+      res.uncork()
+      return
+    }
+    const body = noBody ? undefined : bodyBytes(reply.body)
     if (body !== undefined) headers['content-length'] = String(body.length)
     res.writeHead(reply.status, headers)
     res.end(method === 'HEAD' ? undefined : body)

@@ -14,14 +14,16 @@ import { mulberry32, randomAggregatesCase } from '../../src/aggregates/testing/r
 import { encodeFloat, encodeString } from '../../src/api/json.ts'
 import {
   encodeMeasureList,
-  encodeMeasureListBytes,
+  encodeMeasureListBody,
   floorSecondsOfInt64,
+  granularityJson,
   MeasuresJsonWriter,
 } from '../../src/api/measures-json.ts'
+import { ChunkedBody, ChunkPool } from '../../src/api/reply-chunks.ts'
 import {
   encodeChunks,
   encodeMeasuresResponse,
-  encodeMeasuresResponseBytes,
+  encodeMeasuresResponseBody,
 } from '../../src/api/routes/aggregates-common.ts'
 import { nsToSeconds } from '../../src/api/timespan.ts'
 import { MeasureTimestampFormatter } from '../../src/api/timestamp.ts'
@@ -124,7 +126,7 @@ test('measure lists: same bytes as the row-by-row encoding', () => {
       results.push({ granularity, series: randomSeries(rand, Math.floor(rand() * 200)) })
     }
     assert.equal(encodeMeasureList(results), rowByRow(results), `case ${k}`)
-    assert.deepEqual(encodeMeasureListBytes(results), Buffer.from(rowByRow(results), 'utf8'), `case ${k}`)
+    assert.deepEqual(encodeMeasureListBody(results), Buffer.from(rowByRow(results), 'utf8'), `case ${k}`)
   }
   // An unaligned BigInt64Array view takes the bigint path.
   const big = randomSeries(mulberry32(3), 3000)
@@ -136,12 +138,76 @@ test('measure lists: same bytes as the row-by-row encoding', () => {
 })
 
 test('toBytes: the UTF-8 encoding of toString, ASCII or not', () => {
-  const ascii = new MeasuresJsonWriter().text('[["a", 1.0]]')
-  assert.deepEqual(ascii.toBytes(), Buffer.from('[["a", 1.0]]', 'utf8'))
+  const ascii = () => new MeasuresJsonWriter().text('[["a", 1.0]]')
+  assert.deepEqual(ascii().toBytes(), Buffer.from('[["a", 1.0]]', 'utf8'))
   // Not written by the server (JSON is escaped to ASCII), but the bytes still match the string.
-  const latin = new MeasuresJsonWriter().text('"\u00e9"')
-  assert.deepEqual(latin.toBytes(), Buffer.from(latin.toString(), 'utf8'))
-  assert.equal(latin.toBytes().length, 4)
+  for (const text of ['"\u00e9"', '"\u0141"', '"\u{1f600}"', `"${'x'.repeat(100)}\u00e9"`]) {
+    const other = () => new MeasuresJsonWriter().text('[').text(text).text(']')
+    assert.equal(other().toString(), `[${text}]`)
+    assert.deepEqual(other().toBytes(), Buffer.from(`[${text}]`, 'utf8'))
+  }
+})
+
+test('a writer is spent once its text was taken', () => {
+  const w = new MeasuresJsonWriter().text('[]')
+  w.toString()
+  assert.throws(() => w.toBody(), /taken twice/)
+  const big = new MeasuresJsonWriter(new ChunkPool({ chunkBytes: 64 })).text('[]')
+  big.toBytes()
+  assert.throws(() => big.text('x'.repeat(100)), /used after/)
+})
+
+test('chunk boundaries: small chunks give the same bytes, and go back to the pool', () => {
+  const pool = new ChunkPool({ chunkBytes: 512, maxFree: 1000 })
+  const rand = mulberry32(5)
+  let chunked = 0
+  for (let k = 0; k < 50; k++) {
+    const results: Results = [
+      { granularity: 60_000_000_000n, series: randomSeries(rand, 1 + Math.floor(rand() * 3000)) },
+      { granularity: 'M', series: randomSeries(rand, Math.floor(rand() * 50)) },
+    ]
+    const long = `"${'y'.repeat(Math.floor(rand() * 1500))}"`
+    const write = () => {
+      const w = new MeasuresJsonWriter(pool).text('{"a": ').text(long).text(', "b": ').beginList()
+      for (const r of results) w.series(granularityJson(r.granularity), r.series)
+      return w.endList().text('}')
+    }
+    const expected = `{"a": ${long}, "b": ${rowByRow(results)}}`
+    assert.equal(write().toString(), expected, `case ${k}`)
+    const body = write().toBody()
+    assert.deepEqual(
+      Buffer.from(body instanceof ChunkedBody ? Buffer.concat(body.chunks) : body),
+      Buffer.from(expected),
+    )
+    if (expected.length > 64 * 1024) {
+      assert.ok(body instanceof ChunkedBody, 'a large body is sent as its chunks')
+      chunked++
+      assert.ok(body.chunks.length > 1)
+      assert.equal(body.length, expected.length)
+      const free = pool.freeCount
+      body.release()
+      body.release() // idempotent
+      assert.ok(pool.freeCount > free, 'released chunks are back in the pool')
+    } else {
+      assert.ok(Buffer.isBuffer(body), 'a small body is one copy')
+    }
+  }
+  assert.ok(chunked > 5 && chunked < 45, `both kinds of body seen (${chunked} chunked)`)
+})
+
+test('ChunkPool: reuses released chunks, bounded, and keeps only whole chunks', () => {
+  const pool = new ChunkPool({ chunkBytes: 16, maxFree: 2 })
+  const a = pool.acquire()
+  const b = pool.acquire()
+  const c = pool.acquire()
+  assert.equal(a.length, 16)
+  assert.notEqual(a.buffer, b.buffer, 'each chunk has its own memory')
+  pool.release([a, b, c, a.subarray(0, 8), Buffer.alloc(16)])
+  assert.equal(pool.freeCount, 2, 'at most maxFree are kept')
+  const again = new Set([pool.acquire(), pool.acquire()])
+  assert.ok(again.has(a) && again.has(b))
+  pool.release([a.subarray(2)])
+  assert.equal(pool.freeCount, 0, 'a view of a chunk is not a chunk')
 })
 
 test('a predicate keeps the separators right', () => {
@@ -208,7 +274,7 @@ test('aggregates results under every fill mode: same bytes', () => {
     }
     compared++
     assert.equal(encodeMeasuresResponse(result), treeRowByRow(result), `seed ${seed}`)
-    assert.deepEqual(encodeMeasuresResponseBytes(result), Buffer.from(treeRowByRow(result), 'utf8'))
+    assert.deepEqual(encodeMeasuresResponseBody(result), Buffer.from(treeRowByRow(result), 'utf8'))
     assert.equal(
       encodeMeasuresResponse(result, '[{"id": "x"}]'),
       `${treeRowByRow(result).slice(0, -1)}, "references": [{"id": "x"}]}`,

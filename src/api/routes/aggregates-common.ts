@@ -23,6 +23,7 @@ import { argumentValueError, HttpError } from '../errors.ts'
 import { encodeString } from '../json.ts'
 import { MeasuresJsonWriter } from '../measures-json.ts'
 import { parsePyFloatString } from '../py-float.ts'
+import type { ChunkedBody } from '../reply-chunks.ts'
 import { ConversionError, parseTimespanNs } from '../timespan.ts'
 import { parseTimestampNs } from '../timestamp.ts'
 
@@ -204,9 +205,12 @@ export function encodeMeasuresResponse(result: AggregatesResult, referencesJson?
   return measuresResponseWriter(result, referencesJson).toString()
 }
 
-/** `encodeMeasuresResponse` as UTF-8 bytes (a reply body without the string round trip). */
-export function encodeMeasuresResponseBytes(result: AggregatesResult, referencesJson?: string): Buffer {
-  return measuresResponseWriter(result, referencesJson).toBytes()
+/** `encodeMeasuresResponse` as a reply body (UTF-8 bytes, without the string round trip). */
+export function encodeMeasuresResponseBody(
+  result: AggregatesResult,
+  referencesJson?: string,
+): Buffer | ChunkedBody {
+  return measuresResponseWriter(result, referencesJson).toBody()
 }
 
 function measuresResponseWriter(result: AggregatesResult, referencesJson?: string): MeasuresJsonWriter {

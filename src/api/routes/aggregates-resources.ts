@@ -31,12 +31,13 @@ import { HttpError, pyRepr } from '../errors.ts'
 import { GENERIC_STRING_FIELDS, parseJsonFilter } from '../filters/json-filter.ts'
 import { parseStringFilter } from '../filters/string-filter.ts'
 import { encodeJson, type JsonObject, type JsonValue, PyFloat } from '../json.ts'
+import type { ChunkedBody } from '../reply-chunks.ts'
 import { resourceJson } from '../resource-json.ts'
 import { stringFields } from './_resource-common.ts'
 import {
   computeAggregates,
   encodeMeasuresResponse,
-  encodeMeasuresResponseBytes,
+  encodeMeasuresResponseBody,
   PolicyCache,
   type QueryValues,
   type ResolvedReference,
@@ -199,8 +200,8 @@ function encodeByName(r: ByNameResult, details: boolean): string {
   return encodeMeasuresResponse(r.result, details ? referencesJson(r.resources) : undefined)
 }
 
-function encodeByNameBytes(r: ByNameResult, details: boolean): Buffer {
-  return encodeMeasuresResponseBytes(r.result, details ? referencesJson(r.resources) : undefined)
+function encodeByNameBody(r: ByNameResult, details: boolean): Buffer | ChunkedBody {
+  return encodeMeasuresResponseBody(r.result, details ? referencesJson(r.resources) : undefined)
 }
 
 /** `details=true` in resource mode: the resource objects. */
@@ -285,7 +286,7 @@ export async function resourceModeAggregates(ctx: RequestContext, req: ResourceM
       )
       return rawJsonReply(
         200,
-        encodeByNameBytes(await measuresByName(ctx, resources, metrics, req, policies), req.details),
+        encodeByNameBody(await measuresByName(ctx, resources, metrics, req, policies), req.details),
       )
     }
     const parts = req.useHistory

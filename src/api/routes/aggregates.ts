@@ -25,6 +25,7 @@ import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
 import { HttpError, invalidInput } from '../errors.ts'
 import { encodeJson, type JsonValue } from '../json.ts'
+import type { ChunkedBody } from '../reply-chunks.ts'
 import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { detailedMetricJson, metricPolicyTarget } from '../serializers.ts'
@@ -34,7 +35,7 @@ import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 import {
   computeAggregates,
   encodeMeasuresResponse,
-  encodeMeasuresResponseBytes,
+  encodeMeasuresResponseBody,
   PolicyCache,
   type QueryValues,
   type ResolvedReference,
@@ -141,9 +142,12 @@ export function encodeAggregatesResponse(
   return encodeMeasuresResponse(result, references === undefined ? undefined : encodeJson(references))
 }
 
-/** `encodeAggregatesResponse` as UTF-8 bytes (the reply body). */
-function encodeAggregatesResponseBytes(result: AggregatesResult, references: JsonValue | undefined): Buffer {
-  return encodeMeasuresResponseBytes(result, references === undefined ? undefined : encodeJson(references))
+/** `encodeAggregatesResponse` as the reply body. */
+function encodeAggregatesResponseBody(
+  result: AggregatesResult,
+  references: JsonValue | undefined,
+): Buffer | ChunkedBody {
+  return encodeMeasuresResponseBody(result, references === undefined ? undefined : encodeJson(references))
 }
 
 async function metricIdMode(
@@ -191,7 +195,7 @@ async function metricIdMode(
   }
   const result = await computeAggregates(ctx, refs, operations, q)
   const references = details ? await metricReferencesJson(ctx, metrics, policies) : undefined
-  return rawJsonReply(200, encodeAggregatesResponseBytes(result, references))
+  return rawJsonReply(200, encodeAggregatesResponseBody(result, references))
 }
 
 /** `details=true` in metric-id mode: the metrics (id order) with policy and resource. */

@@ -9,7 +9,7 @@ import { ACCEPTED, type Reply, type RequestContext, rawJsonReply } from '../cont
 import type { CalendarUnit, Resample } from '../deps.ts'
 import { argumentValueError, HttpError } from '../errors.ts'
 import { encodeFloat } from '../json.ts'
-import { encodeMeasureList, encodeMeasureListBytes } from '../measures-json.ts'
+import { encodeMeasureList, encodeMeasureListBody } from '../measures-json.ts'
 import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
@@ -112,7 +112,7 @@ export async function getMeasures(ctx: RequestContext, metric: Metric): Promise<
     stopNs,
     resample,
   })
-  return rawJsonReply(200, encodeMeasureListBytes(results))
+  return rawJsonReply(200, encodeMeasureListBody(results))
 }
 
 /** `[[ts, granularity, value], ...]` written into one byte buffer (the hot path of reads). */
