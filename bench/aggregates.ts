@@ -33,6 +33,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { ByteCountClient } from './http/byte-count-client.ts'
 import { processTree, UsageMeter } from './http/procstat.ts'
 import { externalTarget, startAnchor, startOurs, type Target } from './http/servers.ts'
 
@@ -86,8 +87,10 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 class Client {
   readonly url: string
+  readonly #counter: ByteCountClient
   constructor(url: string) {
     this.url = url.replace(/\/+$/, '')
+    this.#counter = new ByteCountClient(this.url, 'Basic YWRtaW46')
   }
   async #fetch(method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = { authorization: 'Basic YWRtaW46', accept: 'application/json' }
@@ -102,10 +105,14 @@ class Client {
     const res = await this.#fetch(method, path, body)
     return { status: res.status, text: await res.text() }
   }
-  /** The body as bytes (no decoding: what the timed runs use). */
+  /** The body's length, counted and dropped (what the timed runs use; see ByteCountClient). */
   async raw(method: string, path: string, body?: unknown): Promise<{ status: number; bytes: number }> {
-    const res = await this.#fetch(method, path, body)
-    return { status: res.status, bytes: (await res.arrayBuffer()).byteLength }
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+    const r = await this.#counter.request(method, path, payload)
+    return { status: r.status, bytes: r.bodyBytes }
+  }
+  close(): void {
+    this.#counter.close()
   }
   async ok(method: string, path: string, body?: unknown): Promise<string> {
     const r = await this.call(method, path, body)

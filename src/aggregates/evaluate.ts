@@ -14,8 +14,8 @@ import { sliceSeries } from '../carbonara/series-ops.ts'
 import type { TimeSeries } from '../carbonara/time-series.ts'
 import { pyFixed } from './_py-format.ts'
 import { UnaggregableTimeseriesError } from './errors.ts'
-import type { MetricReferenceKey, OperationNode } from './operation-node.ts'
-import { applyBinary, applyUnary, npClip, npMaximum } from './operators.ts'
+import type { BinaryOperator, MetricReferenceKey, OperationNode } from './operation-node.ts'
+import { applyBinary, applyBinaryColumn, applyUnary, npClip, npMaximum } from './operators.ts'
 import { formatOperation } from './references.ts'
 
 /*
@@ -154,6 +154,28 @@ function elementwise(
       col[i] = f(xs)
     }
     out.push(col)
+  }
+  return out
+}
+
+/**
+ * The common shapes of a binary operator, column by column: two matrices of `rows`-long
+ * columns, one-to-one or one column against many, or a matrix and a scalar. Anything else
+ * (broadcast rows, mismatches to report) is left to `elementwise`: undefined.
+ */
+function binaryColumns(rows: number, l: Operand, r: Operand, op: BinaryOperator): Operand | undefined {
+  const full = (o: Operand) => typeof o === 'number' || (o.length > 0 && o.every((c) => c.length === rows))
+  if (typeof l === 'number' && typeof r === 'number') return undefined
+  if (!full(l) || !full(r)) return undefined
+  const lc = typeof l === 'number' ? 1 : l.length
+  const rc = typeof r === 'number' ? 1 : r.length
+  if (lc !== rc && lc !== 1 && rc !== 1) return undefined
+  const cols = Math.max(lc, rc)
+  const out: Float64Array[] = []
+  for (let c = 0; c < cols; c++) {
+    const a = typeof l === 'number' ? l : l[lc === 1 ? 0 : c]
+    const b = typeof r === 'number' ? r : r[rc === 1 ? 0 : c]
+    out.push(applyBinaryColumn(op, a, b, new Float64Array(rows)))
   }
   return out
 }
@@ -302,7 +324,9 @@ function evaluateNodeUnchecked(
       if (op === 'clip_min') right = clipBound(right, Number.NEGATIVE_INFINITY)
       else if (op === 'clip_max') right = clipBound(right, Number.POSITIVE_INFINITY)
       const rows = base.timestamps.length
-      const value = elementwise(ctx, rows, [l.value, right], (xs) => applyBinary(op, xs[0], xs[1]))
+      const value =
+        binaryColumns(rows, l.value, right, op) ??
+        elementwise(ctx, rows, [l.value, right], (xs) => applyBinary(op, xs[0], xs[1]))
       return {
         granularityNs: base.granularityNs,
         timestamps: base.timestamps,

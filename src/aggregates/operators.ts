@@ -112,3 +112,36 @@ export function applyBinary(op: BinaryOperator, a: number, b: number): number {
       return npFmax(a, b)
   }
 }
+
+/**
+ * `out[i] = applyBinary(op, a[i], b[i])` over whole columns, a scalar standing for a column of
+ * itself. Why: the generic element-wise path (numpy broadcasting over any number of operands)
+ * costs an array write and a closure call per element; arithmetic over a year of one-minute
+ * points is 525 600 of them per operator. The four arithmetic operators get a loop each;
+ * the others dispatch per element, which V8 inlines.
+ */
+export function applyBinaryColumn(
+  op: BinaryOperator,
+  a: Float64Array | number,
+  b: Float64Array | number,
+  out: Float64Array,
+): Float64Array {
+  const n = out.length
+  if (typeof a !== 'number' && typeof b !== 'number') {
+    if (op === 'add') for (let i = 0; i < n; i++) out[i] = a[i] + b[i]
+    else if (op === 'sub') for (let i = 0; i < n; i++) out[i] = a[i] - b[i]
+    else if (op === 'mul') for (let i = 0; i < n; i++) out[i] = a[i] * b[i]
+    else if (op === 'div') for (let i = 0; i < n; i++) out[i] = a[i] / b[i]
+    else for (let i = 0; i < n; i++) out[i] = applyBinary(op, a[i], b[i])
+  } else if (typeof a !== 'number') {
+    const y = b as number
+    if (op === 'add') for (let i = 0; i < n; i++) out[i] = a[i] + y
+    else if (op === 'sub') for (let i = 0; i < n; i++) out[i] = a[i] - y
+    else if (op === 'mul') for (let i = 0; i < n; i++) out[i] = a[i] * y
+    else if (op === 'div') for (let i = 0; i < n; i++) out[i] = a[i] / y
+    else for (let i = 0; i < n; i++) out[i] = applyBinary(op, a[i], y)
+  } else if (typeof b !== 'number') {
+    for (let i = 0; i < n; i++) out[i] = applyBinary(op, a, b[i])
+  } else out.fill(applyBinary(op, a, b))
+  return out
+}
