@@ -16,6 +16,7 @@ import { Metricd } from '../metricd/metricd.ts'
 import { MetricdProcessor } from '../metricd/metricd-processor.ts'
 import { FileStorageDriver } from '../storage/file/file-storage-driver.ts'
 import { MetricStorageEngine } from '../storage/metric-storage.ts'
+import { RedisStorageDriver } from '../storage/redis/redis-storage-driver.ts'
 import type { StorageDriver } from '../storage/storage-driver.ts'
 
 /** Version reported by `GET /` (`build`). */
@@ -53,13 +54,16 @@ export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
       ? new RedisIncomingDriver({ url: config.incoming.redisUrl })
       : new FileIncomingDriver({ basePath: config.incoming.fileBasepath, fsync: config.incoming.fileFsync }),
   )
-  const storageDriver = new FileStorageDriver({
-    basePath: config.storage.fileBasepath,
-    subdirLen: config.storage.fileSubdirLen,
-    fsync: config.storage.fileFsync,
-    syncMethod: config.storage.fileSyncMethod,
-    onWarning: (msg) => log.warn(msg),
-  })
+  const storageDriver: StorageDriver =
+    config.storage.driver === 'redis'
+      ? new RedisStorageDriver({ url: config.storage.redisUrl })
+      : new FileStorageDriver({
+          basePath: config.storage.fileBasepath,
+          subdirLen: config.storage.fileSubdirLen,
+          fsync: config.storage.fileFsync,
+          syncMethod: config.storage.fileSyncMethod,
+          onWarning: (msg) => log.warn(msg),
+        })
   const engine = new MetricStorageEngine(storageDriver, log.child({ component: 'storage' }), undefined, {
     readCachePoints: config.storage.readCachePoints,
   })
@@ -151,14 +155,19 @@ export async function runUpgrade(runtime: Runtime, options: UpgradeOptions = {})
     await indexer.upgrade()
   }
   if (!options.skipStorage) {
-    log.info('Upgrading storage', { basepath: config.storage.fileBasepath })
+    log.info(
+      'Upgrading storage',
+      config.storage.driver === 'redis'
+        ? { driver: 'redis', url: redactUrl(config.storage.redisUrl) }
+        : { driver: 'file', basepath: config.storage.fileBasepath },
+    )
     await storageDriver.upgrade()
   }
   if (!options.skipIncoming) {
     log.info(
       'Upgrading incoming storage',
       config.incoming.driver === 'redis'
-        ? { driver: 'redis', url: config.incoming.redisUrl.replace(/\/\/[^@/]*@/, '//***@') }
+        ? { driver: 'redis', url: redactUrl(config.incoming.redisUrl) }
         : { driver: 'file', basepath: config.incoming.fileBasepath },
     )
     await incoming.upgrade(options.sacksNumber ?? 128)
@@ -296,4 +305,9 @@ export async function startApi(
       return stopping
     },
   }
+}
+
+/** A URL for the logs, without its credentials. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@')
 }

@@ -54,6 +54,23 @@ it('[incoming] driver = redis with redis_url', () => {
   )
 })
 
+it('[storage] driver = redis: [incoming] follows its driver and redis_url unless set', () => {
+  const load = (...overrides: string[]) => loadConfig({ search: false, cwd: '/srv/g', env: {}, overrides })
+  const c = load('storage.driver=redis', 'storage.redis_url=redis://r:6380?db=3')
+  assert.equal(c.storage.driver, 'redis')
+  assert.equal(c.storage.redisUrl, 'redis://r:6380?db=3')
+  assert.equal(c.incoming.driver, 'redis')
+  assert.equal(c.incoming.redisUrl, 'redis://r:6380?db=3')
+  const d = load('storage.driver=redis', 'incoming.driver=file')
+  assert.equal(d.incoming.driver, 'file')
+  assert.equal(d.storage.redisUrl, 'redis://localhost:6379/')
+  assert.equal(
+    load('storage.driver=redis', 'incoming.redis_url=redis://q:1/').incoming.redisUrl,
+    'redis://q:1/',
+  )
+  assert.throws(() => load('storage.driver=s3'), /not supported yet/)
+})
+
 it('embedded defaults without any config file', () => {
   const c = loadConfig({ search: false, cwd: '/srv/g', env: {} })
   assert.equal(c.storage.fileBasepath, '/srv/g/data')

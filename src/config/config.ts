@@ -48,7 +48,9 @@ export interface GnocchiConfig {
   }
   readonly indexer: { readonly url: string }
   readonly storage: {
-    readonly driver: 'file'
+    readonly driver: 'file' | 'redis'
+    /** `[storage] redis_url` (upstream default `redis://localhost:6379/`), for driver redis. */
+    readonly redisUrl: string
     readonly fileBasepath: string
     readonly fileSubdirLen: number
     /** gnocchi-ts extension `[storage] file_fsync` (default true; upstream never fsyncs). */
@@ -61,7 +63,7 @@ export interface GnocchiConfig {
   readonly incoming: {
     readonly driver: 'file' | 'redis'
     readonly fileBasepath: string
-    /** `[incoming] redis_url` (upstream default `redis://localhost:6379/`), for driver redis. */
+    /** `[incoming] redis_url` (default: `[storage] redis_url`, as upstream), for driver redis. */
     readonly redisUrl: string
     /** gnocchi-ts extension `[incoming] file_fsync` (default true: a 202 means durable). */
     readonly fileFsync: boolean
@@ -245,8 +247,9 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
   const incomingBase = resolve(cwd, o.raw('incoming', 'file_basepath') ?? storageBase)
   const storageDriver = o.str('storage', 'driver', 'file')
   const incomingDriver = o.raw('incoming', 'driver') ?? storageDriver
-  if (storageDriver !== 'file')
-    throw new Error(`[storage] driver ${storageDriver} is not supported yet (file only)`)
+  if (storageDriver !== 'file' && storageDriver !== 'redis')
+    throw new Error(`[storage] driver ${storageDriver} is not supported yet (file, redis)`)
+  const storageRedisUrl = o.str('storage', 'redis_url', 'redis://localhost:6379/')
   if (incomingDriver !== 'file' && incomingDriver !== 'redis')
     throw new Error(`[incoming] driver ${incomingDriver} is not supported yet (file, redis)`)
   const fileSyncMethod = o.str('storage', 'file_sync_method', 'fsync')
@@ -285,7 +288,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))),
     },
     storage: {
-      driver: 'file',
+      driver: storageDriver,
+      redisUrl: storageRedisUrl,
       fileBasepath: storageBase,
       fileSubdirLen: o.int('storage', 'file_subdir_len', 2, 0, 32),
       fileFsync: o.bool('storage', 'file_fsync', true),
@@ -295,7 +299,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
     incoming: {
       driver: incomingDriver,
       fileBasepath: incomingBase,
-      redisUrl: o.str('incoming', 'redis_url', 'redis://localhost:6379/'),
+      // Upstream defaults every [incoming] option to its [storage] namesake.
+      redisUrl: o.str('incoming', 'redis_url', storageRedisUrl),
       fileFsync: o.bool('incoming', 'file_fsync', true),
     },
     metricd: {

@@ -2,41 +2,15 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
+import { redisTestDb } from '../../testing/redis-test-db.ts'
 import { decodeBundle, encodeBundle } from '../bundle.ts'
 import { runIncomingConformance } from '../incoming-conformance.ts'
 import { RedisIncomingDriver } from './redis-incoming-driver.ts'
 
-/** A dedicated logical DB, flushed around each test: never db 0. */
-const TEST_DB = 9
-const URL = `redis://127.0.0.1:6379/${TEST_DB}`
-
-async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(URL, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-  probe.on('error', () => {})
-  try {
-    await probe.connect()
-    await probe.ping()
-    return true
-  } catch {
-    return false
-  } finally {
-    probe.disconnect()
-  }
-}
-
-async function flushTestDb(): Promise<void> {
-  const admin = new Redis(URL)
-  try {
-    assert.equal(admin.options.db, TEST_DB)
-    await admin.flushdb()
-  } finally {
-    await admin.quit()
-  }
-}
-
-const reachable = await redisReachable()
-if (!reachable && process.env.CI) throw new Error(`Redis unreachable at ${URL} (required when CI is set)`)
-if (!reachable) console.log(`# skipping redis incoming tests: Redis unreachable at ${URL}`)
+const testDb = await redisTestDb(9, 'redis incoming tests')
+const URL = testDb.url
+const reachable = testDb.reachable
+const flushTestDb = () => testDb.flush()
 
 const bundle = (...points: Array<[number, number]>) =>
   encodeBundle({

@@ -1,6 +1,7 @@
 import { type BigIntStats, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { formatSecondsAsPythonFloat, POINTS_PER_SPLIT } from '../../carbonara/split-key.ts'
+import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
+import { parseSecondsToNs, RAW_OBJECT_NAME as RAW_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
 import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
 import {
   DirSyncer,
@@ -54,28 +55,6 @@ export interface FileStorageOptions {
 const MAX_CACHED_LISTINGS = 100_000
 
 const CONFIG_NAME = 'gnocchi-storage-config'
-const RAW_NAME = 'none_v3'
-const VERSION_SUFFIX = '_v3'
-
-/** Exact decimal seconds string (`1425600000.0`, `0.2`, `1e-05`) → ns. */
-function parseSecondsToNs(text: string): bigint | undefined {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text)
-  if (!m) {
-    const x = Number(text)
-    return Number.isFinite(x) ? BigInt(Math.round(x * 1e9)) : undefined
-  }
-  const frac = (m[3] ?? '').slice(0, 9).padEnd(9, '0')
-  const ns = BigInt(m[2]) * 1_000_000_000n + BigInt(frac)
-  return m[1] === '-' ? -ns : ns
-}
-
-/** Snaps a key read back from a float name onto the split grid (names go through float64). */
-function snapKey(keyNs: bigint, granularityNs: bigint): bigint {
-  const span = granularityNs * POINTS_PER_SPLIT
-  const q = keyNs >= 0n ? (keyNs + span / 2n) / span : -((-keyNs + span / 2n) / span)
-  return q * span
-}
-
 /**
  * Aggregate storage in plain files with upstream's layout (architecture.md §4.5):
  * `<basepath>/<id hex cut in subdir_len chunks>/<metric uuid>/none_v3` and

@@ -1,0 +1,176 @@
+import { Redis } from 'ioredis'
+import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
+import { parseSecondsToNs, RAW_OBJECT_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
+import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
+
+export interface RedisStorageOptions {
+  /** `[storage] redis_url`, e.g. `redis://localhost:6379/` (the path selects the DB index). */
+  readonly url?: string
+  /** An existing client (tests, tools); closed by `close()` like an owned one. */
+  readonly client?: Redis
+}
+
+/** Upstream names (gnocchi/storage/redis.py, gnocchi/common/redis.py). */
+const KEY_PREFIX = 'timeseries:'
+const FIELD_SEP = '_'
+
+type PipelineResult = [error: Error | null, result: unknown][] | null
+
+function results(replies: PipelineResult): unknown[] {
+  if (!replies) throw new Error('Redis pipeline aborted')
+  return replies.map(([error, result]) => {
+    if (error) throw error
+    return result
+  })
+}
+
+/**
+ * Aggregate storage in Redis with upstream's layout, so upstream's and our metricd and API can
+ * share it: one hash `timeseries:<metric uuid>` per metric, whose field `none_v3` is the raw
+ * object and whose field `<key>_<method>_<granularity>_v3` is one split (key and granularity
+ * as Python floats of seconds, as in file names). Every call is one pipeline; a metric exists
+ * while its hash does (upstream creates `none_v3` on first processing, as we write it).
+ *
+ * Durability: a write is as durable as the Redis server makes it (`appendonly yes` and
+ * `appendfsync always` to survive a crash of the Redis host; the default `everysec` may lose
+ * the last second). Processing deletes measures from the backlog only after the write.
+ */
+export class RedisStorageDriver implements StorageDriver {
+  readonly name = 'redis'
+  readonly #client: Redis
+
+  constructor(options: RedisStorageOptions) {
+    this.#client =
+      options.client ??
+      new Redis(options.url ?? 'redis://localhost:6379/', { lazyConnect: true, enableAutoPipelining: false })
+  }
+
+  async upgrade(): Promise<void> {
+    // Nothing to create; checks that the server answers.
+    await this.#client.ping()
+  }
+
+  async getUnaggregated(metricIds: readonly string[]): Promise<Map<string, Uint8Array | undefined>> {
+    const pipe = this.#client.pipeline()
+    for (const id of metricIds) pipe.hgetBuffer(metricKey(id), RAW_OBJECT_NAME)
+    const replies = metricIds.length === 0 ? [] : results(await pipe.exec())
+    return new Map(metricIds.map((id, i) => [id, bytesOf(replies[i] as Buffer | null)]))
+  }
+
+  async putUnaggregated(entries: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
+    if (entries.length === 0) return
+    const pipe = this.#client.pipeline()
+    for (const [id, bytes] of entries) pipe.hset(metricKey(id), RAW_OBJECT_NAME, asBuffer(bytes))
+    results(await pipe.exec())
+  }
+
+  /** One HKEYS of the metric's hash (field names only), filtered here. */
+  async listSplitKeys(
+    metricId: string,
+    aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
+  ): Promise<Map<string, bigint[]> | undefined> {
+    const fields = await this.#client.hkeys(metricKey(metricId))
+    if (fields.length === 0) return undefined // Redis keeps no empty hash: no such metric
+    const wanted = new Map<string, bigint>()
+    const result = new Map<string, bigint[]>()
+    for (const { method, granularityNs } of aggregations) {
+      wanted.set(`${method}${FIELD_SEP}${formatSecondsAsPythonFloat(granularityNs)}`, granularityNs)
+      result.set(aggregationKey(method, granularityNs), [])
+    }
+    for (const field of fields) {
+      const parsed = parseSplitField(field)
+      if (parsed === undefined) continue
+      const granularityNs = wanted.get(`${parsed.method}${FIELD_SEP}${parsed.granularity}`)
+      if (granularityNs === undefined) continue
+      result.get(aggregationKey(parsed.method, granularityNs))?.push(snapKey(parsed.keyNs, granularityNs))
+    }
+    for (const keys of result.values()) keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    return result
+  }
+
+  /** One HMGET per metric. */
+  async getSplits(refs: readonly SplitRef[]): Promise<Array<Uint8Array | undefined>> {
+    const byMetric = groupByMetric(refs)
+    const pipe = this.#client.pipeline()
+    for (const [id, indexes] of byMetric)
+      pipe.hmgetBuffer(metricKey(id), ...indexes.map((i) => splitField(refs[i])))
+    const replies = byMetric.size === 0 ? [] : results(await pipe.exec())
+    const out = new Array<Uint8Array | undefined>(refs.length)
+    let m = 0
+    for (const indexes of byMetric.values()) {
+      const values = replies[m++] as Array<Buffer | null>
+      indexes.forEach((refIndex, j) => {
+        out[refIndex] = bytesOf(values[j])
+      })
+    }
+    return out
+  }
+
+  async putSplits(writes: readonly SplitWrite[]): Promise<void> {
+    if (writes.length === 0) return
+    const pipe = this.#client.pipeline()
+    for (const w of writes) pipe.hset(metricKey(w.ref.metricId), splitField(w.ref), asBuffer(w.bytes))
+    results(await pipe.exec())
+  }
+
+  async deleteSplits(refs: readonly SplitRef[]): Promise<void> {
+    const byMetric = groupByMetric(refs)
+    if (byMetric.size === 0) return
+    const pipe = this.#client.pipeline()
+    for (const [id, indexes] of byMetric) pipe.hdel(metricKey(id), ...indexes.map((i) => splitField(refs[i])))
+    results(await pipe.exec())
+  }
+
+  async deleteMetric(metricId: string): Promise<void> {
+    await this.#client.del(metricKey(metricId))
+  }
+
+  async close(): Promise<void> {
+    if (this.#client.status === 'end') return
+    if (this.#client.status === 'wait') {
+      this.#client.disconnect()
+      return
+    }
+    await this.#client.quit().catch(() => this.#client.disconnect())
+  }
+}
+
+function metricKey(metricId: string): string {
+  return `${KEY_PREFIX}${metricId}`
+}
+
+function splitField(ref: SplitRef): string {
+  return `${formatSecondsAsPythonFloat(ref.keyNs)}${FIELD_SEP}${ref.method}${FIELD_SEP}${formatSecondsAsPythonFloat(ref.granularityNs)}${VERSION_SUFFIX}`
+}
+
+/** `<key>_<method>_<granularity>_v3` → its parts; undefined for the raw field and others. */
+function parseSplitField(field: string): { keyNs: bigint; method: string; granularity: string } | undefined {
+  if (!field.endsWith(VERSION_SUFFIX)) return undefined
+  const body = field.slice(0, -VERSION_SUFFIX.length)
+  const first = body.indexOf(FIELD_SEP)
+  const last = body.lastIndexOf(FIELD_SEP)
+  if (first <= 0 || last <= first + 1) return undefined
+  const keyNs = parseSecondsToNs(body.slice(0, first))
+  if (keyNs === undefined) return undefined
+  return { keyNs, method: body.slice(first + 1, last), granularity: body.slice(last + 1) }
+}
+
+/** Metric id → indexes into `refs`, in first-seen order. */
+function groupByMetric(refs: readonly SplitRef[]): Map<string, number[]> {
+  const byMetric = new Map<string, number[]>()
+  refs.forEach((ref, i) => {
+    const list = byMetric.get(ref.metricId)
+    if (list) list.push(i)
+    else byMetric.set(ref.metricId, [i])
+  })
+  return byMetric
+}
+
+/** A reply as a plain Uint8Array view (no copy), like the other drivers return. */
+function bytesOf(reply: Buffer | null | undefined): Uint8Array | undefined {
+  return reply == null ? undefined : new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength)
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}

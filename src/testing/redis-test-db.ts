@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict'
+import { Redis } from 'ioredis'
+
+/**
+ * A dedicated logical Redis DB for one test file (never db 0), on the local server. Tests
+ * skip when it is unreachable on a developer's machine; with CI set they fail instead.
+ */
+export interface RedisTestDb {
+  readonly url: string
+  readonly reachable: boolean
+  /** Empties the test DB (checks it is that DB first). */
+  flush(): Promise<void>
+}
+
+export async function redisTestDb(db: number, what: string): Promise<RedisTestDb> {
+  assert.ok(db > 0, 'never db 0')
+  const url = `redis://127.0.0.1:6379/${db}`
+  const reachable = await redisReachable(url)
+  if (!reachable && process.env.CI) throw new Error(`Redis unreachable at ${url} (required when CI is set)`)
+  if (!reachable) console.log(`# skipping ${what}: Redis unreachable at ${url}`)
+  return {
+    url,
+    reachable,
+    async flush() {
+      const admin = new Redis(url)
+      try {
+        assert.equal(admin.options.db, db)
+        await admin.flushdb()
+      } finally {
+        await admin.quit()
+      }
+    },
+  }
+}
+
+async function redisReachable(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    await probe.ping()
+    return true
+  } catch {
+    return false
+  } finally {
+    probe.disconnect()
+  }
+}
