@@ -5,6 +5,7 @@ import { parseTimespanNs } from '../api/timespan.ts'
 import { parseTimestampNs } from '../api/timestamp.ts'
 import { DEFAULT_AGGREGATION_METHODS, type GnocchiConfig, sqlitePathFromUrl } from '../config/config.ts'
 import type { Coordinator } from '../coordination/coordinator.ts'
+import { RedisCoordinator } from '../coordination/redis-coordinator.ts'
 import { SqliteCoordinator } from '../coordination/sqlite-coordinator.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import { FileIncomingDriver } from '../incoming/file/file-incoming-driver.ts'
@@ -36,8 +37,11 @@ export interface Runtime {
 }
 
 export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
-  if (!config.coordinationUrl.startsWith('sqlite:')) {
-    throw new Error(`coordination_url ${config.coordinationUrl}: only sqlite:// is supported yet`)
+  const coordinationScheme = config.coordinationUrl.split(':', 1)[0]
+  if (coordinationScheme !== 'sqlite' && coordinationScheme !== 'redis' && coordinationScheme !== 'rediss') {
+    throw new Error(
+      `coordination_url ${config.coordinationUrl}: only sqlite:// and redis:// are supported yet`,
+    )
   }
   // sqlite:///path (embedded), postgresql://…, mysql[+pymysql]://… (architecture.md §5).
   const indexer = new SqlIndexer({
@@ -67,7 +71,11 @@ export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
   const engine = new MetricStorageEngine(storageDriver, log.child({ component: 'storage' }), undefined, {
     readCachePoints: config.storage.readCachePoints,
   })
-  const coordinator = new SqliteCoordinator({ path: sqlitePathFromUrl(config.coordinationUrl) })
+  // sqlite:///path: processes of one host; redis://…: tooz's Redis layout, across hosts.
+  const coordinator: Coordinator =
+    coordinationScheme === 'sqlite'
+      ? new SqliteCoordinator({ path: sqlitePathFromUrl(config.coordinationUrl) })
+      : new RedisCoordinator({ url: config.coordinationUrl })
   const processor = new MetricdProcessor({
     indexer,
     incoming,

@@ -1,7 +1,8 @@
 /**
  * The API and its in-process metricd on Redis for both the backlog and the aggregates
- * (`[storage] driver = redis`; `[incoming]` follows `[storage]`, as upstream), against the
- * local Redis: measures pushed, processed, read back, kept across a restart, deleted.
+ * (`[storage] driver = redis`; `[incoming]` follows `[storage]`, as upstream) and tooz-style
+ * Redis coordination, against the local Redis: measures pushed, processed, read back, kept
+ * across a restart, deleted.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -22,6 +23,8 @@ describe('API on Redis incoming and Redis aggregate storage', {
     'storage.driver=redis',
     `storage.redis_url=${testDb.url}`,
     'metricd.metric_cleanup_delay=0.2',
+    // tooz's form: the DB in the query (the path form would be ignored by upstream).
+    `DEFAULT.coordination_url=redis://127.0.0.1:6379?db=${new URL(testDb.url).pathname.slice(1)}`,
   ]
   let server: TestServer
   let raw: Redis
@@ -67,6 +70,19 @@ describe('API on Redis incoming and Redis aggregate storage', {
     // Split keys are multiples of 3 600 points × 60 s.
     assert.deepEqual(fields.sort(), ['1704024000.0_mean_60.0_v3', 'none_v3'])
     assert.deepEqual(await raw.keys('incoming*:*'), [], 'the backlog was emptied')
+  })
+
+  it('coordinates through Redis as tooz does: sack locks released, metricd listed in /v1/status', async () => {
+    assert.deepEqual(await raw.keys("b'_tooz'_*_lock"), [], 'no sack lock left held')
+    const members = await raw.hkeys('_tooz_group:gnocchi-processing')
+    assert.equal(members.filter((m) => m !== '__created__').length, 1)
+    const r = await request(server, 'GET', '/v1/status')
+    assert.equal(r.status, 200, r.text)
+    const status = JSON.parse(r.text) as { metricd: { processors: string[] } }
+    assert.deepEqual(
+      status.metricd.processors,
+      members.filter((m) => m !== '__created__'),
+    )
   })
 
   it('serves the same aggregates after a restart (nothing kept in the process)', async () => {
