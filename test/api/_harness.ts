@@ -16,7 +16,14 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { maxLimit?: number; overrides?: readonly string[]; port?: number; dataDir?: string } = {},
+  options: {
+    maxLimit?: number
+    overrides?: readonly string[]
+    port?: number
+    dataDir?: string
+    /** Run metricd in the API process (default true). */
+    embeddedMetricd?: boolean
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gnocchi-api-test-'))
   const config = loadConfig({
@@ -36,7 +43,7 @@ export async function startTestServer(
   const log = createLogger({ level: process.env.GNOCCHI_TEST_LOG ? 'debug' : 'error' })
   const running = await startApi(config, log, {
     upgrade: { skipArchivePoliciesCreation: true, sacksNumber: 8 },
-    embeddedMetricd: true,
+    embeddedMetricd: options.embeddedMetricd ?? true,
   })
   const port = (running.server.address() as AddressInfo).port
   return {
