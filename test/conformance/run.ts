@@ -1,8 +1,10 @@
 /**
  * Runs upstream Gnocchi's gabbi suite (../shared/conformance) against our server, one fresh
- * server per file (scripts/conformance-server), once per indexer engine: embedded SQLite,
- * PostgreSQL and MariaDB (`GNOCCHI_TS_CONFORMANCE_INDEXERS=sqlite,postgresql,mysql`, the
- * default). An engine whose server is unreachable is skipped with a message, except in CI.
+ * server per file (scripts/conformance-server), once per backend set: the embedded SQLite,
+ * PostgreSQL and MariaDB indexers with file backlog and storage, and `redis`: the SQLite
+ * indexer with the backlog, the aggregates and the coordination in Redis
+ * (`GNOCCHI_TS_CONFORMANCE_BACKENDS=sqlite,postgresql,mysql,redis`, the default). A set whose
+ * server is unreachable is skipped with a message, except in CI.
  * `--all` runs every shared file and only reports; the default runs
  * test/conformance/required.txt and fails on any failure.
  */
@@ -60,8 +62,23 @@ const reachable: Record<string, () => boolean> = {
   mysql: () =>
     spawnSync('mariadb', ['-h', '127.0.0.1', '-u', 'root', '-e', 'SELECT 1'], { stdio: 'ignore' }).status ===
     0,
+  redis: () =>
+    spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping'], { encoding: 'utf8' }).stdout ===
+    'PONG\n',
 }
-const indexers = (process.env.GNOCCHI_TS_CONFORMANCE_INDEXERS ?? 'sqlite,postgresql,mysql')
+/** What each backend set sets for scripts/conformance-server. */
+const serverEnv: Record<string, Record<string, string>> = {
+  sqlite: { GNOCCHI_TS_CONFORMANCE_INDEXER: 'sqlite' },
+  postgresql: { GNOCCHI_TS_CONFORMANCE_INDEXER: 'postgresql' },
+  mysql: { GNOCCHI_TS_CONFORMANCE_INDEXER: 'mysql' },
+  // DB 15: no unit test uses it, and the harness runs one server at a time.
+  redis: { GNOCCHI_TS_CONFORMANCE_INDEXER: 'sqlite', GNOCCHI_TS_CONFORMANCE_REDIS_DB: '15' },
+}
+const indexers = (
+  process.env.GNOCCHI_TS_CONFORMANCE_BACKENDS ??
+  process.env.GNOCCHI_TS_CONFORMANCE_INDEXERS ??
+  'sqlite,postgresql,mysql,redis'
+)
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean)
@@ -70,17 +87,17 @@ let status = 0
 const summary: string[] = []
 for (const indexer of indexers) {
   const check = reachable[indexer]
-  if (!check) fail(`unknown indexer ${indexer} (sqlite, postgresql, mysql)`)
+  if (!check) fail(`unknown backend set ${indexer} (sqlite, postgresql, mysql, redis)`)
   if (!check()) {
     if (process.env.CI) fail(`${indexer} server unreachable`)
     process.stdout.write(`conformance: ${indexer} server unreachable; skipped (not CI)\n`)
     continue
   }
-  process.stdout.write(`\n=== conformance on the ${indexer} indexer ===\n`)
+  process.stdout.write(`\n=== conformance on the ${indexer} backends ===\n`)
   const result = spawnSync(python, args, {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, GNOCCHI_TS_CONFORMANCE_INDEXER: indexer },
+    env: { ...process.env, ...serverEnv[indexer] },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   })
