@@ -1,6 +1,8 @@
 /**
- * A minimal HTTP/1.1 keep-alive client for timed runs of large replies: it reads into one
- * reusable buffer and only counts the body's bytes (Content-Length or chunked framing).
+ * A minimal HTTP/1.1 client for timed runs of large replies: it reads into one reusable
+ * buffer and only counts the body's bytes (Content-Length, chunked, or up to the close). It
+ * keeps the connection alive unless the server says `Connection: close` (uwsgi does, the
+ * anchor's API), then reconnects for the next request.
  *
  * Why: node:http and fetch allocate a fresh buffer per socket read. For a 22 MB reply that is
  * 22 MB of new memory per request in the client, and on this kind of VM each first touch of a
@@ -23,7 +25,8 @@ export class ByteCountClient {
   readonly #authorization: string
   #socket: net.Socket | undefined
   #onData: ((chunk: Buffer) => void) | undefined
-  #onFail: ((err: Error) => void) | undefined
+  /** The connection ended: completes a reply delimited by the close, fails any other. */
+  #onClose: (() => void) | undefined
 
   constructor(baseUrl: string, authorization: string) {
     const u = new URL(baseUrl)
@@ -41,24 +44,28 @@ export class ByteCountClient {
     head += '\r\n'
     return new Promise((resolvePromise, reject) => {
       const parser = new ReplyCounter()
+      const done = () => {
+        this.#onData = undefined
+        this.#onClose = undefined
+      }
       this.#onData = (chunk) => {
         try {
           if (parser.feed(chunk)) {
-            this.#onData = undefined
-            this.#onFail = undefined
+            done()
             if (parser.close) this.close()
             else this.#socket?.unref() // an idle connection does not keep the process alive
             resolvePromise({ status: parser.status, bodyBytes: parser.bodyBytes })
           }
         } catch (err) {
+          done()
           this.close()
           reject(err)
         }
       }
-      this.#onFail = (err) => {
-        this.#onData = undefined
-        this.#onFail = undefined
-        reject(err)
+      this.#onClose = () => {
+        done()
+        if (parser.endsAtClose) resolvePromise({ status: parser.status, bodyBytes: parser.bodyBytes })
+        else reject(new Error('connection closed before the reply ended'))
       }
       const socket = this.#connect()
       socket.ref()
@@ -67,8 +74,9 @@ export class ByteCountClient {
   }
 
   close(): void {
-    this.#socket?.destroy()
+    const socket = this.#socket
     this.#socket = undefined
+    socket?.destroy()
   }
 
   #connect(): net.Socket {
@@ -85,12 +93,15 @@ export class ByteCountClient {
       },
     })
     socket.setNoDelay(true)
-    const fail = (err: Error) => {
-      if (this.#socket === socket) this.#socket = undefined
-      this.#onFail?.(err)
+    // Events of a connection given up already (closed by us after a `Connection: close`
+    // reply) must not touch the request that runs on the next one.
+    const ended = () => {
+      if (this.#socket !== socket) return
+      this.#socket = undefined
+      this.#onClose?.()
     }
-    socket.on('error', fail)
-    socket.on('close', () => fail(new Error('connection closed before the reply ended')))
+    socket.on('error', ended)
+    socket.on('close', ended)
     this.#socket = socket
     return socket
   }
@@ -110,6 +121,11 @@ class ReplyCounter {
   #line = ''
   #done = false
 
+  /** Whether the connection's close completes the reply (no Content-Length, not chunked). */
+  get endsAtClose(): boolean {
+    return this.#inBody && !this.#chunked && this.#contentLength < 0
+  }
+
   /** Feeds bytes; true once the whole reply was read. */
   feed(chunk: Buffer): boolean {
     let off = 0
@@ -128,7 +144,7 @@ class ReplyCounter {
     }
     if (!this.#chunked) {
       this.bodyBytes += chunk.length - off
-      if (this.#contentLength < 0) throw new Error('reply without Content-Length or chunked framing')
+      if (this.#contentLength < 0) return false // delimited by the connection's close
       return this.bodyBytes >= this.#contentLength
     }
     while (off < chunk.length && !this.#done) {

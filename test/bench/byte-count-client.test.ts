@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { ByteCountClient } from '../../bench/http/byte-count-client.ts'
 
@@ -33,6 +33,10 @@ before(async () => {
         n += c.length
       })
       req.on('end', () => res.end(String(n)))
+    } else if (url.pathname === '/close') {
+      // As uwsgi answers: Content-Length, then the server closes the connection.
+      res.writeHead(200, { 'content-length': String(size), connection: 'close' })
+      res.end(body)
     } else if (url.pathname === '/hangup') {
       res.writeHead(200, { 'content-length': '1000' })
       res.write('partial')
@@ -65,6 +69,40 @@ test('counts Content-Length and chunked bodies on one kept-alive connection', as
     assert.equal(connections.size, 1)
   } finally {
     c.close()
+  }
+})
+
+test('replies with Connection: close, one after the other, each on a new connection', async () => {
+  const c = new ByteCountClient(baseUrl, 'Basic YWRtaW46')
+  try {
+    const before = connections.size
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(await c.request('GET', `/close?size=${100_000 * i}`), {
+        status: 200,
+        bodyBytes: 100_000 * i,
+      })
+    }
+    assert.deepEqual(await c.request('GET', '/length?size=3'), { status: 200, bodyBytes: 3 })
+    assert.equal(connections.size - before, 6)
+  } finally {
+    c.close()
+  }
+})
+
+test('a body without Content-Length ends with the connection', async () => {
+  const raw = net.createServer((socket) => {
+    socket.once('data', () => {
+      socket.end(`HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n${'x'.repeat(70_000)}`)
+    })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  const c = new ByteCountClient(`http://127.0.0.1:${(raw.address() as AddressInfo).port}`, 'Basic YWRtaW46')
+  try {
+    assert.deepEqual(await c.request('GET', '/'), { status: 200, bodyBytes: 70_000 })
+    assert.deepEqual(await c.request('GET', '/'), { status: 200, bodyBytes: 70_000 })
+  } finally {
+    c.close()
+    raw.close()
   }
 })
 
