@@ -17,3 +17,33 @@ export interface Coordinator {
   processingMembers(): Promise<Map<string, Record<string, number>> | undefined>
   close(): Promise<void>
 }
+
+/**
+ * `Coordinator.lock` on top of `tryLock`: retries until `timeoutMs`, woken early by a release
+ * in this process (a callback added to `waiters`, which `release` calls), and otherwise
+ * polling with a backoff from 5 to 100 ms for releases elsewhere.
+ */
+export async function lockWithRetries(
+  tryLock: () => Promise<Lock | undefined>,
+  waiters: Set<() => void>,
+  timeoutMs: number,
+): Promise<Lock | undefined> {
+  const deadline = Date.now() + timeoutMs
+  let delay = 5
+  for (;;) {
+    const lock = await tryLock()
+    if (lock) return lock
+    const left = deadline - Date.now()
+    if (left <= 0) return undefined
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        waiters.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, Math.min(delay, left))
+      waiters.add(done)
+    })
+    delay = Math.min(delay * 2, 100)
+  }
+}

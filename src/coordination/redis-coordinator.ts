@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { Redis, type Result } from 'ioredis'
-import type { Coordinator, Lock } from './coordinator.ts'
+import type { Redis, Result } from 'ioredis'
+import { closeRedisClient, newRedisClient } from '../redis/redis-client.ts'
+import { type Coordinator, type Lock, lockWithRetries } from './coordinator.ts'
 import { decodeMsgpack, encodeNumberMap, type MsgpackValue } from './msgpack.ts'
 
 export interface RedisCoordinatorOptions {
@@ -93,7 +94,7 @@ export class RedisCoordinator implements Coordinator {
     this.#namespace = parsed.namespace
     this.#lockTimeoutMs = parsed.lockTimeoutMs
     this.#membershipTimeoutMs = parsed.membershipTimeoutMs
-    this.#client = new Redis(parsed.redisUrl, { lazyConnect: true, enableAutoPipelining: false })
+    this.#client = newRedisClient(parsed.redisUrl)
     this.#client.defineCommand('toozExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT })
     this.#client.defineCommand('toozRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT })
     const period =
@@ -153,25 +154,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async lock(name: string, timeoutMs: number): Promise<Lock | undefined> {
-    const deadline = Date.now() + timeoutMs
-    let delay = 5
-    for (;;) {
-      const lock = await this.tryLock(name)
-      if (lock) return lock
-      const left = deadline - Date.now()
-      if (left <= 0) return undefined
-      // Woken early by a release in this process; otherwise poll (other processes and hosts).
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          this.#waiters.delete(done)
-          resolve()
-        }
-        const timer = setTimeout(done, Math.min(delay, left))
-        this.#waiters.add(done)
-      })
-      delay = Math.min(delay * 2, 100)
-    }
+    return lockWithRetries(() => this.tryLock(name), this.#waiters, timeoutMs)
   }
 
   /** tooz `join_group_create`: the group is created if needed, then the member added. */
@@ -227,8 +210,7 @@ export class RedisCoordinator implements Coordinator {
       this.#closed = true
       this.#held.clear()
       for (const wake of [...this.#waiters]) wake()
-      if (this.#client.status === 'wait') this.#client.disconnect()
-      else await this.#client.quit().catch(() => this.#client.disconnect())
+      await closeRedisClient(this.#client)
     }
   }
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
-import type { Coordinator, Lock } from './coordinator.ts'
+import { type Coordinator, type Lock, lockWithRetries } from './coordinator.ts'
 
 export interface SqliteCoordinatorOptions {
   /** Shared database file (every process of the deployment uses the same), or `:memory:`. */
@@ -157,25 +157,7 @@ export class SqliteCoordinator implements Coordinator {
   }
 
   async lock(name: string, timeoutMs: number): Promise<Lock | undefined> {
-    const deadline = Date.now() + timeoutMs
-    let delay = 5
-    for (;;) {
-      const lock = await this.tryLock(name)
-      if (lock) return lock
-      const left = deadline - Date.now()
-      if (left <= 0) return undefined
-      // Woken early by a release in this process; otherwise poll (other processes).
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          this.#waiters.delete(done)
-          resolve()
-        }
-        const timer = setTimeout(done, Math.min(delay, left))
-        this.#waiters.add(done)
-      })
-      delay = Math.min(delay * 2, 100)
-    }
+    return lockWithRetries(() => this.tryLock(name), this.#waiters, timeoutMs)
   }
 
   async joinProcessing(memberId: string, statistics: () => Record<string, number>): Promise<void> {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,8 +7,8 @@ import type { ReadMeasuresQuery } from '../api/deps.ts'
 import { mustParseAggregationMethod } from '../carbonara/aggregation-method.ts'
 import type { TimeSeries } from '../carbonara/time-series.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
-import type { Metric } from '../domain/metric.ts'
 import { createLogger } from '../log/logger.ts'
+import { testMetric } from '../testing/test-metric.ts'
 import { FileStorageDriver } from './file/file-storage-driver.ts'
 import { MetricStorageEngine } from './metric-storage.ts'
 import { aggregationKey } from './storage-driver.ts'
@@ -22,16 +21,7 @@ const series = (...points: Array<[bigint, number]>): TimeSeries => ({
   values: Float64Array.from(points.map(([, v]) => v)),
 })
 
-const metric = (policy: string): Metric => ({
-  id: randomUUID(),
-  archivePolicyName: policy,
-  creator: 'admin',
-  resourceId: null,
-  name: null,
-  unit: null,
-  status: 'active',
-  needsRawDataTruncation: true,
-})
+const metric = testMetric
 
 const AP: ArchivePolicy = {
   name: 'test',

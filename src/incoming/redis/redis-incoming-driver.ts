@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { closeRedisClient, newRedisClient, pipelineResults } from '../../redis/redis-client.ts'
 import { concatBytes } from '../bundle.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
 import { SackCache, sackName } from '../sack.ts'
@@ -21,17 +22,6 @@ interface ReadToken {
   readonly counts: ReadonlyMap<string, number>
 }
 
-type PipelineResult = [error: Error | null, result: unknown][] | null
-
-/** Throws the first error of a pipeline's replies; returns the results. */
-function results(replies: PipelineResult): unknown[] {
-  if (!replies) throw new Error('Redis pipeline aborted')
-  return replies.map(([error, result]) => {
-    if (error) throw error
-    return result
-  })
-}
-
 /**
  * Backlog in Redis, upstream layout (architecture.md §2.3): sack count in hash
  * `gnocchi-config` field `sacks`; one list `incoming<S>-<n>:<metric uuid>` per metric, one
@@ -50,9 +40,7 @@ export class RedisIncomingDriver implements IncomingDriver {
   #sacks: SackCache | undefined
 
   constructor(options: RedisIncomingOptions) {
-    this.#client =
-      options.client ??
-      new Redis(options.url ?? 'redis://localhost:6379/', { lazyConnect: true, enableAutoPipelining: false })
+    this.#client = options.client ?? newRedisClient(options.url ?? 'redis://localhost:6379/')
   }
 
   get sackCount(): number {
@@ -129,7 +117,7 @@ export class RedisIncomingDriver implements IncomingDriver {
         notified.add(sack)
       }
     }
-    results(await pipe.exec())
+    pipelineResults(await pipe.exec())
   }
 
   async sacksWithWork(): Promise<number[]> {
@@ -152,7 +140,7 @@ export class RedisIncomingDriver implements IncomingDriver {
     if (ids.length > 0) {
       const pipe = this.#client.pipeline()
       for (const metricId of ids) pipe.lrangeBuffer(`${name}${SEP}${metricId}`, 0, -1)
-      const lists = results(await pipe.exec()) as Buffer[][]
+      const lists = pipelineResults(await pipe.exec()) as Buffer[][]
       for (let i = 0; i < ids.length; i++) {
         const list = lists[i]
         if (list.length === 0) continue
@@ -181,7 +169,7 @@ export class RedisIncomingDriver implements IncomingDriver {
       if (pending.byMetric.has(metricId)) pipe.ltrim(`${name}${SEP}${metricId}`, count, -1)
     }
     pipe.del(name)
-    results(await pipe.exec())
+    pipelineResults(await pipe.exec())
     if ((await this.#scanMetricKeys(String(pending.sack))).length > 0) {
       await this.#client.setnx(name, 1)
     }
@@ -205,7 +193,7 @@ export class RedisIncomingDriver implements IncomingDriver {
       const chunk = keys.slice(at, at + 100)
       const pipe = this.#client.pipeline()
       for (const key of chunk) pipe.llen(key)
-      const lengths = results(await pipe.exec()) as number[]
+      const lengths = pipelineResults(await pipe.exec()) as number[]
       for (let i = 0; i < chunk.length; i++) {
         if (lengths[i] === 0) continue
         metrics++
@@ -219,11 +207,7 @@ export class RedisIncomingDriver implements IncomingDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#client.status === 'wait' || this.#client.status === 'end') {
-      this.#client.disconnect()
-      return
-    }
-    await this.#client.quit()
+    await closeRedisClient(this.#client)
   }
 
   /** True when the sack count is stored (`gnocchi-config` hash field `sacks`). */

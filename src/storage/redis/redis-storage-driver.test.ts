@@ -10,6 +10,7 @@ import type { Metric } from '../../domain/metric.ts'
 import { createLogger } from '../../log/logger.ts'
 import { mulberry32 } from '../../testing/prng.ts'
 import { redisTestDb } from '../../testing/redis-test-db.ts'
+import { testMetric } from '../../testing/test-metric.ts'
 import { MetricStorageEngine } from '../metric-storage.ts'
 import { runStorageConformance } from '../storage-conformance.ts'
 import { RedisStorageDriver } from './redis-storage-driver.ts'
@@ -123,16 +124,7 @@ if (testDb.reachable) {
       await testDb.flush()
     })
 
-    const metric = (): Metric => ({
-      id: randomUUID(),
-      archivePolicyName: policy.name,
-      creator: 'admin',
-      resourceId: null,
-      name: null,
-      unit: null,
-      status: 'active',
-      needsRawDataTruncation: true,
-    })
+    const metric = (): Metric => testMetric(policy.name)
 
     /** Measures of one batch: `count` points from `startNs`, 1 to 90 s apart, random values. */
     function batch(seed: number, startNs: bigint, count: number): Array<[bigint, number]> {

@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
+import { closeRedisClient, newRedisClient, pipelineResults } from '../../redis/redis-client.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
 import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
 
@@ -13,16 +14,6 @@ export interface RedisStorageOptions {
 /** Upstream names (gnocchi/storage/redis.py, gnocchi/common/redis.py). */
 const KEY_PREFIX = 'timeseries:'
 const FIELD_SEP = '_'
-
-type PipelineResult = [error: Error | null, result: unknown][] | null
-
-function results(replies: PipelineResult): unknown[] {
-  if (!replies) throw new Error('Redis pipeline aborted')
-  return replies.map(([error, result]) => {
-    if (error) throw error
-    return result
-  })
-}
 
 /**
  * Aggregate storage in Redis with upstream's layout, so upstream's and our metricd and API can
@@ -40,9 +31,7 @@ export class RedisStorageDriver implements StorageDriver {
   readonly #client: Redis
 
   constructor(options: RedisStorageOptions) {
-    this.#client =
-      options.client ??
-      new Redis(options.url ?? 'redis://localhost:6379/', { lazyConnect: true, enableAutoPipelining: false })
+    this.#client = options.client ?? newRedisClient(options.url ?? 'redis://localhost:6379/')
   }
 
   async upgrade(): Promise<void> {
@@ -53,7 +42,7 @@ export class RedisStorageDriver implements StorageDriver {
   async getUnaggregated(metricIds: readonly string[]): Promise<Map<string, Uint8Array | undefined>> {
     const pipe = this.#client.pipeline()
     for (const id of metricIds) pipe.hgetBuffer(metricKey(id), RAW_OBJECT_NAME)
-    const replies = metricIds.length === 0 ? [] : results(await pipe.exec())
+    const replies = metricIds.length === 0 ? [] : pipelineResults(await pipe.exec())
     return new Map(metricIds.map((id, i) => [id, bytesOf(replies[i] as Buffer | null)]))
   }
 
@@ -61,7 +50,7 @@ export class RedisStorageDriver implements StorageDriver {
     if (entries.length === 0) return
     const pipe = this.#client.pipeline()
     for (const [id, bytes] of entries) pipe.hset(metricKey(id), RAW_OBJECT_NAME, asBuffer(bytes))
-    results(await pipe.exec())
+    pipelineResults(await pipe.exec())
   }
 
   /** One HKEYS of the metric's hash (field names only), filtered here. */
@@ -94,7 +83,7 @@ export class RedisStorageDriver implements StorageDriver {
     const pipe = this.#client.pipeline()
     for (const [id, indexes] of byMetric)
       pipe.hmgetBuffer(metricKey(id), ...indexes.map((i) => splitField(refs[i])))
-    const replies = byMetric.size === 0 ? [] : results(await pipe.exec())
+    const replies = byMetric.size === 0 ? [] : pipelineResults(await pipe.exec())
     const out = new Array<Uint8Array | undefined>(refs.length)
     let m = 0
     for (const indexes of byMetric.values()) {
@@ -110,7 +99,7 @@ export class RedisStorageDriver implements StorageDriver {
     if (writes.length === 0) return
     const pipe = this.#client.pipeline()
     for (const w of writes) pipe.hset(metricKey(w.ref.metricId), splitField(w.ref), asBuffer(w.bytes))
-    results(await pipe.exec())
+    pipelineResults(await pipe.exec())
   }
 
   async deleteSplits(refs: readonly SplitRef[]): Promise<void> {
@@ -118,7 +107,7 @@ export class RedisStorageDriver implements StorageDriver {
     if (byMetric.size === 0) return
     const pipe = this.#client.pipeline()
     for (const [id, indexes] of byMetric) pipe.hdel(metricKey(id), ...indexes.map((i) => splitField(refs[i])))
-    results(await pipe.exec())
+    pipelineResults(await pipe.exec())
   }
 
   async deleteMetric(metricId: string): Promise<void> {
@@ -126,12 +115,7 @@ export class RedisStorageDriver implements StorageDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#client.status === 'end') return
-    if (this.#client.status === 'wait') {
-      this.#client.disconnect()
-      return
-    }
-    await this.#client.quit().catch(() => this.#client.disconnect())
+    await closeRedisClient(this.#client)
   }
 }
 
