@@ -233,6 +233,7 @@ export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs
       cleanupDelayMs: m.metricCleanupDelayMs,
       cleanupBatchSize: m.cleanupBatchSize,
       batchMetrics: m.batchMetrics,
+      greedy: m.greedy,
       reportingDelayMs: m.metricReportingDelayMs,
       firstCleanupDelayMs: overrides.firstCleanupDelayMs,
     },

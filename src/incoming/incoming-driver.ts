@@ -36,6 +36,12 @@ export interface IncomingDriver {
   /** Drops every pending bundle of a metric (janitor expunge). */
   deleteAllMeasures(metricId: string): Promise<void>
   report(details: boolean): Promise<BacklogReport>
+  /**
+   * Optional (`[metricd] greedy`): calls `onWork` soon after any process, ours or upstream's,
+   * adds measures, so that a metricd in another process need not wait for its next scan.
+   * Resolves to the function that stops watching; rejects when the backend cannot notify.
+   */
+  watchForWork?(onWork: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 

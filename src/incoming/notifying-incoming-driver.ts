@@ -57,6 +57,9 @@ export class NotifyingIncomingDriver implements IncomingDriver {
   deleteAllMeasures(metricId: string): Promise<void> {
     return this.#inner.deleteAllMeasures(metricId)
   }
+  get watchForWork(): IncomingDriver['watchForWork'] {
+    return this.#inner.watchForWork?.bind(this.#inner)
+  }
   report(details: boolean): Promise<BacklogReport> {
     return this.#inner.report(details)
   }

@@ -21,6 +21,11 @@ export interface MetricdOptions {
   readonly firstCleanupDelayMs?: number
   /** Group member id; default `<hostname>.0.<uuid4>` as upstream. */
   readonly memberId?: string
+  /**
+   * `[metricd] greedy` (default true): also scan as soon as the backlog says measures arrived
+   * from any process (IncomingDriver.watchForWork), not only every `processingDelayMs`.
+   */
+  readonly greedy?: boolean
 }
 
 export interface MetricdDeps {
@@ -80,6 +85,7 @@ export class Metricd {
   readonly #reporterSleep = new Sleeper()
   #stopping = false
   #loops: Promise<void>[] = []
+  #unwatch: (() => Promise<void>) | undefined
 
   constructor(deps: MetricdDeps, options: MetricdOptions) {
     this.#d = deps
@@ -89,6 +95,14 @@ export class Metricd {
 
   async start(): Promise<void> {
     await this.#d.coordinator.joinProcessing(this.memberId, () => this.#d.statistics.snapshot())
+    const incoming = this.#d.incoming
+    if ((this.#o.greedy ?? true) && incoming.watchForWork) {
+      try {
+        this.#unwatch = await incoming.watchForWork(() => this.notify())
+      } catch (error) {
+        this.#d.log.warn('Greedy processing unavailable, scanning every metric_processing_delay', { error })
+      }
+    }
     this.#loops = [this.#processingLoop(), this.#janitorLoop()]
     if (this.#o.reportingDelayMs >= 0) this.#loops.push(this.#reporterLoop())
     this.#d.log.info('metricd started', {
@@ -180,6 +194,7 @@ export class Metricd {
   async stop(): Promise<void> {
     if (this.#stopping) return Promise.all(this.#loops).then(() => {})
     this.#stopping = true
+    await this.#unwatch?.().catch(() => {})
     this.#processingSleep.wake()
     this.#janitorSleep.wake()
     this.#reporterSleep.wake()

@@ -93,7 +93,36 @@ describe('API on Redis incoming and Redis aggregate storage', {
     assert.deepEqual(JSON.parse(r.text), expected)
   })
 
+  it('greedy: a metricd of another runtime wakes on Redis keyspace events, not at its next scan', async () => {
+    await server.stop()
+    // A metricd that scans once a minute, and an API without metricd: only the keyspace event
+    // of the API's add can make the metricd process within the deadline below.
+    const worker = await startTestServer({
+      overrides: [...overrides, 'metricd.metric_processing_delay=60'],
+      dataDir,
+    })
+    server = await startTestServer({ overrides, dataDir, embeddedMetricd: false })
+    try {
+      await new Promise((r) => setTimeout(r, 300)) // the worker's first scan is over
+      const r = await request(server, 'POST', `/v1/metric/${metricId}/measures`, {
+        body: [{ timestamp: '2024-01-01T00:02:05Z', value: 7 }],
+      })
+      assert.equal(r.status, 202, r.text)
+      const deadline = Date.now() + 10_000
+      for (;;) {
+        const got = await request(server, 'GET', `/v1/metric/${metricId}/measures`)
+        if ((JSON.parse(got.text) as unknown[]).length === 3) break
+        assert.ok(Date.now() < deadline, 'not processed within 10 s (the worker scans every 60 s)')
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    } finally {
+      await worker.stop()
+    }
+  })
+
   it('deleting the metric removes its hash (janitor)', async () => {
+    await server.stop()
+    server = await startTestServer({ overrides, dataDir })
     const r = await request(server, 'DELETE', `/v1/metric/${metricId}`)
     assert.equal(r.status, 204, r.text)
     const deadline = Date.now() + 15_000

@@ -46,6 +46,35 @@ if (reachable) {
       await flushTestDb()
     })
 
+    it('watchForWork hears adds of another client (keyspace events), until stopped', async () => {
+      const original = ((await raw.config('GET', 'notify-keyspace-events')) as string[])[1]
+      await raw.config('SET', 'notify-keyspace-events', 'Ex') // other flags an operator set
+      const other = new RedisIncomingDriver({ url: URL })
+      await other.open()
+      try {
+        let calls = 0
+        const stop = await driver.watchForWork(() => calls++)
+        const flags = ((await raw.config('GET', 'notify-keyspace-events')) as string[])[1]
+        assert.deepEqual([...flags].sort(), [...'$EKx'].sort(), 'K and $ added, the rest kept')
+        await other.addMeasures(new Map([[randomUUID(), bundle([1, 1])]]))
+        const deadline = Date.now() + 5000
+        while (calls === 0) {
+          assert.ok(Date.now() < deadline, 'no notification within 5 s')
+          await new Promise((r) => setTimeout(r, 10))
+        }
+        await stop()
+        const before = calls
+        await other.addMeasures(new Map([[randomUUID(), bundle([2, 2])]]))
+        await new Promise((r) => setTimeout(r, 200))
+        assert.equal(calls, before, 'no call once stopped')
+      } finally {
+        await other.close()
+        await raw.config('SET', 'notify-keyspace-events', original ?? '')
+        const added = await raw.keys('incoming128-*')
+        if (added.length > 0) await raw.del(...added) // the next tests start from an empty backlog
+      }
+    })
+
     it('uses the upstream keys and trims only what was read', async () => {
       assert.equal(await raw.hget('gnocchi-config', 'sacks'), '128')
       await driver.upgrade(64) // only set when absent

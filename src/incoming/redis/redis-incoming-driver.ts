@@ -206,6 +206,35 @@ export class RedisIncomingDriver implements IncomingDriver {
       : { summary: { metrics, measures } }
   }
 
+  /**
+   * Upstream's greedy wake-up (gnocchi/incoming/redis.py `iter_on_sacks_to_process`): the
+   * `SETNX incoming<S>-<n>` of every add is a keyspace event on
+   * `__keyspace@<db>__:incoming<S>-<n>`, heard on a second connection subscribed to the
+   * pattern. The server must emit keyspace events for string commands: the flags `K` and `$`
+   * are added to its `notify-keyspace-events` if missing (upstream sets exactly `K$`, dropping
+   * any others; we keep them).
+   */
+  async watchForWork(onWork: () => void): Promise<() => Promise<void>> {
+    const [, flags = ''] = (await this.#client.config('GET', 'notify-keyspace-events')) as string[]
+    const has = (f: string) => flags.includes(f) || (f === '$' && flags.includes('A'))
+    if (!has('K') || !has('$')) {
+      const merged = [...new Set([...flags, 'K', '$'])].join('')
+      await this.#client.config('SET', 'notify-keyspace-events', merged)
+    }
+    const subscriber = this.#client.duplicate()
+    const pattern = `__keyspace@${Number(this.#client.options.db ?? 0)}__:incoming${this.sackCount}-*`
+    subscriber.on('pmessage', (matched: string) => {
+      if (matched === pattern) onWork()
+    })
+    try {
+      await subscriber.psubscribe(pattern)
+    } catch (e) {
+      subscriber.disconnect()
+      throw e
+    }
+    return () => closeRedisClient(subscriber)
+  }
+
   async close(): Promise<void> {
     await closeRedisClient(this.#client)
   }
