@@ -13,7 +13,7 @@ export interface MsgpackMap {
 export class MsgpackError extends Error {}
 
 /** `{key: number}` → bytes (integers as the smallest int type, others as float 64). */
-export function encodeNumberMap(map: Readonly<Record<string, number>>): Uint8Array {
+export function encodeNumberMap(map: Readonly<Record<string, number>>): Buffer {
   const entries = Object.entries(map)
   const parts: number[] = []
   const n = entries.length

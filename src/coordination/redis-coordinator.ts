@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis, Result } from 'ioredis'
-import { closeRedisClient, newRedisClient } from '../redis/redis-client.ts'
+import type { ChainableCommander, Redis, Result } from 'ioredis'
+import { closeRedisClient, newRedisClient, pipelineResults } from '../redis/redis-client.ts'
 import { type Coordinator, type Lock, lockWithRetries } from './coordinator.ts'
 import { decodeMsgpack, encodeNumberMap, type MsgpackValue } from './msgpack.ts'
 
@@ -116,16 +116,18 @@ export class RedisCoordinator implements Coordinator {
     return `${this.#namespace}_beats:${memberId}`
   }
 
+  /** Queues a member's beat key and its capabilities (our statistics) on `pipe`. */
+  #publishMember(pipe: ChainableCommander, memberId: string, statistics: () => Record<string, number>): void {
+    pipe.psetex(this.#beatKey(memberId), this.#membershipTimeoutMs, STILL_ALIVE)
+    pipe.hset(this.#groupKey(), memberId, encodeNumberMap(statistics()))
+  }
+
   async #beat(): Promise<void> {
-    if (this.#closed) return
+    if (this.#closed || (this.#held.size === 0 && this.#members.size === 0)) return
     const pipe = this.#client.pipeline()
     const held = [...this.#held]
     for (const [key, token] of held) pipe.toozExtend(key, token, this.#lockTimeoutMs)
-    for (const [memberId, statistics] of this.#members) {
-      pipe.psetex(this.#beatKey(memberId), this.#membershipTimeoutMs, STILL_ALIVE)
-      pipe.hset(this.#groupKey(), memberId, Buffer.from(encodeNumberMap(statistics())))
-    }
-    if (held.length === 0 && this.#members.size === 0) return
+    for (const [memberId, statistics] of this.#members) this.#publishMember(pipe, memberId, statistics)
     const replies = await pipe.exec()
     // A lock whose key no longer holds our token was lost (expired and taken): forget it.
     held.forEach(([key], i) => {
@@ -160,14 +162,12 @@ export class RedisCoordinator implements Coordinator {
   /** tooz `join_group_create`: the group is created if needed, then the member added. */
   async joinProcessing(memberId: string, statistics: () => Record<string, number>): Promise<void> {
     this.#members.set(memberId, statistics)
-    const groupKey = this.#groupKey()
-    await this.#client
+    const tx = this.#client
       .multi()
       .sadd(`${this.#namespace}_groups`, PROCESSING_GROUP)
-      .hsetnx(groupKey, GROUP_EXISTS, GROUP_EXISTS_VALUE)
-      .psetex(this.#beatKey(memberId), this.#membershipTimeoutMs, STILL_ALIVE)
-      .hset(groupKey, memberId, Buffer.from(encodeNumberMap(statistics())))
-      .exec()
+      .hsetnx(this.#groupKey(), GROUP_EXISTS, GROUP_EXISTS_VALUE)
+    this.#publishMember(tx, memberId, statistics)
+    pipelineResults(await tx.exec())
   }
 
   async processingMembers(): Promise<Map<string, Record<string, number>> | undefined> {

@@ -29,3 +29,13 @@ export async function closeRedisClient(client: Redis): Promise<void> {
   }
   await client.quit().catch(() => client.disconnect())
 }
+
+/** Bytes to send as a Buffer view of the same memory (no copy). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/** A binary reply as a plain Uint8Array view (no copy), as the file drivers return; null → undefined. */
+export function bytesOf(reply: Buffer | null | undefined): Uint8Array | undefined {
+  return reply == null ? undefined : new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength)
+}

@@ -74,7 +74,7 @@ const serverEnv: Record<string, Record<string, string>> = {
   // DB 15: no unit test uses it, and the harness runs one server at a time.
   redis: { GNOCCHI_TS_CONFORMANCE_INDEXER: 'sqlite', GNOCCHI_TS_CONFORMANCE_REDIS_DB: '15' },
 }
-const indexers = (
+const backendSets = (
   process.env.GNOCCHI_TS_CONFORMANCE_BACKENDS ??
   process.env.GNOCCHI_TS_CONFORMANCE_INDEXERS ??
   'sqlite,postgresql,mysql,redis'
@@ -85,25 +85,25 @@ const indexers = (
 
 let status = 0
 const summary: string[] = []
-for (const indexer of indexers) {
-  const check = reachable[indexer]
-  if (!check) fail(`unknown backend set ${indexer} (sqlite, postgresql, mysql, redis)`)
+for (const backends of backendSets) {
+  const check = reachable[backends]
+  if (!check) fail(`unknown backend set ${backends} (sqlite, postgresql, mysql, redis)`)
   if (!check()) {
-    if (process.env.CI) fail(`${indexer} server unreachable`)
-    process.stdout.write(`conformance: ${indexer} server unreachable; skipped (not CI)\n`)
+    if (process.env.CI) fail(`${backends} server unreachable`)
+    process.stdout.write(`conformance: ${backends} server unreachable; skipped (not CI)\n`)
     continue
   }
-  process.stdout.write(`\n=== conformance on the ${indexer} backends ===\n`)
+  process.stdout.write(`\n=== conformance on the ${backends} backends ===\n`)
   const result = spawnSync(python, args, {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...serverEnv[indexer] },
+    env: { ...process.env, ...serverEnv[backends] },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   })
   process.stdout.write(result.stdout ?? '')
   const last = (result.stdout ?? '').trim().split('\n').pop() ?? ''
-  summary.push(`${indexer}: ${last}`)
+  summary.push(`${backends}: ${last}`)
   if (result.status !== 0) status = result.status ?? 1
 }
 process.stdout.write(`\n${summary.join('\n')}\n`)

@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis'
-import { closeRedisClient, newRedisClient, pipelineResults } from '../../redis/redis-client.ts'
+import {
+  asBuffer,
+  bytesOf,
+  closeRedisClient,
+  newRedisClient,
+  pipelineResults,
+} from '../../redis/redis-client.ts'
 import { concatBytes } from '../bundle.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
 import { SackCache, sackName } from '../sack.ts'
@@ -110,7 +116,7 @@ export class RedisIncomingDriver implements IncomingDriver {
     const notified = new Set<number>()
     for (const [metricId, bytes] of batch) {
       const sack = this.sackFor(metricId)
-      pipe.rpush(this.#key(metricId, sack), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      pipe.rpush(this.#key(metricId, sack), asBuffer(bytes))
       if (!notified.has(sack)) {
         // The value means nothing: the SET event wakes upstream's metricd.
         pipe.setnx(this.sackName(sack), 1)
@@ -144,10 +150,7 @@ export class RedisIncomingDriver implements IncomingDriver {
       for (let i = 0; i < ids.length; i++) {
         const list = lists[i]
         if (list.length === 0) continue
-        byMetric.set(
-          ids[i],
-          concatBytes(list.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
-        )
+        byMetric.set(ids[i], concatBytes(list.map((b) => bytesOf(b) as Uint8Array)))
         counts.set(ids[i], list.length)
       }
     }

@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis'
 import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
-import { closeRedisClient, newRedisClient, pipelineResults } from '../../redis/redis-client.ts'
+import {
+  asBuffer,
+  bytesOf,
+  closeRedisClient,
+  newRedisClient,
+  pipelineResults,
+} from '../../redis/redis-client.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
 import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
 
@@ -148,13 +154,4 @@ function groupByMetric(refs: readonly SplitRef[]): Map<string, number[]> {
     else byMetric.set(ref.metricId, [i])
   })
   return byMetric
-}
-
-/** A reply as a plain Uint8Array view (no copy), like the other drivers return. */
-function bytesOf(reply: Buffer | null | undefined): Uint8Array | undefined {
-  return reply == null ? undefined : new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength)
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
