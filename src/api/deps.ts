@@ -54,6 +54,11 @@ export interface ApiConfig {
    * request (`/v1/aggregates`, `/v1/aggregation/*`, `/v1/search/metric`) may read.
    */
   readonly aggregatesMaxPoints?: number
+  /**
+   * gnocchi-ts extension `[api] filter_listings` (default false, as upstream): in `basic`
+   * and `remoteuser` modes, restrict listings and searches to what the caller may read.
+   */
+  readonly filterListings?: boolean
 }
 
 /** Everything the HTTP layer needs, built once at the composition root. */

@@ -169,6 +169,36 @@ export class PolicyEnforcer {
     return this.#eval(check, target, creds, 0)
   }
 
+  /**
+   * Whether evaluating `rule` for `creds` could read a target key starting with `prefix` (a
+   * generic check whose credential key is absent never reads its target). Lets a route skip
+   * loading what the target would need (a metric's resource) when the rule cannot look at it.
+   */
+  readsTarget(rule: string, prefix: string, creds: Credentials): boolean {
+    const check = this.#rules.get(rule)
+    return check !== undefined && this.#reads(check, `%(${prefix}`, creds, 0)
+  }
+
+  #reads(check: Check, needle: string, creds: Credentials, depth: number): boolean {
+    switch (check.kind) {
+      case 'not':
+        return this.#reads(check.check, needle, creds, depth)
+      case 'and':
+      case 'or':
+        return check.checks.some((c) => this.#reads(c, needle, creds, depth))
+      case 'rule': {
+        const sub = this.#rules.get(check.name)
+        return sub !== undefined && depth <= 32 && this.#reads(sub, needle, creds, depth + 1)
+      }
+      case 'role':
+        return check.match.includes(needle)
+      case 'generic':
+        return check.key in creds && check.match.includes(needle)
+      default:
+        return false
+    }
+  }
+
   #eval(check: Check, target: PolicyTarget, creds: Credentials, depth: number): boolean {
     switch (check.kind) {
       case 'true':

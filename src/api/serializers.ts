@@ -65,7 +65,11 @@ export function detailedMetricJson(
   return metricJson(m, { resource, archive_policy: ap ? archivePolicyJson(ap) : null })
 }
 
-/** Policy target of metric operations (upstream: the metric's JSON, flattened). */
+/**
+ * Policy target of metric operations (upstream: the metric's JSON, flattened). Upstream's has
+ * `resource` when the route loaded it (metric and named-metric routes) and `resource_id`
+ * otherwise; ours always has `resource_id` and `resource` when loaded (`null` if none).
+ */
 export function metricPolicyTarget(m: Metric, resource: Readonly<Record<string, unknown>> | null = null) {
   const { userId, projectId } = splitCreator(m.creator)
   return {
@@ -75,6 +79,7 @@ export function metricPolicyTarget(m: Metric, resource: Readonly<Record<string, 
     created_by_project_id: projectId,
     name: m.name,
     unit: m.unit,
+    resource_id: m.resourceId,
     resource,
     archive_policy_name: m.archivePolicyName,
   }

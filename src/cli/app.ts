@@ -203,6 +203,7 @@ export function apiConfigFrom(config: GnocchiConfig): ApiConfig {
     defaultAggregationMethods: config.archivePolicy.defaultAggregationMethods,
     version: GNOCCHI_TS_VERSION,
     aggregatesMaxPoints: config.api.aggregatesMaxPoints,
+    filterListings: config.api.filterListings,
   }
 }
 
@@ -295,6 +296,13 @@ export async function startApi(
     port: config.api.port,
     embeddedMetricd: !!metricd,
   })
+  if (config.api.authMode === 'remoteuser' && !isLoopbackHost(config.api.host)) {
+    // Anyone who reaches the port can claim any user (even `admin`) with that header.
+    log.warn(
+      'auth_mode = remoteuser trusts the X-Remote-User header of every request: this API listens beyond loopback, so the fronting proxy must be the only way in and must strip that header from client requests',
+      { host: config.api.host, port: config.api.port },
+    )
+  }
   let stopping: Promise<void> | undefined
   return {
     server,
@@ -319,4 +327,10 @@ export async function startApi(
 /** A URL for the logs, without its credentials. */
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@')
+}
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
 }

@@ -45,6 +45,8 @@ export interface GnocchiConfig {
     readonly autoUpgrade: boolean
     /** gnocchi-ts extension `[api] aggregates_max_points` (default 5 000 000). */
     readonly aggregatesMaxPoints: number
+    /** gnocchi-ts extension `[api] filter_listings` (default false, as upstream). */
+    readonly filterListings: boolean
   }
   readonly indexer: { readonly url: string }
   readonly storage: {
@@ -283,6 +285,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       embeddedMetricd: o.bool('api', 'embedded_metricd', true),
       autoUpgrade: o.bool('api', 'auto_upgrade', true),
       aggregatesMaxPoints: o.int('api', 'aggregates_max_points', 5_000_000, 1),
+      filterListings: o.bool('api', 'filter_listings', false),
     },
     indexer: {
       url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))),

@@ -34,6 +34,8 @@ export interface NamedMetricsOptions {
   readonly authorize?: Authorize
   /** Upstream's checks of a metric definition (`/` in name, unit length) before creation. */
   readonly checkDefinition?: (def: NamedMetricDefinition) => void
+  /** Checks that the caller may add metrics to this resource, before the first is created. */
+  readonly authorizeAttach?: (resourceId: string) => Promise<void>
 }
 
 async function activeNamedMetrics(indexer: Indexer, resourceId: string, names: readonly string[]) {
@@ -85,9 +87,12 @@ export async function resolveNamedMetrics(
     const knownNames = new Set(metrics.map((m) => m.name))
     if (options.createMissing) {
       const raced: string[] = []
+      let attachChecked = false
       for (const def of entry.metrics) {
         if (knownNames.has(def.name)) continue
         options.checkDefinition?.(def)
+        if (!attachChecked) await options.authorizeAttach?.(entry.resourceId)
+        attachChecked = true
         let archivePolicyName = def.archivePolicyName
         if (archivePolicyName === undefined) {
           rules ??= await options.rules()

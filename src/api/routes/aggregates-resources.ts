@@ -33,6 +33,7 @@ import { parseStringFilter } from '../filters/string-filter.ts'
 import { encodeJson, type JsonObject, type JsonValue, PyFloat } from '../json.ts'
 import type { ChunkedBody } from '../reply-chunks.ts'
 import { resourceJson } from '../resource-json.ts'
+import { andPolicy, resourcePolicyFilter } from './_policy-filter.ts'
 import { stringFields } from './_resource-common.ts'
 import {
   computeAggregates,
@@ -273,7 +274,8 @@ export function groupResources(
 }
 
 export async function resourceModeAggregates(ctx: RequestContext, req: ResourceModeRequest): Promise<Reply> {
-  const filter = req.search as Filter | null
+  const policy = resourcePolicyFilter(ctx, 'search resource', req.resourceType)
+  const filter = andPolicy(policy, (req.search as Filter | null) ?? undefined) ?? null
   const policies = new PolicyCache(ctx)
   const groupby = [...new Set(req.groupby)].sort()
   try {

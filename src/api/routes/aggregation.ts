@@ -27,6 +27,7 @@ import { metricPolicyTarget } from '../serializers.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
 import { parseUuid } from '../uuid.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
+import { andPolicy, resourcePolicyFilter } from './_policy-filter.ts'
 import { lookupResourceType, requestFilter } from './_resource-common.ts'
 import {
   computeAggregates,
@@ -217,7 +218,8 @@ export async function aggregationResource(ctx: RequestContext): Promise<Reply> {
   const rt = await lookupResourceType(ctx, type)
   const { attrs, sorts } = groupbySorts(ctx.query.getAll('groupby'))
   // As `POST /v1/search/resource/<type>`: the JSON body if any, else `filter=`.
-  const filter = requestFilter(ctx, rt) ?? null
+  const filter =
+    andPolicy(resourcePolicyFilter(ctx, 'search resource', rt.name), requestFilter(ctx, rt)) ?? null
   let found: { resources: Resource[]; metrics: Map<string, Metric> }
   try {
     found = await searchResourcesWithMetrics(

@@ -15,6 +15,7 @@ import { scanJsonBatchMeasures } from '../../ingest/json-measures-scan.ts'
 import { type NamedMetricDefinition, resolveNamedMetrics } from '../../ingest/named-metrics.ts'
 import { ACCEPTED, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
+import { resourcePolicyTarget } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
@@ -156,6 +157,12 @@ async function postResourcesBatch(ctx: RequestContext) {
       createMissing,
       rules: () => ArchivePolicyRuleMatcher.load(ctx.deps.indexer),
       authorize: (rule, target) => enforce(ctx, rule, target),
+      // Upstream lets anyone add metrics to anyone's resource here; we ask `update resource`
+      // as POST /v1/resource/<type>/<id>/metric does (docs/compatibility.md).
+      authorizeAttach: async (resourceId) => {
+        const r = await ctx.deps.indexer.getResource('generic', resourceId)
+        if (r) enforce(ctx, 'update resource', resourcePolicyTarget(r))
+      },
       checkDefinition: (def) => {
         if (def.name.includes('/')) throw new HttpError(400, "'/' is not supported in metric name")
         if (def.unit !== undefined)

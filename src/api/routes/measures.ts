@@ -2,6 +2,7 @@
 import { parseAggregationMethod } from '../../carbonara/aggregation-method.ts'
 import { MetricLockedError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
+import type { Resource } from '../../domain/resource.ts'
 import { decodeBundle } from '../../incoming/bundle.ts'
 import { bundleFromJsonMeasures } from '../../ingest/json-measures.ts'
 import { scanJsonMeasures } from '../../ingest/json-measures-scan.ts'
@@ -11,10 +12,9 @@ import { argumentValueError, HttpError } from '../errors.ts'
 import { encodeFloat } from '../json.ts'
 import { encodeMeasureList, encodeMeasureListBody } from '../measures-json.ts'
 import { route } from '../router.ts'
-import { metricPolicyTarget } from '../serializers.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
 import { parseTimestampNs } from '../timestamp.ts'
-import { boolParam, enforce, queryParam, readJson, scanJsonBody } from './_common.ts'
+import { boolParam, enforceMetric, queryParam, readJson, scanJsonBody } from './_common.ts'
 import { lookupMetric } from './metric.ts'
 
 const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
@@ -24,8 +24,13 @@ export function parseMeasures(body: unknown): { timestamps: BigInt64Array; value
   return decodeBundle(bundleFromJsonMeasures(body))
 }
 
-export async function postMeasures(ctx: RequestContext, metric: Metric): Promise<Reply> {
-  enforce(ctx, 'post measures', metricPolicyTarget(metric))
+/** `resource`: the metric's resource when the route already read it (named metrics). */
+export async function postMeasures(
+  ctx: RequestContext,
+  metric: Metric,
+  resource?: Resource | null,
+): Promise<Reply> {
+  await enforceMetric(ctx, 'post measures', metric, resource)
   const bundle = scanJsonBody(ctx, scanJsonMeasures) ?? bundleFromJsonMeasures(readJson(ctx))
   if (bundle.byteLength > 0) await ctx.deps.incoming.addMeasures(new Map([[metric.id, bundle]]))
   return ACCEPTED
@@ -40,8 +45,12 @@ function parseQueryTimestamp(param: 'start' | 'stop', value: string | undefined)
   }
 }
 
-export async function getMeasures(ctx: RequestContext, metric: Metric): Promise<Reply> {
-  enforce(ctx, 'get measures', metricPolicyTarget(metric))
+export async function getMeasures(
+  ctx: RequestContext,
+  metric: Metric,
+  resource?: Resource | null,
+): Promise<Reply> {
+  await enforceMetric(ctx, 'get measures', metric, resource)
   const aggregation = queryParam(ctx, 'aggregation') ?? 'mean'
   const granularityParam = queryParam(ctx, 'granularity')
   const resampleParam = queryParam(ctx, 'resample')

@@ -15,15 +15,11 @@ import { hostUrlPath, paginationOptions } from '../pagination.ts'
 import { pyUrlencode } from '../proxy-headers.ts'
 import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
-import {
-  createdMetricJson,
-  detailedMetricJson,
-  listedMetricJson,
-  metricPolicyTarget,
-} from '../serializers.ts'
+import { createdMetricJson, detailedMetricJson, listedMetricJson } from '../serializers.ts'
 import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { all, Invalid, length, object, str, type Validator, validate } from '../validation.ts'
-import { enforce, locationHeader, readJson } from './_common.ts'
+import { enforce, enforceMetric, locationHeader, readJson } from './_common.ts'
+import { metricPolicyCreator } from './_policy-filter.ts'
 
 export { fnmatchToRegExp }
 
@@ -152,13 +148,15 @@ export const metricRoutes = [
       const creator =
         userId === undefined && projectId === undefined ? creatorParam : `${userId ?? ''}:${projectId ?? ''}`
       const page = paginationOptions(kwargs, ctx.deps.config.maxLimit, ['id:asc'])
-      // NOTE: in basic/remoteuser modes upstream's metric policy filter is a no-op (no auth needed).
       const filters: Record<string, string> = {}
       for (const [k, v] of Object.entries(rest)) if (v !== undefined) filters[k] = v
       if (creator !== undefined) filters.creator = creator
+      const allowedCreator = metricPolicyCreator(ctx, 'list metric')
+      const othersOnly = allowedCreator !== undefined && creator !== undefined && creator !== allowedCreator
+      if (allowedCreator !== undefined) filters.creator = allowedCreator
       // Only active metrics are ever listed upstream, whatever `status` says.
       const metrics =
-        status === 'delete'
+        status === 'delete' || othersOnly
           ? []
           : await ctx.deps.indexer.listMetrics({
               filters,
@@ -235,14 +233,14 @@ export const metricRoutes = [
         metric.resourceId === null
           ? undefined
           : await ctx.deps.indexer.getResource('generic', metric.resourceId)
+      await enforceMetric(ctx, 'get metric', metric, resource ?? null)
       const embedded = resource ? resourceJson(resource, { withMetrics: false }) : null
-      enforce(ctx, 'get metric', metricPolicyTarget(metric, embedded))
       const ap = await ctx.deps.indexer.getArchivePolicy(metric.archivePolicyName)
       return jsonReply(200, detailedMetricJson(metric, ap, embedded))
     },
     DELETE: async (ctx) => {
       const metric = await lookupMetric(ctx, ctx.params.id)
-      enforce(ctx, 'delete metric', metricPolicyTarget(metric))
+      await enforceMetric(ctx, 'delete metric', metric)
       await ctx.deps.indexer.deleteMetric(metric.id)
       return NO_CONTENT
     },

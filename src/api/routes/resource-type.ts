@@ -237,8 +237,15 @@ export const resourceTypeRoutes = [
       )
     },
     POST: async (ctx) => {
-      const { name, attributes } = parseCreateBody(readJson(ctx))
-      enforce(ctx, 'create resource type', { name, attributes: {}, state: 'creating' })
+      const raw = readJson(ctx)
+      const { name, attributes } = parseCreateBody(raw)
+      // Upstream's target is the validated body: the attributes as given, state `creating`.
+      const given = (raw as Record<string, unknown>).attributes
+      enforce(ctx, 'create resource type', {
+        name,
+        attributes: isPlainObject(given) ? given : {},
+        state: 'creating',
+      })
       const rt = await ctx.deps.indexer.createResourceType(name, attributesRecord(attributes))
       return jsonReply(201, resourceTypeJson(rt), locationHeader(ctx, `/resource_type/${rt.name}`))
     },
@@ -252,6 +259,7 @@ export const resourceTypeRoutes = [
     PATCH: patchType,
     DELETE: async (ctx) => {
       const rt = await lookupType(ctx, ctx.params.name)
+      // Upstream passes the `resource_type` module by mistake (its attributes, not the type's).
       enforce(ctx, 'delete resource type', {})
       await ctx.deps.indexer.deleteResourceType(rt.name)
       return NO_CONTENT

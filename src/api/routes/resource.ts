@@ -21,12 +21,13 @@ import {
   validateAttributeValue,
 } from '../resource-json.ts'
 import { route } from '../router.ts'
-import { detailedMetricJson, listedMetricJson, metricPolicyTarget } from '../serializers.ts'
+import { detailedMetricJson, listedMetricJson } from '../serializers.ts'
 import { ConversionError } from '../timespan.ts'
 import { parseTimestampNs } from '../timestamp.ts'
 import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { Invalid, isPlainObject } from '../validation.ts'
-import { boolParam, enforce, locationHeader, queryParam, readJson, v1Url } from './_common.ts'
+import { boolParam, enforce, enforceMetric, locationHeader, queryParam, readJson, v1Url } from './_common.ts'
+import { andPolicy, resourcePolicyFilter } from './_policy-filter.ts'
 import {
   checkPreconditions,
   linkHeaderIfFull,
@@ -222,7 +223,7 @@ async function createResource(ctx: RequestContext): Promise<Reply> {
 
 async function listResources(ctx: RequestContext): Promise<Reply> {
   const rt = await lookupResourceType(ctx, ctx.params.type)
-  return resourceListReply(ctx, rt, undefined)
+  return resourceListReply(ctx, rt, resourcePolicyFilter(ctx, 'list resource', rt.name))
 }
 
 const CAUTION = `caution: the query can not be empty, or it will ${' '.repeat(18)}delete entire database`
@@ -231,8 +232,8 @@ async function deleteResources(ctx: RequestContext): Promise<Reply> {
   const rt = await lookupResourceType(ctx, ctx.params.type)
   const filter = requestFilter(ctx, rt)
   if (!filter) throw new HttpError(400, CAUTION)
-  // NOTE: no `delete resources` policy filter in basic/remoteuser modes (upstream QUIRK).
-  const deleted = await ctx.deps.indexer.deleteResources(rt.name, filter)
+  const policy = resourcePolicyFilter(ctx, 'delete resources', rt.name)
+  const deleted = await ctx.deps.indexer.deleteResources(rt.name, andPolicy(policy, filter) ?? filter)
   return jsonReply(200, { deleted })
 }
 
@@ -240,7 +241,7 @@ async function getResource(ctx: RequestContext): Promise<Reply> {
   const rt = await lookupResourceType(ctx, ctx.params.type)
   const id = resourceIdFromUrl(ctx, ctx.params.id)
   const r = await getResourceOr404(ctx, rt.name, id)
-  // NOTE: `get resource` is not enforced in basic/remoteuser modes (upstream no-op helper).
+  enforce(ctx, 'get resource', resourcePolicyTarget(r))
   checkPreconditions(ctx, r)
   return jsonReply(200, resourceJson(r), resourceEtagHeaders(r))
 }
@@ -289,7 +290,9 @@ async function resourceHistory(ctx: RequestContext): Promise<Reply> {
   const id = resourceIdFromUrl(ctx, ctx.params.id)
   const details = boolParam('details', queryParam(ctx, 'details'), false)
   const page = listingPage(ctx)
-  await getResourceOr404(ctx, rt.name, id)
+  const r = await getResourceOr404(ctx, rt.name, id)
+  // Upstream loads this one without its metrics: they are not part of the target.
+  enforce(ctx, 'get resource', resourceJson(r, { withMetrics: false }))
   const revisions = await ctx.deps.indexer.getResourceHistory(rt.name, id, {
     details,
     limit: page.limit,
@@ -311,7 +314,8 @@ async function listedMetrics(ctx: RequestContext, metrics: readonly Metric[]): P
 async function listNamedMetrics(ctx: RequestContext): Promise<Reply> {
   const rt = await lookupResourceType(ctx, ctx.params.type)
   const id = resourceIdFromUrl(ctx, ctx.params.id)
-  await getResourceOr404(ctx, rt.name, id)
+  const r = await getResourceOr404(ctx, rt.name, id)
+  enforce(ctx, 'get resource', resourceJson(r, { withMetrics: false }))
   const metrics = await ctx.deps.indexer.listResourceMetrics(id)
   return jsonReply(200, await listedMetrics(ctx, metrics))
 }
@@ -357,16 +361,15 @@ async function lookupNamedMetric(
 
 async function getNamedMetric(ctx: RequestContext): Promise<Reply> {
   const { metric, resource } = await lookupNamedMetric(ctx)
+  await enforceMetric(ctx, 'get metric', metric, resource ?? null)
   const embedded = resource ? resourceJson(resource, { withMetrics: false }) : null
-  enforce(ctx, 'get metric', metricPolicyTarget(metric, embedded))
   const ap = await ctx.deps.indexer.getArchivePolicy(metric.archivePolicyName)
   return jsonReply(200, detailedMetricJson(metric, ap, embedded))
 }
 
 async function deleteNamedMetric(ctx: RequestContext): Promise<Reply> {
   const { metric, resource } = await lookupNamedMetric(ctx)
-  const embedded = resource ? resourceJson(resource, { withMetrics: false }) : null
-  enforce(ctx, 'delete metric', metricPolicyTarget(metric, embedded))
+  await enforceMetric(ctx, 'delete metric', metric, resource ?? null)
   await ctx.deps.indexer.deleteMetric(metric.id)
   return NO_CONTENT
 }
@@ -379,7 +382,13 @@ export const resourceRoutes = [
   route('/v1/resource/:type/:id/metric', { GET: listNamedMetrics, POST: attachNamedMetrics }),
   route('/v1/resource/:type/:id/metric/:name', { GET: getNamedMetric, DELETE: deleteNamedMetric }),
   route('/v1/resource/:type/:id/metric/:name/measures', {
-    GET: async (ctx) => getMeasures(ctx, (await lookupNamedMetric(ctx)).metric),
-    POST: async (ctx) => postMeasures(ctx, (await lookupNamedMetric(ctx)).metric),
+    GET: async (ctx) => {
+      const { metric, resource } = await lookupNamedMetric(ctx)
+      return getMeasures(ctx, metric, resource ?? null)
+    },
+    POST: async (ctx) => {
+      const { metric, resource } = await lookupNamedMetric(ctx)
+      return postMeasures(ctx, metric, resource ?? null)
+    },
   }),
 ]

@@ -2,13 +2,13 @@
 import type { Reply, RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
+import { andPolicy, resourcePolicyFilter } from './_policy-filter.ts'
 import { lookupResourceType, requestFilter, resourceListReply } from './_resource-common.ts'
 
 async function searchResources(ctx: RequestContext): Promise<Reply> {
   const rt = await lookupResourceType(ctx, ctx.params.type)
   const filter = requestFilter(ctx, rt)
-  // NOTE: no `search resource` policy filter in basic/remoteuser modes (upstream no-op helper).
-  return resourceListReply(ctx, rt, filter)
+  return resourceListReply(ctx, rt, andPolicy(resourcePolicyFilter(ctx, 'search resource', rt.name), filter))
 }
 
 export const searchRoutes = [
