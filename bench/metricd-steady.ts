@@ -1,0 +1,191 @@
+/**
+ * metricd in the steady state, in-process: many existing metrics, each getting a few new
+ * measures per pass (what collectd / Ceilometer / Prometheus agents send every 10–300 s).
+ * Issue #18 asks where the CPU of one metric update goes; this bench gives the figure and,
+ * run with `--cpu-prof`, the profile.
+ *
+ * It builds the real runtime (`buildRuntime`: SQLite indexer, file or Redis incoming and
+ * storage, SQLite coordinator), creates `--metrics` metrics with `--history` points of
+ * history (one a minute), then for each `--per-update` size runs `--rounds` passes: one new
+ * bundle per metric pushed through the incoming driver, then every sack processed as metricd
+ * does (`processSacks`, `--batch-metrics` per batch). Only the processing is timed
+ * (process.cpuUsage, user + system, this process: the file system's kernel work included).
+ *
+ * Run: node bench/metricd-steady.ts [--metrics 1000] [--history 1440] [--per-update 1,10]
+ *        [--rounds 3] [--storage file|redis] [--fsync true|false] [--batch-metrics 1]
+ *        [--policy high|low|medium] [--json]
+ *        [--profile FILE.cpuprofile]   (V8 CPU profile of the timed passes only)
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { buildRuntime, defaultArchivePolicies, openRuntime } from '../src/cli/app.ts'
+import { loadConfig } from '../src/config/config.ts'
+import { encodeBundle } from '../src/incoming/bundle.ts'
+import { createLogger } from '../src/log/logger.ts'
+
+const { values: v } = parseArgs({
+  options: {
+    metrics: { type: 'string', default: '1000' },
+    history: { type: 'string', default: '1440' },
+    'per-update': { type: 'string', default: '1,10' },
+    rounds: { type: 'string', default: '3' },
+    storage: { type: 'string', default: 'file' },
+    fsync: { type: 'string', default: 'true' },
+    'batch-metrics': { type: 'string', default: '1' },
+    policy: { type: 'string', default: 'high' },
+    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/14' },
+    json: { type: 'boolean' },
+    profile: { type: 'string' },
+  },
+})
+
+const NS = 1_000_000_000n
+const MINUTE = 60n * NS
+const T0 = 1_704_067_200n * NS
+const metricsCount = Number(v.metrics)
+const history = Number(v.history)
+const sizes = String(v['per-update']).split(',').map(Number)
+const rounds = Number(v.rounds)
+
+const dir = mkdtempSync(join(tmpdir(), 'gnocchi-steady-'))
+const redis = v.storage === 'redis'
+const config = loadConfig({
+  search: false,
+  cwd: dir,
+  env: {},
+  overrides: [
+    `storage.file_basepath=${join(dir, 'storage')}`,
+    `storage.file_fsync=${v.fsync}`,
+    `incoming.file_fsync=${v.fsync}`,
+    ...(redis
+      ? ['storage.driver=redis', 'incoming.driver=redis', `storage.redis_url=${v['redis-url']}`]
+      : []),
+  ],
+})
+const log = createLogger({ level: 'error' })
+const runtime = buildRuntime(config, log)
+
+function series(start: bigint, n: number): { timestamps: BigInt64Array; values: Float64Array } {
+  const timestamps = new BigInt64Array(n)
+  const values = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    timestamps[i] = start + BigInt(i) * MINUTE
+    values[i] = Math.sin(i / 10) * 100 + i
+  }
+  return { timestamps, values }
+}
+
+async function pushAll(ids: readonly string[], start: bigint, n: number): Promise<void> {
+  const bundle = encodeBundle(series(start, n))
+  const chunk = 200
+  for (let i = 0; i < ids.length; i += chunk) {
+    await runtime.incoming.addMeasures(new Map(ids.slice(i, i + chunk).map((id) => [id, bundle])))
+  }
+}
+
+async function processAll(): Promise<number> {
+  let processed = 0
+  let sacks = await runtime.incoming.sacksWithWork()
+  while (sacks.length > 0) {
+    const r = await runtime.processor.processSacks(sacks, {
+      maxMetrics: Number(v['batch-metrics']),
+      maxBytes: 64 * 1024 * 1024,
+    })
+    processed += r.metrics
+    sacks = sacks.slice(Math.max(1, r.taken))
+  }
+  return processed
+}
+
+interface Row {
+  readonly perUpdate: number
+  readonly updates: number
+  readonly cpuMs: number
+  readonly wallMs: number
+}
+
+async function main(): Promise<void> {
+  if (redis) {
+    const { Redis } = await import('ioredis')
+    const admin = new Redis(String(v['redis-url']))
+    await admin.flushdb()
+    await admin.quit()
+  }
+  await openRuntime(runtime, { sacksNumber: 128 })
+  const policy = defaultArchivePolicies(config.archivePolicy.defaultAggregationMethods).find(
+    (p) => p.name === v.policy,
+  )
+  if (!policy) throw new Error(`no default policy ${v.policy}`)
+  await runtime.indexer.createArchivePolicy(policy).catch(() => {})
+  const ids: string[] = []
+  for (let i = 0; i < metricsCount; i++) {
+    const m = await runtime.indexer.createMetric({
+      id: randomUUID(),
+      archivePolicyName: policy.name,
+      creator: 'bench',
+      resourceId: null,
+      name: null,
+      unit: null,
+    })
+    ids.push(m.id)
+  }
+  let next = T0
+  await pushAll(ids, next, history)
+  await processAll()
+  next += BigInt(history) * MINUTE
+  const rows: Row[] = []
+  const session = v.profile ? new Session() : undefined
+  if (session) {
+    session.connect()
+    await session.post('Profiler.enable')
+    await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  }
+  for (const n of sizes) {
+    for (let r = 0; r < rounds; r++) {
+      await pushAll(ids, next, n)
+      next += BigInt(n) * MINUTE
+      await session?.post('Profiler.start')
+      const cpu0 = process.cpuUsage()
+      const wall0 = performance.now()
+      const updates = await processAll()
+      const cpu = process.cpuUsage(cpu0)
+      if (session) {
+        const { profile } = await session.post('Profiler.stop')
+        writeFileSync(`${v.profile}.${n}.${r}`, JSON.stringify(profile))
+      }
+      rows.push({
+        perUpdate: n,
+        updates,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        wallMs: performance.now() - wall0,
+      })
+    }
+  }
+  await runtime.close()
+  rmSync(dir, { recursive: true, force: true })
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify({ options: v, rows }, null, 2)}\n`)
+    return
+  }
+  const aggregates = policy.definition.length * policy.aggregationMethods.length
+  process.stdout.write(
+    `metricd steady state: ${metricsCount} metrics, policy ${policy.name} (${aggregates} aggregates), ` +
+      `${history} points of history, storage ${v.storage}, fsync ${v.fsync}, batch_metrics ${v['batch-metrics']}\n`,
+  )
+  process.stdout.write(
+    '| new measures per metric | updates | CPU ms | CPU µs / update | updates / CPU-s | wall ms |\n',
+  )
+  process.stdout.write('|---:|---:|---:|---:|---:|---:|\n')
+  for (const r of rows) {
+    const per = (r.cpuMs * 1000) / r.updates
+    process.stdout.write(
+      `| ${r.perUpdate} | ${r.updates} | ${r.cpuMs.toFixed(0)} | ${per.toFixed(0)} | ${(1e6 / per).toFixed(0)} | ${r.wallMs.toFixed(0)} |\n`,
+    )
+  }
+}
+
+await main()
