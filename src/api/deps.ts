@@ -54,6 +54,11 @@ export interface ApiConfig {
    * request (`/v1/aggregates`, `/v1/aggregation/*`, `/v1/search/metric`) may read.
    */
   readonly aggregatesMaxPoints?: number
+  /**
+   * gnocchi-ts extension `[api] max_body_bytes_in_flight`: request-body bytes (as received and
+   * as inflated) held across all requests; past it 503. Default: defaultBodyBudgetBytes().
+   */
+  readonly maxBodyBytesInFlight?: number
 }
 
 /** Everything the HTTP layer needs, built once at the composition root. */

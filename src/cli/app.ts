@@ -203,6 +203,7 @@ export function apiConfigFrom(config: GnocchiConfig): ApiConfig {
     defaultAggregationMethods: config.archivePolicy.defaultAggregationMethods,
     version: GNOCCHI_TS_VERSION,
     aggregatesMaxPoints: config.api.aggregatesMaxPoints,
+    maxBodyBytesInFlight: config.api.maxBodyBytesInFlight,
   }
 }
 

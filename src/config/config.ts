@@ -45,6 +45,8 @@ export interface GnocchiConfig {
     readonly autoUpgrade: boolean
     /** gnocchi-ts extension `[api] aggregates_max_points` (default 5 000 000). */
     readonly aggregatesMaxPoints: number
+    /** gnocchi-ts extension `[api] max_body_bytes_in_flight` (unset: 1/64 of memory, 128 MiB..1 GiB). */
+    readonly maxBodyBytesInFlight: number | undefined
   }
   readonly indexer: { readonly url: string }
   readonly storage: {
@@ -283,6 +285,9 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       embeddedMetricd: o.bool('api', 'embedded_metricd', true),
       autoUpgrade: o.bool('api', 'auto_upgrade', true),
       aggregatesMaxPoints: o.int('api', 'aggregates_max_points', 5_000_000, 1),
+      maxBodyBytesInFlight: o.has('api', 'max_body_bytes_in_flight')
+        ? o.int('api', 'max_body_bytes_in_flight', 0, 1024)
+        : undefined,
     },
     indexer: {
       url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))),

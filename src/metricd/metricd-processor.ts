@@ -5,6 +5,7 @@ import { sackLockName } from '../coordination/lock-names.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import { MetricLockedError } from '../domain/errors.ts'
 import type { Metric } from '../domain/metric.ts'
+import { isStorageFullError } from '../domain/storage-full.ts'
 import { decodeBundle } from '../incoming/bundle.ts'
 import type { IncomingDriver, PendingMeasures } from '../incoming/incoming-driver.ts'
 import type { Indexer } from '../indexer/indexer.ts'
@@ -113,7 +114,8 @@ export class MetricdProcessor implements MeasureProcessor {
         await this.#processPending(pendings, await indexer.getMetrics(ids))
         return { metrics, taken }
       } catch (error) {
-        if (held.length === 1) throw error
+        // A full storage fails every sack alike: give up the round (the backlog stays).
+        if (held.length === 1 || isStorageFullError(error)) throw error
         log.error('Error processing a batch of sacks, retrying them one by one', { error })
       }
       // Fallback: each sack on its own (its lock is still held), errors logged per sack.
