@@ -149,10 +149,15 @@ export class MetricdProcessor implements MeasureProcessor {
       else bySack.set(sack, [metric])
     }
     for (const [sack, sackMetrics] of [...bySack].sort((a, b) => a[0] - b[0])) {
-      const lock: Lock | undefined = await this.#d.coordinator.lock(
-        this.#lockName(sack),
-        Math.max(0, deadline - Date.now()),
-      )
+      let lock: Lock | undefined
+      try {
+        lock = await this.#d.coordinator.lock(this.#lockName(sack), Math.max(0, deadline - Date.now()))
+      } catch (error) {
+        // A lock table on a full disk: serve what is aggregated, as for a failed processing.
+        if (!isStorageFullError(error)) throw error
+        this.#d.log.warn('Storage full, serving measures without refreshing', { sack, error })
+        return
+      }
       if (!lock) throw new MetricLockedError(sackMetrics[0].id)
       try {
         const pending = await incoming.readSack(
