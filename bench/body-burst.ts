@@ -91,7 +91,11 @@ try {
   const started = Date.now()
   const answers = await Promise.all(
     metrics.map(async (id) => {
-      const r = await fetch(`${url}/v1/metric/${id}/measures`, { method: 'POST', headers: AUTH, body: payload })
+      const r = await fetch(`${url}/v1/metric/${id}/measures`, {
+        method: 'POST',
+        headers: AUTH,
+        body: payload,
+      })
       await r.text()
       return r.status
     }),
@@ -99,7 +103,9 @@ try {
   const burst = status(pid)
   const counts: Record<number, number> = {}
   for (const s of answers) counts[s] = (counts[s] ?? 0) + 1
-  console.log(`bodies: ${BODIES} × ${mb(payload.length)}; answers ${JSON.stringify(counts)} in ${Date.now() - started} ms`)
+  console.log(
+    `bodies: ${BODIES} × ${mb(payload.length)}; answers ${JSON.stringify(counts)} in ${Date.now() - started} ms`,
+  )
   console.log(`RSS before ${mb(before.rss)}, right after ${mb(burst.rss)}, peak ${mb(burst.hwm)}`)
   for (const at of [10, AFTER_S]) {
     const wait = started + at * 1000 - Date.now()
