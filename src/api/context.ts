@@ -1,6 +1,7 @@
 /** What a route handler receives and returns. */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { RequestAuth } from './auth.ts'
+import type { BodyLease } from './body-budget.ts'
 import type { ApiDeps } from './deps.ts'
 import { encodeJson, type JsonValue } from './json.ts'
 import type { PolicyEnforcer } from './policy.ts'
@@ -13,6 +14,8 @@ export interface RequestContext {
   readonly query: URLSearchParams
   readonly headers: IncomingHttpHeaders
   readonly body: Buffer
+  /** This request's share of the body budget: handlers reserve what they inflate the body to. */
+  readonly bodyLease: BodyLease
   /** webob `host_url` after proxy-header processing: `http://host:port`. */
   readonly hostUrl: string
   /** Mount prefix from `X-Forwarded-Prefix` (`''` normally). */

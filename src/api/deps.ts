@@ -59,6 +59,11 @@ export interface ApiConfig {
    * and `remoteuser` modes, restrict listings and searches to what the caller may read.
    */
   readonly filterListings?: boolean
+  /**
+   * gnocchi-ts extension `[api] max_body_bytes_in_flight`: request-body bytes (as received and
+   * as inflated) held across all requests; past it 503. Default: defaultBodyBudgetBytes().
+   */
+  readonly maxBodyBytesInFlight?: number
 }
 
 /** Everything the HTTP layer needs, built once at the composition root. */

@@ -41,6 +41,7 @@ import {
   StartAfterEndError,
   UnexpectedResourceTypeStateError,
 } from '../domain/errors.ts'
+import { isStorageFullError, STORAGE_FULL_RETRY_AFTER_S } from '../domain/storage-full.ts'
 import {
   InvalidMeasuresError,
   LineProtocolError,
@@ -159,6 +160,7 @@ export interface ErrorResponse {
 /** Maps domain errors to their default HTTP form; routes override where upstream differs. */
 export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err
+  if (isStorageFullError(err)) return storageFull()
   if (!(err instanceof GnocchiError)) return undefined
   if (
     err instanceof NoSuchMetricError ||
@@ -180,6 +182,13 @@ export function toHttpError(err: unknown): HttpError | undefined {
     return new HttpError(400, err.message)
   if (err instanceof MetricLockedError) return new HttpError(503, err.message)
   return resourceHttpError(err) ?? aggregatesHttpError(err) ?? ingestHttpError(err)
+}
+
+/** A full disk (or database, or Redis memory): nothing was stored, the client may retry later. */
+export function storageFull(): HttpError {
+  return new HttpError(503, 'No space left on the storage of this server. Please retry later.', {
+    'retry-after': String(STORAGE_FULL_RETRY_AFTER_S),
+  })
 }
 
 /** Resource and resource type errors (api.md §7–§9). */

@@ -1,10 +1,12 @@
 /**
  * The HTTP server (node:http, no framework): proxy headers → CORS → routing → content
  * negotiation → handler → one error mapper. Always drains request bodies; bodies above the
- * limit get a 413; bad input is always a 4xx, unexpected exceptions a logged 500.
+ * limit get a 413, bodies past the in-flight budget (body-budget.ts) a 503; bad input is
+ * always a 4xx, unexpected exceptions a logged 500.
  */
 import http from 'node:http'
 import { RequestAuth } from './auth.ts'
+import { BodyBudget, type BodyLease, bodyBudgetExceeded, defaultBodyBudgetBytes } from './body-budget.ts'
 import { BodyBufferPool } from './body-buffers.ts'
 import { acceptsJson } from './content-negotiation.ts'
 import type { Reply, RequestContext } from './context.ts'
@@ -75,15 +77,25 @@ export function createRequestHandler(
     ? new PolicyEnforcer({ ...DEFAULT_POLICY_RULES, ...options.policyRules })
     : new PolicyEnforcer()
   const cors = defaultCorsConfig(deps.config.corsAllowedOrigins)
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-
   const bodyBuffers = new BodyBufferPool()
+  const budget = new BodyBudget(deps.config.maxBodyBytesInFlight ?? defaultBodyBudgetBytes())
+  // A body larger than the whole budget could never be taken: that is a 413, not a 503.
+  const maxBody = Math.min(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, budget.limit)
 
   return (req, res) => {
-    // A body of known length is read straight into a pooled buffer, given back once answered
-    // (handlers copy what they keep: strings, bundles); others are collected and concatenated.
+    // A body of known length is read straight into one buffer (pooled up to 4 MiB, given back
+    // once answered; handlers copy what they keep), others are collected and concatenated.
+    // Every byte kept is reserved in the budget first; a body that does not fit is drained.
     const declared = Number(req.headers['content-length'])
-    let pooled = declared <= maxBody ? bodyBuffers.acquire(declared) : undefined
+    const lease = budget.lease()
+    let overloaded = declared > 0 && declared <= maxBody && !lease.tryReserve(declared)
+    let pooled: Buffer | undefined
+    if (declared <= maxBody && !overloaded) {
+      pooled = bodyBuffers.acquire(declared)
+      // Past the pool: one exact buffer, so the socket's chunks are freed as they arrive
+      // (collecting them and concatenating held every body twice).
+      if (!pooled && declared > bodyBuffers.maxBytes) pooled = Buffer.allocUnsafeSlow(declared)
+    }
     const giveBack = () => {
       if (pooled) bodyBuffers.release(pooled)
       pooled = undefined
@@ -91,16 +103,24 @@ export function createRequestHandler(
     const chunks: Buffer[] = []
     let size = 0
     let tooLarge = false
+    let ended = false
+    const drop = () => {
+      chunks.length = 0
+      giveBack()
+      lease.close()
+    }
     req.on('data', (chunk: Buffer) => {
       const start = size
       size += chunk.length
-      if (tooLarge) return // drained, not kept
+      if (tooLarge || overloaded) return // drained, not kept
       if (size > maxBody) {
         tooLarge = true
-        chunks.length = 0
-        giveBack()
+        drop()
       } else if (pooled && size <= pooled.length) {
         pooled.set(chunk, start)
+      } else if (size > lease.held && !lease.tryReserve(size - lease.held)) {
+        overloaded = true
+        drop()
       } else {
         if (pooled) chunks.push(Buffer.from(pooled.subarray(0, start))) // longer than declared
         giveBack()
@@ -109,15 +129,28 @@ export function createRequestHandler(
     })
     req.on('error', () => {
       giveBack()
+      lease.close()
       res.destroy()
     })
+    req.on('close', () => {
+      if (ended) return
+      giveBack() // aborted mid-body
+      lease.close()
+    })
     req.on('end', () => {
-      if (tooLarge) void dispatch(req, res, Buffer.alloc(0), true)
-      else if (pooled) {
+      ended = true
+      const done = () => lease.close()
+      if (tooLarge || overloaded) {
+        lease.close()
+        void dispatch(req, res, Buffer.alloc(0), lease, tooLarge ? 'too-large' : 'overloaded')
+      } else if (pooled) {
         const owned = pooled
         pooled = undefined // from here on only the dispatch gives it back
-        void dispatch(req, res, owned.subarray(0, size), false).finally(() => bodyBuffers.release(owned))
-      } else void dispatch(req, res, Buffer.concat(chunks, size), false)
+        void dispatch(req, res, owned.subarray(0, size), lease).finally(() => {
+          bodyBuffers.release(owned)
+          done()
+        })
+      } else void dispatch(req, res, Buffer.concat(chunks, size), lease).finally(done)
     })
   }
 
@@ -125,7 +158,8 @@ export function createRequestHandler(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     body: Buffer,
-    tooLarge: boolean,
+    lease: BodyLease,
+    refused?: 'too-large' | 'overloaded',
   ): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase()
     const info: ErrorRequestInfo = {
@@ -135,7 +169,7 @@ export function createRequestHandler(
     }
     let reply: Reply
     try {
-      reply = await route(req, method, body, tooLarge)
+      reply = await route(req, method, body, lease, refused)
     } catch (err) {
       reply = errorReply(err, info, req)
     }
@@ -146,7 +180,8 @@ export function createRequestHandler(
     req: http.IncomingMessage,
     method: string,
     body: Buffer,
-    tooLarge: boolean,
+    lease: BodyLease,
+    refused: 'too-large' | 'overloaded' | undefined,
   ): Promise<Reply> {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
@@ -169,7 +204,8 @@ export function createRequestHandler(
     if (segments.length === 1 && segments[0] === 'healthcheck' && (method === 'GET' || method === 'HEAD')) {
       return healthcheck(method, headerString(req.headers.accept))
     }
-    if (tooLarge) throw new HttpError(413)
+    if (refused === 'too-large') throw new HttpError(413)
+    if (refused === 'overloaded') throw bodyBudgetExceeded()
     const base = hostUrl(origin)
     if (rawPath === '/v1' && (method === 'GET' || method === 'HEAD')) {
       const location = `${base}${pyQuote(origin.scriptPrefix)}/v1/`
@@ -186,6 +222,7 @@ export function createRequestHandler(
       query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
       headers: req.headers,
       body,
+      bodyLease: lease,
       hostUrl: base,
       scriptPrefix: origin.scriptPrefix,
       rawPath,

@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { type GnocchiConfig, loadConfig } from '../config/config.ts'
-import { createLogger, type Logger } from '../log/logger.ts'
+import { createLogger, ignoreStdioErrors, type Logger } from '../log/logger.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -64,6 +64,7 @@ export function parseCommand(
     process.stderr.write(`Configuration error: ${(e as Error).message}\n`)
     process.exit(2)
   }
+  ignoreStdioErrors()
   const log = createLogger({ level: config.debug ? 'debug' : 'info' })
   return { values, config, log }
 }

@@ -204,6 +204,7 @@ export function apiConfigFrom(config: GnocchiConfig): ApiConfig {
     version: GNOCCHI_TS_VERSION,
     aggregatesMaxPoints: config.api.aggregatesMaxPoints,
     filterListings: config.api.filterListings,
+    maxBodyBytesInFlight: config.api.maxBodyBytesInFlight,
   }
 }
 

@@ -13,6 +13,20 @@ function fail(what: string, offset: number): never {
   throw new RemoteWriteDecodeError(`snappy: ${what}`, offset)
 }
 
+/**
+ * The uncompressed length a block declares (its leading varint), or undefined when the varint
+ * is malformed (decodeSnappyBlock then says why). Lets a caller budget the output first.
+ */
+export function snappyDeclaredLength(src: Uint8Array): number | undefined {
+  let length = 0
+  for (let pos = 0, shift = 0; pos < src.length && shift <= 28; pos++, shift += 7) {
+    const b = src[pos]
+    length += (b & 0x7f) * 2 ** shift
+    if (b < 0x80) return length
+  }
+  return undefined
+}
+
 export function decodeSnappyBlock(src: Uint8Array, maxBytes = SNAPPY_MAX_UNCOMPRESSED_BYTES): Uint8Array {
   let pos = 0
   let length = 0

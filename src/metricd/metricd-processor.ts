@@ -5,6 +5,7 @@ import { sackLockName } from '../coordination/lock-names.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import { MetricLockedError } from '../domain/errors.ts'
 import type { Metric } from '../domain/metric.ts'
+import { isStorageFullError } from '../domain/storage-full.ts'
 import { decodeBundle } from '../incoming/bundle.ts'
 import type { IncomingDriver, PendingMeasures } from '../incoming/incoming-driver.ts'
 import type { Indexer } from '../indexer/indexer.ts'
@@ -113,7 +114,8 @@ export class MetricdProcessor implements MeasureProcessor {
         await this.#processPending(pendings, await indexer.getMetrics(ids))
         return { metrics, taken }
       } catch (error) {
-        if (held.length === 1) throw error
+        // A full storage fails every sack alike: give up the round (the backlog stays).
+        if (held.length === 1 || isStorageFullError(error)) throw error
         log.error('Error processing a batch of sacks, retrying them one by one', { error })
       }
       // Fallback: each sack on its own (its lock is still held), errors logged per sack.
@@ -147,10 +149,15 @@ export class MetricdProcessor implements MeasureProcessor {
       else bySack.set(sack, [metric])
     }
     for (const [sack, sackMetrics] of [...bySack].sort((a, b) => a[0] - b[0])) {
-      const lock: Lock | undefined = await this.#d.coordinator.lock(
-        this.#lockName(sack),
-        Math.max(0, deadline - Date.now()),
-      )
+      let lock: Lock | undefined
+      try {
+        lock = await this.#d.coordinator.lock(this.#lockName(sack), Math.max(0, deadline - Date.now()))
+      } catch (error) {
+        // A lock table on a full disk: serve what is aggregated, as for a failed processing.
+        if (!isStorageFullError(error)) throw error
+        this.#d.log.warn('Storage full, serving measures without refreshing', { sack, error })
+        return
+      }
       if (!lock) throw new MetricLockedError(sackMetrics[0].id)
       try {
         const pending = await incoming.readSack(

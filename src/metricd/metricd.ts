@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Coordinator } from '../coordination/coordinator.ts'
+import { isStorageFullError } from '../domain/storage-full.ts'
 import type { IncomingDriver } from '../incoming/incoming-driver.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ProcessingStatistics } from '../storage/statistics.ts'
@@ -130,6 +131,12 @@ export class Metricd {
         metrics += r.metrics
         sacks = sacks.slice(Math.max(1, r.taken))
       } catch (error) {
+        if (isStorageFullError(error)) {
+          // Every other sack would fail the same way: the bundles stay in the backlog and
+          // the next round (processingDelayMs) tries again.
+          this.#d.log.warn('Storage full, measures stay in the backlog until space is freed', { error })
+          break
+        }
         this.#d.log.error('Unexpected error processing sacks', { sack: sacks[0], error })
         sacks = sacks.slice(1)
       }

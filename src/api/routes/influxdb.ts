@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib'
 import { NoSuchResourceTypeError, ResourceTypeAlreadyExistsError } from '../../domain/errors.ts'
 import { PRECISION_NS, parseCreateDatabase, parseLineProtocol } from '../../ingest/line-protocol.ts'
 import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
+import { bodyBudgetExceeded } from '../body-budget.ts'
 import { NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
@@ -61,11 +62,19 @@ async function query(ctx: RequestContext): Promise<Reply> {
 function writeBody(ctx: RequestContext): Uint8Array {
   const encoding = header(ctx, 'content-encoding')?.trim().toLowerCase()
   if (encoding !== 'gzip') return ctx.body
+  // Inflate at most what the body budget has left (synchronous: nobody takes it meanwhile),
+  // then reserve what it came to. Past the budget but within the cap: 503, retry later.
+  const room = ctx.bodyLease.available()
+  let inflated: Buffer
   try {
-    return gunzipSync(ctx.body, { maxOutputLength: MAX_INFLATED_BYTES })
-  } catch {
+    inflated = gunzipSync(ctx.body, { maxOutputLength: Math.max(1, Math.min(MAX_INFLATED_BYTES, room)) })
+  } catch (e) {
+    if (room < MAX_INFLATED_BYTES && (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw bodyBudgetExceeded()
     throw new HttpError(400, 'Unable to decompress the gzip request body')
   }
+  ctx.bodyLease.reserve(inflated.length)
+  return inflated
 }
 
 async function write(ctx: RequestContext): Promise<Reply> {

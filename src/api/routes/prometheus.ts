@@ -6,6 +6,7 @@
 import type { ResourceAttributeSchema } from '../../domain/resource.ts'
 import { decodeRemoteWrite } from '../../ingest/remote-write.ts'
 import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
+import { SNAPPY_MAX_UNCOMPRESSED_BYTES, snappyDeclaredLength } from '../../ingest/snappy.ts'
 import { ACCEPTED, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
@@ -21,6 +22,10 @@ export const PROMETHEUS_RESOURCE_TYPE_ATTRIBUTES: Readonly<Record<string, Resour
 }
 
 async function write(ctx: RequestContext): Promise<Reply> {
+  // The snappy block declares its inflated size: budget it before allocating it (a few KB
+  // of body may declare 256 MiB).
+  const declared = snappyDeclaredLength(ctx.body) ?? 0
+  if (declared <= SNAPPY_MAX_UNCOMPRESSED_BYTES) ctx.bodyLease.reserve(declared) // else the decoder's 400
   const resources = decodeRemoteWrite(ctx.body)
   const creator = ctx.auth.currentUser()
   if (resources.size === 0) return ACCEPTED

@@ -168,16 +168,25 @@ export class FileStorageDriver implements StorageDriver {
     const made = new Set<string>()
     if (this.#fsSyncer) {
       const syncer = this.#fsSyncer
+      // A failed write (ENOSPC) must not strand the tmp files already written: on a full disk
+      // they would keep it full.
+      let failure: { error: unknown } | undefined
       const tmps = await mapLimit(files, this.#concurrency, ([, bytes]) =>
-        writeTmpFile(this.#tmpPath, bytes, { fsync: false }),
+        writeTmpFile(this.#tmpPath, bytes, { fsync: false }).catch((error) => {
+          failure ??= { error }
+          return undefined
+        }),
       )
       try {
+        if (failure) throw failure.error
         await syncer.sync()
       } catch (e) {
-        for (const tmp of tmps) await unlinkIfExists(tmp)
+        for (const tmp of tmps) if (tmp !== undefined) await unlinkIfExists(tmp)
         throw e
       }
-      await mapLimit(files, this.#concurrency, ([path], i) => renameIntoPlace(tmps[i], path, { made }))
+      await mapLimit(files, this.#concurrency, ([path], i) =>
+        renameIntoPlace(tmps[i] as string, path, { made }),
+      )
       await syncer.sync()
       return
     }
