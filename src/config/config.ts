@@ -46,7 +46,14 @@ export interface GnocchiConfig {
     /** gnocchi-ts extension `[api] aggregates_max_points` (default 5 000 000). */
     readonly aggregatesMaxPoints: number
   }
-  readonly indexer: { readonly url: string }
+  readonly indexer: {
+    readonly url: string
+    /**
+     * gnocchi-ts extension `[indexer] resource_type_ddl_timeout` in ms (default 300 s): a
+     * resource type whose DDL started longer ago is taken for dead and recovered.
+     */
+    readonly resourceTypeDdlTimeoutMs: number
+  }
   readonly storage: {
     readonly driver: 'file' | 'redis'
     /** `[storage] redis_url` (upstream default `redis://localhost:6379/`), for driver redis. */
@@ -286,6 +293,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
     },
     indexer: {
       url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))),
+      resourceTypeDdlTimeoutMs: seconds('indexer', 'resource_type_ddl_timeout', 300),
     },
     storage: {
       driver: storageDriver,

@@ -34,6 +34,8 @@ export interface MetricdDeps {
   readonly coordinator: Coordinator
   readonly statistics: ProcessingStatistics
   readonly log: Logger
+  /** Janitor task: resource types left mid-DDL by a dead process (app.ts). */
+  readonly recoverResourceTypes?: () => Promise<void>
 }
 
 /**
@@ -164,6 +166,7 @@ export class Metricd {
     } catch (error) {
       this.#d.log.error('Unexpected error during raw data truncation', { error })
     }
+    await this.#d.recoverResourceTypes?.()
   }
 
   async #janitorLoop(): Promise<void> {
