@@ -229,6 +229,7 @@ export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs
       coordinator: runtime.coordinator,
       statistics: runtime.engine.statistics,
       log: runtime.log.child({ component: 'metricd' }),
+      recoverResourceTypes: () => recoverResourceTypes(runtime),
     },
     {
       processingDelayMs: m.metricProcessingDelayMs,
@@ -245,6 +246,32 @@ export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs
   return metricd
 }
 
+/**
+ * Finishes or rolls back resource types left mid-DDL by a dead process (sql/resource-type-recovery.ts),
+ * those whose DDL started `[indexer] resource_type_ddl_timeout` ago. Never throws: logs.
+ */
+export async function recoverResourceTypes(runtime: Runtime): Promise<void> {
+  const log = runtime.log.child({ component: 'indexer' })
+  try {
+    const recovered = await runtime.indexer.recoverResourceTypes(
+      runtime.config.indexer.resourceTypeDdlTimeoutMs,
+    )
+    for (const r of recovered) {
+      if (r.error)
+        log.error('Resource type recovery failed', {
+          type: r.name,
+          from: r.from,
+          state: r.outcome,
+          error: r.error,
+        })
+      else
+        log.warn('Recovered resource type left mid-DDL', { type: r.name, from: r.from, outcome: r.outcome })
+    }
+  } catch (error) {
+    log.error('Resource type recovery failed', { error })
+  }
+}
+
 /** Opens the incoming driver, running the upgrade first when the data dir is new. */
 export async function openRuntime(runtime: Runtime, upgrade: UpgradeOptions | false): Promise<void> {
   const configured = await runtime.incoming.isConfigured()
@@ -256,6 +283,7 @@ export async function openRuntime(runtime: Runtime, upgrade: UpgradeOptions | fa
       configured ? { ...upgrade, skipIncoming: true, skipArchivePoliciesCreation: true } : upgrade,
     )
   }
+  await recoverResourceTypes(runtime)
   await runtime.incoming.open()
 }
 

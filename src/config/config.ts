@@ -50,7 +50,14 @@ export interface GnocchiConfig {
     /** gnocchi-ts extension `[api] max_body_bytes_in_flight` (unset: 1/64 of memory, 128 MiB..1 GiB). */
     readonly maxBodyBytesInFlight: number | undefined
   }
-  readonly indexer: { readonly url: string }
+  readonly indexer: {
+    readonly url: string
+    /**
+     * gnocchi-ts extension `[indexer] resource_type_ddl_timeout` in ms (default 300 s): a
+     * resource type whose DDL started longer ago is taken for dead and recovered.
+     */
+    readonly resourceTypeDdlTimeoutMs: number
+  }
   readonly storage: {
     readonly driver: 'file' | 'redis'
     /** `[storage] redis_url` (upstream default `redis://localhost:6379/`), for driver redis. */
@@ -294,6 +301,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
     },
     indexer: {
       url: checkIndexerUrl(o.str('indexer', 'url', sqliteUrlForPath(join(storageBase, 'gnocchi.sqlite')))),
+      resourceTypeDdlTimeoutMs: seconds('indexer', 'resource_type_ddl_timeout', 300),
     },
     storage: {
       driver: storageDriver,

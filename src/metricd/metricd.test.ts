@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, it } from 'node:test'
+import { sql } from 'kysely'
 import { mustParseAggregationMethod } from '../carbonara/aggregation-method.ts'
 import { buildRuntime, createMetricd, openRuntime, type Runtime } from '../cli/app.ts'
 import { loadConfig } from '../config/config.ts'
@@ -160,6 +161,15 @@ for (const extra of [[], ['metricd.batch_metrics=1000', 'storage.file_sync_metho
       assert.equal(await rt.incoming.hasUnprocessed(m.id), false)
       assert.equal(await rt.storageDriver.listSplitKeys(m.id, []), undefined)
       assert.equal((await rt.indexer.getMetrics([fresh.id]))[0].needsRawDataTruncation, false)
+    })
+
+    it('janitor recovers a resource type left mid-DDL by a dead process', async () => {
+      const metricd = createMetricd(rt)
+      await rt.indexer.createResourceType('stuck', {})
+      await sql`UPDATE resource_type SET state = 'creating', updated_at = '2000-01-01 00:00:00.000000'
+        WHERE name = 'stuck'`.execute(rt.indexer.engine.db)
+      await metricd.runJanitor()
+      assert.equal(await rt.indexer.getResourceType('stuck'), undefined)
     })
 
     it('a stray file in a sack directory does not break scanning', async () => {

@@ -35,6 +35,8 @@ export interface MetricdDeps {
   readonly coordinator: Coordinator
   readonly statistics: ProcessingStatistics
   readonly log: Logger
+  /** Janitor task: resource types left mid-DDL by a dead process (app.ts). */
+  readonly recoverResourceTypes?: () => Promise<void>
 }
 
 /**
@@ -171,6 +173,7 @@ export class Metricd {
     } catch (error) {
       this.#d.log.error('Unexpected error during raw data truncation', { error })
     }
+    await this.#d.recoverResourceTypes?.()
   }
 
   async #janitorLoop(): Promise<void> {

@@ -37,6 +37,7 @@ import {
   type ResourceTypeState,
   type ResourceTypeUpdate,
 } from '../../domain/resource.ts'
+import { faultPoint } from '../../testing/fault-point.ts'
 import { decodeDefinition, decodeMethods, encodeDefinition, encodeMethods } from '../archive-policy-codec.ts'
 import type { Filter, FilterScalar } from '../filter.ts'
 import type { Indexer, MetricQuery, ResourceQuery, SortDirection, SortKey } from '../indexer.ts'
@@ -49,6 +50,7 @@ import {
   parseIndexerUrl,
   type SqlEngine,
 } from './engine.ts'
+import { type RecoveredType, recoverResourceTypes, TRANSIENT_STATES } from './resource-type-recovery.ts'
 import {
   ALEMBIC_HEAD,
   attributeColumnType,
@@ -220,6 +222,8 @@ interface Source {
 export class SqlIndexer implements Indexer {
   readonly engine: SqlEngine
   readonly #parsers: ValueParsers
+  /** Resource types with DDL running in this process (recovery leaves them alone). */
+  readonly #ddlInFlight = new Set<string>()
 
   constructor(options: SqlIndexerOptions) {
     const url = typeof options.url === 'string' ? parseIndexerUrl(options.url) : options.url
@@ -893,8 +897,67 @@ export class SqlIndexer implements Indexer {
     return rt
   }
 
-  async #setTypeState(name: string, state: ResourceTypeState): Promise<void> {
-    await this.#db.updateTable('resource_type').set({ state }).where('name', '=', name).execute()
+  /**
+   * Moves `name` from `from` to `state` unless recovery took the type over meanwhile (this
+   * process outlived the staleness bound): then UnexpectedResourceTypeStateError.
+   */
+  async #moveTypeState(
+    name: string,
+    from: { state: ResourceTypeState; tablename: string; updatedAt?: bigint },
+    set: Row,
+  ): Promise<void> {
+    let q = this.#db
+      .updateTable('resource_type')
+      .set(set)
+      .where('name', '=', name)
+      .where('state', '=', from.state)
+      .where('tablename', '=', from.tablename)
+    if (from.updatedAt !== undefined) q = q.where('updated_at', '=', encodeTime(from.updatedAt))
+    const r = await q.executeTakeFirst()
+    if (Number(r.numUpdatedRows) === 0) {
+      const now = await this.#typeRow(this.#db, name)
+      throw new UnexpectedResourceTypeStateError(name, from.state, now?.state ?? 'recovered')
+    }
+  }
+
+  /** Runs the DDL of `name` marked in flight, so this process's recovery never takes it over. */
+  async #inFlight<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.#ddlInFlight.add(name)
+    try {
+      return await fn()
+    } finally {
+      this.#ddlInFlight.delete(name)
+    }
+  }
+
+  /**
+   * Finishes or rolls back the resource types left in `creating`/`updating`/`deleting` by a
+   * dead process, once their `updated_at` is `staleAfterMs` old (resource-type-recovery.ts).
+   */
+  async recoverResourceTypes(staleAfterMs: number): Promise<RecoveredType[]> {
+    return recoverResourceTypes(
+      {
+        engine: this.engine,
+        tx: (fn) => this.#tx(true, fn),
+        typeRow: (c, name, lock) => this.#typeRow(c, name, lock),
+        restoreColumn: (c, table, name, schema) => this.#alterColumn(c, table, { name, schema }),
+        indexExists: (c, table, name) => this.#indexExists(table, name, c),
+        encodeAttributes,
+        encodeTime,
+        quote: (id) => this.#q(id),
+        nowNs,
+        inFlight: this.#ddlInFlight,
+      },
+      staleAfterMs,
+      async () => {
+        const rows = await this.#db
+          .selectFrom('resource_type')
+          .select(['name', 'tablename', 'attributes', 'state', 'updated_at'])
+          .where('state', 'in', [...TRANSIENT_STATES])
+          .execute()
+        return rows.map((r) => this.#toResourceType(r))
+      },
+    )
   }
 
   async createResourceType(
@@ -904,6 +967,15 @@ export class SqlIndexer implements Indexer {
     for (const attr of Object.keys(attributes)) assertAttributeName(attr)
     const tablename = `rt_${randomUUID().replaceAll('-', '')}`
     const updatedAt = nowNs()
+    return this.#inFlight(name, () => this.#createType(name, tablename, attributes, updatedAt))
+  }
+
+  async #createType(
+    name: string,
+    tablename: string,
+    attributes: Readonly<Record<string, ResourceAttributeSchema>>,
+    updatedAt: bigint,
+  ): Promise<ResourceType> {
     await this.#tx(true, async (c) => {
       if (await this.#typeRow(c, name)) throw new ResourceTypeAlreadyExistsError(name)
       try {
@@ -922,17 +994,22 @@ export class SqlIndexer implements Indexer {
         throw e
       }
     })
+    faultPoint('resource-type-ddl:create:after-row')
+    const from = { state: 'creating' as const, tablename }
     try {
       await this.#tx(true, async (c) => {
         for (const stmt of createTypeTables(this.engine.name, tablename, attributes, (i) => this.#q(i))) {
           await sql.raw(stmt).execute(c)
+          // MySQL has committed this table already; PostgreSQL and SQLite roll it back.
+          faultPoint('resource-type-ddl:create:after-table')
         }
       })
     } catch (e) {
-      await this.#setTypeState(name, 'creation_error')
+      await this.#moveTypeState(name, from, { state: 'creation_error' }).catch(() => {})
       throw e
     }
-    await this.#setTypeState(name, 'active')
+    faultPoint('resource-type-ddl:create:after-tables')
+    await this.#moveTypeState(name, from, { state: 'active' })
     return {
       name,
       attributes: { ...attributes },
@@ -960,6 +1037,18 @@ export class SqlIndexer implements Indexer {
     const upd = update.update ?? []
     const remove = update.remove ?? []
     for (const a of [...add, ...upd]) assertAttributeName(a.name)
+    return this.#inFlight(name, () => this.#updateType(name, add, upd, remove))
+  }
+
+  async #updateType(
+    name: string,
+    add: readonly ResourceAttributeChange[],
+    upd: readonly ResourceAttributeChange[],
+    remove: readonly string[],
+  ): Promise<ResourceType> {
+    // updated_at is bumped on entering `updating` (upstream does not) so recovery's staleness
+    // bound counts from the start of this DDL.
+    const startedAt = nowNs()
     const rt = await this.#tx(true, async (c) => {
       const current = await this.#typeRow(c, name, true)
       if (!current) throw new NoSuchResourceTypeError(name)
@@ -972,10 +1061,16 @@ export class SqlIndexer implements Indexer {
         if (old.type !== a.schema.type)
           throw new GnocchiError(`Type update is not available yet for ${a.name}`)
       }
-      await c.updateTable('resource_type').set({ state: 'updating' }).where('name', '=', name).execute()
+      await c
+        .updateTable('resource_type')
+        .set({ state: 'updating', updated_at: encodeTime(startedAt) })
+        .where('name', '=', name)
+        .execute()
       return current
     })
     if (add.length === 0 && upd.length === 0 && remove.length === 0) return rt
+    faultPoint('resource-type-ddl:update:after-state')
+    const from = { state: 'updating' as const, tablename: rt.tablename, updatedAt: startedAt }
     const attributes: Record<string, ResourceAttributeSchema> = { ...rt.attributes }
     try {
       for (const table of [rt.tablename, `${rt.tablename}_history`]) {
@@ -986,22 +1081,29 @@ export class SqlIndexer implements Indexer {
             if (this.engine.name === 'sqlite')
               await sql.raw(`DROP INDEX IF EXISTS ${attributeIndexName(table, attr)}`).execute(c)
             await sql.raw(`ALTER TABLE ${table} DROP COLUMN ${this.#q(attr)}`).execute(c)
+            faultPoint('resource-type-ddl:update:after-column')
           }
-          for (const a of add) await this.#addColumn(c, table, a)
+          for (const a of add) {
+            await this.#addColumn(c, table, a)
+            faultPoint('resource-type-ddl:update:after-column')
+          }
           for (const a of upd) await this.#alterColumn(c, table, a)
         })
+        faultPoint('resource-type-ddl:update:after-table')
       }
+      faultPoint('resource-type-ddl:update:after-ddl')
       for (const attr of remove) delete attributes[attr]
       for (const a of [...add, ...upd]) attributes[a.name] = a.schema
       const updatedAt = nowNs()
-      await this.#db
-        .updateTable('resource_type')
-        .set({ attributes: encodeAttributes(attributes), state: 'active', updated_at: encodeTime(updatedAt) })
-        .where('name', '=', name)
-        .execute()
+      await this.#moveTypeState(name, from, {
+        attributes: encodeAttributes(attributes),
+        state: 'active',
+        updated_at: encodeTime(updatedAt),
+      })
       return { ...rt, attributes, state: 'active', updatedAtNs: (updatedAt / 1000n) * 1000n }
     } catch (e) {
-      await this.#setTypeState(name, 'updating_error')
+      if (!(e instanceof UnexpectedResourceTypeStateError))
+        await this.#moveTypeState(name, from, { state: 'updating_error' }).catch(() => {})
       throw e
     }
   }
@@ -1069,6 +1171,11 @@ export class SqlIndexer implements Indexer {
 
   async deleteResourceType(name: string): Promise<void> {
     if (name === 'generic') throw new ResourceTypeInUseError(name)
+    await this.#inFlight(name, () => this.#deleteType(name))
+  }
+
+  async #deleteType(name: string): Promise<void> {
+    const startedAt = nowNs()
     const rt = await this.#tx(true, async (c) => {
       const current = await this.#typeRow(c, name, true)
       if (!current) throw new NoSuchResourceTypeError(name)
@@ -1082,20 +1189,37 @@ export class SqlIndexer implements Indexer {
       const used = await sql`SELECT 1 AS x FROM resource WHERE type = ${name}
         UNION ALL SELECT 1 AS x FROM resource_history WHERE type = ${name}`.execute(c)
       if (used.rows.length > 0) throw new ResourceTypeInUseError(name)
-      await c.updateTable('resource_type').set({ state: 'deleting' }).where('name', '=', name).execute()
+      // updated_at bumped as upstream's delete + re-insert of the row does.
+      await c
+        .updateTable('resource_type')
+        .set({ state: 'deleting', updated_at: encodeTime(startedAt) })
+        .where('name', '=', name)
+        .execute()
       return current
     })
+    faultPoint('resource-type-ddl:delete:after-state')
     try {
       await this.#tx(true, async (c) => {
         for (const table of [`${rt.tablename}_history`, rt.tablename]) {
           await sql.raw(`DROP TABLE IF EXISTS ${table}`).execute(c)
+          faultPoint('resource-type-ddl:delete:after-table')
         }
       })
+      faultPoint('resource-type-ddl:delete:after-drop')
+      // Recovery may have finished this delete meanwhile: then there is no row left to delete.
       await this.#tx(true, async (c) => {
-        await c.deleteFrom('resource_type').where('name', '=', name).execute()
+        await c
+          .deleteFrom('resource_type')
+          .where('name', '=', name)
+          .where('tablename', '=', rt.tablename)
+          .execute()
       })
     } catch (e) {
-      await this.#setTypeState(name, 'deletion_error')
+      await this.#moveTypeState(
+        name,
+        { state: 'deleting', tablename: rt.tablename, updatedAt: startedAt },
+        { state: 'deletion_error' },
+      ).catch(() => {})
       if (this.engine.isForeignKeyViolation(e)) throw new ResourceTypeInUseError(name)
       throw e
     }
