@@ -32,6 +32,8 @@ export class Proc {
   readonly log: string[] = []
   /** Exits nobody asked for (neither kill() nor stop()). */
   readonly unexpectedExits: string[] = []
+  /** Called with every chunk of output (for counting logged errors). */
+  readonly outputListeners: Array<(chunk: string) => void> = []
   #expectExit = false
   constructor(name: string, args: string[]) {
     this.name = name
@@ -41,6 +43,7 @@ export class Proc {
     const child = spawn(NODE, this.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     const keep = (d: Buffer) => {
       this.log.push(String(d))
+      for (const l of this.outputListeners) l(String(d))
       if (this.log.length > 200) this.log.shift()
     }
     child.stdout?.on('data', keep)
