@@ -23,6 +23,8 @@ export async function prepareBackend(
   set: BackendSet,
   dir: string,
   redisDb: number,
+  /** tooz options for the Redis coordinator, e.g. `timeout=5` (dead holders' locks expire sooner). */
+  coordinationOptions = '',
 ): Promise<PreparedBackend | undefined> {
   if (set === 'embedded') {
     return {
@@ -41,7 +43,7 @@ export async function prepareBackend(
   const redisUrl = `redis://127.0.0.1:6379?db=${redisDb}`
   return {
     conf:
-      `[DEFAULT]\ncoordination_url = ${redisUrl}\n[indexer]\nurl = ${url}\n` +
+      `[DEFAULT]\ncoordination_url = ${redisUrl}${coordinationOptions ? `&${coordinationOptions}` : ''}\n[indexer]\nurl = ${url}\n` +
       `[storage]\ndriver = redis\nredis_url = ${redisUrl}\nfile_basepath = ${dir}\n`,
     cleanup: async () => {
       await db.drop()

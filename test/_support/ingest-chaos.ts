@@ -133,9 +133,11 @@ export async function runIngestChaos(o: ChaosOptions): Promise<ChaosReport | und
 
     const chaos = async () => {
       const deadline = Date.now() + o.loadMs
+      // Victims take turns (from a random first one), at random moments.
+      let turn = Math.floor(rand() * victims.length)
       while (Date.now() < deadline) {
         await sleep(300 + rand() * 1200)
-        const victim = victims[Math.floor(rand() * victims.length)]
+        const victim = victims[turn++ % victims.length]
         kills[victim.name] = (kills[victim.name] ?? 0) + 1
         await victim.kill('SIGKILL')
         await sleep(rand() * 300)
@@ -170,10 +172,23 @@ async function verify(
   const problems: string[] = []
   let lost = 0
   let measuresAcked = 0
+  // A killed holder's sack locks stay until their lease expires: refresh may wait or 503.
   const series = async (m: number, q: string) => {
-    const r = await http(port, 'GET', `/v1/metric/${metricIds[m]}/measures?${q}`)
-    if (r.status !== 200) throw new Error(`read ${q}: ${r.status} ${JSON.stringify(r.json)}`)
-    return r.json as Array<[string, number, number]>
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      const r = await http(
+        port,
+        'GET',
+        `/v1/metric/${metricIds[m]}/measures?${q}`,
+        undefined,
+        undefined,
+        60_000,
+      )
+      if (r.status === 200) return r.json as Array<[string, number, number]>
+      if (r.status !== 503 || Date.now() > deadline)
+        throw new Error(`read ${q}: ${r.status} ${JSON.stringify(r.json)}`)
+      await sleep(500)
+    }
   }
   const bySecond = (pts: Array<[string, number, number]>) =>
     new Map(pts.map(([ts, , v]) => [Math.round(Date.parse(ts) / 1000) - T0_S, v]))

@@ -88,12 +88,13 @@ export async function http(
   path: string,
   body?: unknown,
   auth: string = ADMIN_AUTH,
+  timeoutMs = 10_000,
 ): Promise<{ status: number; json: unknown }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
     headers: { authorization: auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(timeoutMs),
   })
   const text = await res.text()
   return { status: res.status, json: text ? JSON.parse(text) : undefined }
