@@ -17,7 +17,7 @@ import { type BackendSet, prepareBackend } from '../_support/backends.ts'
 import { freePort, Proc, rssKiBOf, sleep, waitReady } from '../_support/processes.ts'
 import { BODIES } from './fuzz/bodies.ts'
 import { ensureFixtures, type Fixtures } from './fuzz/fixtures.ts'
-import { makeRequest, routeMethods } from './fuzz/requests.ts'
+import { makeRequest, routeMethods, routeOf } from './fuzz/requests.ts'
 import { describeFailures, newStats, type RunStats, run } from './fuzz/runner.ts'
 
 const LONG = process.env.RELIABILITY_LONG === '1'
@@ -211,8 +211,9 @@ test('every route and method of the API has a request grammar', () => {
     needBody.filter((r) => !BODIES[r.key]).map((r) => r.key),
     [],
   )
-  // The mix reaches each of them within a few thousand requests.
+  // The mix reaches each of them within the fast run's first seed, and builds (sample).
   const seen = new Set<string>()
+  for (let i = 0; i < 2000; i++) seen.add(routeOf(FIXED_SEED, i, TABLE).key)
   const f: Fixtures = {
     policies: ['p'],
     rules: ['r'],
@@ -221,7 +222,7 @@ test('every route and method of the API has a request grammar', () => {
     resources: [['generic', 'x']],
     metricNames: ['m'],
   }
-  for (let i = 0; i < 3000; i++) seen.add(makeRequest(FIXED_SEED, i, TABLE, f).route)
+  for (let i = 0; i < 200; i++) assert.ok(makeRequest(FIXED_SEED, i, TABLE, f).path.startsWith('/'))
   assert.deepEqual(
     TABLE.map((r) => r.key).filter((k) => !seen.has(k)),
     [],

@@ -152,6 +152,11 @@ function extraQuery(r: Rng, rm: RouteMethod, f: Fixtures): string {
   return Array.from({ length: r.size(4) }, () => `&${name}=${segment(r, f.metrics)}`).join('')
 }
 
+/** The route of request `index` (its stream's first draw), without building the request. */
+export function routeOf(seed: number, index: number, table: readonly RouteMethod[]): RouteMethod {
+  return Rng.forRequest(seed, index).pick(table)
+}
+
 export function makeRequest(
   seed: number,
   index: number,
