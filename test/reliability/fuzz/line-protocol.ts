@@ -75,6 +75,9 @@ export function line(r: Rng): string {
   return `${s} ${fields.join(',')}${timestampText(r)}`
 }
 
+/** Bodies stay about this size at most (the server's own limit is tested elsewhere). */
+const MAX_BODY_CHARS = 4 * 1024 * 1024
+
 export function lineProtocolBody(r: Rng): string {
   const n = r.weighted([
     [8, r.int(1, 10)],
@@ -82,9 +85,15 @@ export function lineProtocolBody(r: Rng): string {
     [1, r.pick([5000, 30_000])],
   ])
   const sep = r.chance(0.9) ? '\n' : r.pick(['\r\n', '\n\n', '\r'])
-  const lines = Array.from({ length: n }, () => line(r))
   // Many lines of one series (big batches) or all distinct (many metrics/resources).
-  if (n > 500 && r.chance(0.5)) lines.fill(lines[0])
+  const same = n > 500 && r.chance(0.5)
+  const lines: string[] = []
+  let bytes = 0
+  while (lines.length < n && bytes < MAX_BODY_CHARS) {
+    const l = same && lines.length > 0 ? lines[0] : line(r)
+    lines.push(l)
+    bytes += l.length + 1
+  }
   return lines.join(sep)
 }
 
