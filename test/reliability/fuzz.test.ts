@@ -25,7 +25,7 @@ const FIXED_SEED = 17
 const RANDOM_SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : (Math.random() * 2 ** 31) >>> 0
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 4)
 /** RSS after the run and a settling pause must be under baseline + this (MiB). */
-const RSS_SLACK_MIB = Number(process.env.FUZZ_RSS_SLACK_MB ?? 320)
+const RSS_SLACK_MIB = Number(process.env.FUZZ_RSS_SLACK_MB ?? 384)
 const CHUNK = 1000
 const TABLE = routeMethods()
 

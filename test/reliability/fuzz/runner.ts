@@ -135,8 +135,16 @@ export function normaliseMessage(text: string): string {
   try {
     const j = JSON.parse(text) as { description?: unknown; title?: unknown }
     msg = typeof j.description === 'string' ? j.description : JSON.stringify(j.description ?? j.title ?? j)
-  } catch {}
+  } catch {
+    // Text and HTML error bodies (by Accept) of one error say the same as the JSON one.
+    msg = msg
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\d{3} [A-Z][A-Za-z ]+?(?=\s\s|$)/g, ' ')
+      .replace('The server has either erred or is incapable of performing the requested operation.', '')
+  }
   return msg
+    .replace(/\s+/g, ' ')
+    .trim()
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
     .replace(/\d+(\.\d+)?/g, 'N')
     .slice(0, 160)
