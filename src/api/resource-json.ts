@@ -152,7 +152,8 @@ export function buildAttribute(
     if (min !== null && max !== null && min > max) throw minMaxError(min, max)
     schema = { type, required, min, max }
   } else schema = { type, required }
-  if (!isValidAttributeName(name)) {
+  // A NUL passes upstream's prefix-matching rule but no SQL engine takes it in a column name.
+  if (!isValidAttributeName(name) || name.includes('\0')) {
     throw new InvalidAttributeError(`Resource attribute name ${name} is invalid`)
   }
   if (!forUpdate) return { name, schema }

@@ -16,7 +16,7 @@ import { type ErrorRequestInfo, HttpError, renderHttpError, toHttpError } from '
 import { DEFAULT_POLICY_RULES, PolicyEnforcer } from './policy.ts'
 import { hostUrl, pyQuote, requestOrigin } from './proxy-headers.ts'
 import { ChunkedBody } from './reply-chunks.ts'
-import { Router, splitPath } from './router.ts'
+import { type Route, Router, splitPath } from './router.ts'
 import { aggregatesRoutes } from './routes/aggregates.ts'
 import { aggregationRoutes } from './routes/aggregation.ts'
 import { archivePolicyRoutes } from './routes/archive-policy.ts'
@@ -44,6 +44,26 @@ export interface ApiServerOptions {
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
+/** Every route the API serves (the reliability fuzzer derives its request mix from it). */
+export const API_ROUTES: readonly Route[] = [
+  ...rootRoutes,
+  ...statusRoutes,
+  ...archivePolicyRoutes,
+  ...archivePolicyRuleRoutes,
+  ...metricRoutes,
+  ...measuresRoutes,
+  ...batchRoutes,
+  ...influxdbRoutes,
+  ...prometheusRoutes,
+  ...aggregatesRoutes,
+  ...aggregationRoutes,
+  ...searchMetricRoutes,
+  ...resourceTypeRoutes,
+  ...resourceRoutes,
+  ...searchRoutes,
+  ...notImplementedRoutes,
+]
+
 export function createApiServer(deps: ApiDeps, options: ApiServerOptions = {}): http.Server {
   const handler = createRequestHandler(deps, options)
   const server = http.createServer({ keepAlive: true }, handler)
@@ -55,24 +75,7 @@ export function createRequestHandler(
   deps: ApiDeps,
   options: ApiServerOptions = {},
 ): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const router = new Router([
-    ...rootRoutes,
-    ...statusRoutes,
-    ...archivePolicyRoutes,
-    ...archivePolicyRuleRoutes,
-    ...metricRoutes,
-    ...measuresRoutes,
-    ...batchRoutes,
-    ...influxdbRoutes,
-    ...prometheusRoutes,
-    ...aggregatesRoutes,
-    ...aggregationRoutes,
-    ...searchMetricRoutes,
-    ...resourceTypeRoutes,
-    ...resourceRoutes,
-    ...searchRoutes,
-    ...notImplementedRoutes,
-  ])
+  const router = new Router(API_ROUTES)
   const policy = options.policyRules
     ? new PolicyEnforcer({ ...DEFAULT_POLICY_RULES, ...options.policyRules })
     : new PolicyEnforcer()
