@@ -180,16 +180,13 @@ describe('non-finite measure values, as upstream stores them', () => {
       '[{"timestamp": "2024-01-01T00:00:00", "value": "NaN"}, {"timestamp": "2024-01-01T00:00:01", "value": NaN}]'
     let r = await call('POST', `/v1/metric/${metricId}/measures`, { raw })
     assert.equal(r.status, 202, r.text)
-    // A string spelling the decoder's internal marker stays a string (not a float: 400).
-    raw = '[{"timestamp": "2024-01-01T00:00:00", "value": "\\u0000gnocchi-non-finite:NaN"}]'
-    r = await call('POST', `/v1/metric/${metricId}/measures`, { raw })
-    assert.equal(r.status, 400, r.text)
-    assert.match(r.text, /unexpected measures value/)
-    r = await call('POST', `/v1/metric/${metricId}/measures`, {
-      raw: raw.replace(']', ', {"timestamp": "2024-01-01T00:00:01", "value": NaN}]'),
-    })
-    assert.equal(r.status, 400, r.text)
-    assert.match(r.text, /"cause": "Unable to decode body"/)
+    // Tokens inside strings (after escaped quotes too) stay text: not a float, a 400.
+    for (const text of ['x NaN', 'a\\"NaN', 'a\\\\"NaN']) {
+      raw = `[{"timestamp": "2024-01-01T00:00:00", "value": "${text}"}, {"timestamp": "2024-01-01T00:00:01", "value": NaN}]`
+      r = await call('POST', `/v1/metric/${metricId}/measures`, { raw })
+      assert.equal(r.status, 400, r.text)
+      assert.match(r.text, text.endsWith('\\\\"NaN') ? /Unable to decode body/ : /unexpected measures value/)
+    }
     r = await call('POST', '/v1/archive_policy', {
       raw: '{"name": "x", "back_window": NaN, "definition": [{"granularity": "1 second"}]}',
     })
@@ -247,5 +244,34 @@ describe('aggregation methods with +rate:', () => {
     })
     assert.ok((only.aggregation_methods as string[]).includes('rate:mean'))
     assert.ok(!(only.aggregation_methods as string[]).some((m) => m.startsWith('+')))
+  })
+})
+
+describe('deeply nested filters', () => {
+  const search = (filter: string) =>
+    call('POST', `/v1/search/resource/generic?filter=${encodeURIComponent(filter)}`)
+  const tooDeep =
+    '{"code": 400, "title": "Bad Request", "description": "Invalid filter: filter nested deeper than 64 levels"}'
+
+  test('string filter: 64 levels of parentheses or not are read, more are a 400', async () => {
+    assert.equal((await search(`${'('.repeat(64)}id = 'x'${')'.repeat(64)}`)).status, 200)
+    assert.equal((await search(`${'not '.repeat(63)}id = 'x'`)).status, 200)
+    for (const filter of [`${'('.repeat(65)}id = 'x'${')'.repeat(65)}`, `${'not '.repeat(2000)}id = 'x'`]) {
+      const r = await search(filter)
+      assert.equal(r.status, 400, r.text)
+      assert.equal(r.text, tooDeep)
+    }
+  })
+
+  test('string filter in an aggregates body, nested 100 000 deep', async () => {
+    const r = await call('POST', '/v1/aggregates', {
+      body: {
+        resource_type: 'generic',
+        search: `${'('.repeat(100_000)}id = 'x'${')'.repeat(100_000)}`,
+        operations: '(metric cpu mean)',
+      },
+    })
+    assert.equal(r.status, 400, r.text)
+    assert.equal(r.text, tooDeep)
   })
 })
