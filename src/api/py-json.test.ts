@@ -2,15 +2,16 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   DEPTH_LIMIT_REASON,
+  nestedDeeperThan as deeper,
   JsonBodyError,
   MAX_JSON_DEPTH,
-  nestedDeeperThan,
   parseBodyJson,
 } from './py-json.ts'
 
 const nest = (n: number, inner = '') => `${'['.repeat(n)}${inner}${']'.repeat(n)}`
 
 test('depth: brackets inside strings (and after escaped quotes) do not count', () => {
+  const nestedDeeperThan = (text: string, limit: number) => deeper(Buffer.from(text), limit)
   assert.equal(nestedDeeperThan(nest(3), 3), false)
   assert.equal(nestedDeeperThan(nest(4), 3), true)
   assert.equal(nestedDeeperThan(`[["[[[[", "\\"[[[[", "\\\\", {"a": "{{{"}]]`, 3), false)

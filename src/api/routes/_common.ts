@@ -58,7 +58,7 @@ export function readJson(
   }
   if (text.trim() === '') throw decodeError('Expected object or value')
   try {
-    return parseBodyJson(text, options)
+    return parseBodyJson(text, options, ctx.body)
   } catch (e) {
     if (e instanceof JsonBodyError) throw decodeError(e.message)
     throw e
