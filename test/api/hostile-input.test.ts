@@ -104,9 +104,17 @@ describe('deeply nested JSON bodies', () => {
   test('an echoed deep value is refused before it is echoed', async () => {
     const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`
     const raw = `{"operations": "(metric x mean)", "resource_type": ${deep}, "search": {}}`
-    const r = await call('POST', '/v1/aggregates', { raw })
+    let r = await call('POST', '/v1/aggregates', { raw })
     assert.equal(r.status, 400, r.text.slice(0, 300))
     assert.equal(r.text, tooDeep)
+    // Within the limit, the echo is written whole.
+    const deepest = `${'['.repeat(1023)}${']'.repeat(1023)}`
+    r = await call('POST', '/v1/aggregates', { raw: raw.replace(deep, deepest) })
+    assert.equal(r.status, 400, r.text.slice(0, 300))
+    assert.ok(
+      r.text.includes(`"cause": "Resource type does not exist", "detail": ${deepest}`),
+      r.text.slice(0, 300),
+    )
   })
 
   test('1024 levels are read', async () => {
