@@ -8,7 +8,7 @@ import {
   UnknownAggregationError,
 } from './errors.ts'
 import { selectGranularities } from './granularity.ts'
-import { parseOperations, parseOperationsString } from './parse-operations.ts'
+import { MAX_OPERATIONS_DEPTH, parseOperations, parseOperationsString } from './parse-operations.ts'
 import { collectReferences, formatOperation, mustCollectReferences, operationToJson } from './references.ts'
 
 const SECOND = 1_000_000_000n
@@ -205,5 +205,38 @@ describe('selectGranularities (§6.1)', () => {
       (e: unknown) =>
         e instanceof UnknownAggregationError && JSON.stringify(e.detail) === '[["id-b","mean"]]',
     )
+  })
+})
+
+describe('operations nesting limit', () => {
+  const list = (depth: number): unknown => {
+    let ops: unknown = ['metric', 'a', 'mean']
+    for (let i = 1; i < depth; i++) ops = ['abs', ops]
+    return ops
+  }
+  const text = (depth: number) => `${'(abs '.repeat(depth - 1)}(metric a mean)${')'.repeat(depth - 1)}`
+
+  test(`${MAX_OPERATIONS_DEPTH} levels pass, one more is a 400 in either form (no stack overflow)`, () => {
+    assert.deepEqual(collectReferences(parseOperations(list(MAX_OPERATIONS_DEPTH))), [
+      { name: 'a', method: 'mean' },
+    ])
+    assert.equal(
+      JSON.stringify(operationToJson(parseOperations(text(MAX_OPERATIONS_DEPTH)))),
+      JSON.stringify(list(MAX_OPERATIONS_DEPTH)),
+    )
+    for (const depth of [MAX_OPERATIONS_DEPTH + 1, 100_000]) {
+      assert.throws(
+        () => parseOperations(list(depth)),
+        (e: unknown) =>
+          e instanceof OperationsValidationError &&
+          e.reason === "operations nested deeper than 64 levels for dictionary value @ data['operations']",
+      )
+      assert.throws(
+        () => parseOperations(text(depth)),
+        (e: unknown) =>
+          e instanceof OperationsParseError &&
+          e.detail === 'Operations nested deeper than 64 levels (at char 320)',
+      )
+    }
   })
 })

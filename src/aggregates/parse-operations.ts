@@ -18,6 +18,14 @@ import { BINARY_OPERATORS, UNARY_OPERATORS, UNARY_TIMESTAMP_OPERATORS } from './
  * argument list of a `metric` node anywhere reports `None @ data['operations'][<i>]`.
  */
 
+/**
+ * Operations nested deeper than this (lists or parentheses) are refused with a 400, so that
+ * validation and evaluation recurse a bounded number of times. Upstream has no limit of its
+ * own: voluptuous exhausts Python's recursion limit at about 80 levels (a 500).
+ */
+export const MAX_OPERATIONS_DEPTH = 64
+const TOO_DEEP = `operations nested deeper than ${MAX_OPERATIONS_DEPTH} levels`
+
 /** The string syntax parsed into nested token lists (every token is a string). */
 export type OperationsSexpr = string | OperationsSexpr[]
 
@@ -66,8 +74,12 @@ interface GroupResult {
   readonly pos: number
 }
 
-function parseGroup(s: string, start: number): GroupResult {
+function parseGroup(s: string, start: number, depth: number): GroupResult {
   // s[start] === '('
+  if (depth > MAX_OPERATIONS_DEPTH)
+    throw new OperationsParseError(
+      `Operations nested deeper than ${MAX_OPERATIONS_DEPTH} levels (at char ${start})`,
+    )
   const items: OperationsSexpr[] = []
   let pos = start + 1
   for (;;) {
@@ -79,7 +91,7 @@ function parseGroup(s: string, start: number): GroupResult {
       items.push(s.slice(p, quotedEnd))
       pos = quotedEnd
     } else if (ch === '(') {
-      const inner = parseGroup(s, p)
+      const inner = parseGroup(s, p, depth + 1)
       if (inner.items === null) return { items: null, pos: p }
       items.push(inner.items)
       pos = inner.pos
@@ -126,7 +138,7 @@ export function parseOperationsString(text: string): OperationsSexpr[] {
   const s = expandTabs(text)
   const p = skipWhite(s, 0)
   if (s[p] !== '(') throw new OperationsParseError(parseErrorMessage(s, '(', p))
-  const group = parseGroup(s, p)
+  const group = parseGroup(s, p, 1)
   if (group.items === null) throw new OperationsParseError(parseErrorMessage(s, ')', group.pos))
   return group.items
 }
@@ -314,9 +326,29 @@ function checkSubNode(v: unknown): Checked<OperationNode> {
  * numeric strings. Throws OperationsValidationError with upstream's reason and detail.
  */
 export function validateOperations(value: unknown): OperationNode {
+  if (listsDeeperThan(value, MAX_OPERATIONS_DEPTH)) throw new OperationsValidationError(TOO_DEEP, [])
   const r = any(value, BASE_ALTERNATIVES)
   if (r.ok) return r.value
   throw new OperationsValidationError(r.error.message, r.error.path)
+}
+
+/** True when `value` nests arrays more than `limit` levels (iterative: bounded by nothing). */
+function listsDeeperThan(value: unknown, limit: number): boolean {
+  if (!Array.isArray(value)) return false
+  const stack: unknown[][] = [value]
+  const depths: number[] = [1]
+  while (stack.length > 0) {
+    const list = stack.pop() as unknown[]
+    const depth = depths.pop() as number
+    if (depth > limit) return true
+    for (const item of list) {
+      if (Array.isArray(item)) {
+        stack.push(item)
+        depths.push(depth + 1)
+      }
+    }
+  }
+  return false
 }
 
 /** The `operations` field as received: a string (parsed first) or JSON nested lists. */

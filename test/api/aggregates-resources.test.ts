@@ -162,14 +162,14 @@ describe('resource mode: searches', () => {
     }
   })
 
-  test('string search errors are 400s, a search matching nothing is a 404', async () => {
+  test('string search errors are 400s, and so is a search matching no metric', async () => {
     for (const search of ['flavor_id =', 'nope = 1', 'cores = "x"']) {
       const r = await aggregates('', search)
       assert.equal(r.status, 400, `${search} → ${r.text}`)
     }
     const r = await aggregates('', 'flavor_id = none')
-    assert.equal(r.status, 404, r.text)
-    assert.equal(description(r), "Metric ['cpu'] does not exist")
+    assert.equal(r.status, 400, r.text)
+    assert.deepEqual(description(r), { cause: 'Metrics not found', detail: ['cpu'] })
   })
 })
 
@@ -208,13 +208,13 @@ describe('resource mode: groupby', () => {
     )
   })
 
-  test('every group empty → 404; invalid attribute → 400', async () => {
+  test('every group empty → 400 Metrics not found; invalid attribute → 400', async () => {
     let r = await aggregates('?groupby=flavor_id', { '=': { flavor_id: 'tiny' } })
-    assert.equal(r.status, 404, r.text)
-    assert.equal(description(r), "Metric ['cpu'] does not exist")
+    assert.equal(r.status, 400, r.text)
+    assert.deepEqual(description(r), { cause: 'Metrics not found', detail: ['cpu'] })
     r = await aggregates('?groupby=flavor_id', {}, '(aggregate sum (metric (nope mean) (cpu.* max)))')
-    assert.equal(r.status, 404, r.text)
-    assert.equal(description(r), "Metric ['cpu.*', 'nope'] does not exist")
+    assert.equal(r.status, 400, r.text)
+    assert.deepEqual(description(r), { cause: 'Metrics not found', detail: ['cpu.*', 'nope'] })
     for (const q of ['?groupby=nope', '?groupby=nope&use_history=true']) {
       r = await aggregates(q, {})
       assert.equal(r.status, 400, r.text)
@@ -367,7 +367,8 @@ describe('use_history=true (aggregation.md §10.2)', () => {
       [[OLD], [NEW]],
     )
     const empty = await flavored('?groupby=flavor_id&use_history=true&start=2050-01-01&stop=2060-01-01')
-    assert.equal(empty.status, 404, empty.text)
+    assert.equal(empty.status, 400, empty.text)
+    assert.deepEqual(description(empty), { cause: 'Metrics not found', detail: ['cpu'] })
   })
 
   test('with history: a bucket shared by two revisions is split by the time of the change', async () => {

@@ -794,7 +794,7 @@ describe('resource mode (resources created through the indexer)', () => {
     assert.equal(bad.status, 400, bad.text)
   })
 
-  test('no metric matches: 404 with the sorted names', async () => {
+  test('no metric matches: 400 Metrics not found with the sorted names', async () => {
     const r = await call('POST', '/v1/aggregates', {
       body: {
         operations: '(aggregate mean (metric (zzz mean) (aaa mean) (zzz max)))',
@@ -802,8 +802,8 @@ describe('resource mode (resources created through the indexer)', () => {
         search: {},
       },
     })
-    assert.equal(r.status, 404, r.text)
-    assert.equal(description(r), "Metric ['aaa', 'zzz'] does not exist")
+    assert.equal(r.status, 400, r.text)
+    assert.deepEqual(description(r), { cause: 'Metrics not found', detail: ['aaa', 'zzz'] })
   })
 
   test('invalid searches are 400s', async () => {

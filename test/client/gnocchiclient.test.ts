@@ -134,3 +134,23 @@ test('metrics, measures and status', { skip }, async () => {
   assert.match(await gnocchiFails('metric', 'show', m.id), /does not exist \(HTTP 404\)/)
   assert.match(await gnocchiFails('archive-policy', 'delete', 'cli1'), /still in use \(HTTP 400\)/)
 })
+
+test('measures add …@nan / @inf: stored and shown as upstream does', { skip }, async () => {
+  // The client sends `float(value)` through ujson: bare NaN / Infinity tokens.
+  const m = await gnocchiJson<Record<string, string>>(
+    'metric',
+    'create',
+    '--archive-policy-name',
+    'cli1',
+    'cli.nan',
+  )
+  await gnocchi('measures', 'add', '-m', '2024-01-01T12:00:00@nan', '-m', '2024-01-01T12:00:01@inf', m.id)
+  await gnocchi('measures', 'add', '-m', '2024-01-01T12:00:02@-inf', '-m', '2024-01-01T12:00:03@4', m.id)
+  const csv = await gnocchi('measures', 'show', '--refresh', '--granularity', '1', '-f', 'csv', m.id)
+  assert.deepEqual(csv.trim().split('\n').slice(1), [
+    '"2024-01-01T12:00:00+00:00",1.0,nan',
+    '"2024-01-01T12:00:01+00:00",1.0,inf',
+    '"2024-01-01T12:00:02+00:00",1.0,-inf',
+    '"2024-01-01T12:00:03+00:00",1.0,4.0',
+  ])
+})

@@ -16,6 +16,7 @@
  */
 import { HttpError } from '../errors.ts'
 import { encodeJson, type JsonValue, PyFloat } from '../json.ts'
+import { MAX_FILTER_DEPTH } from './json-filter.ts'
 
 /** Raw filter values as the parser produces them (upstream: Python objects). */
 export type RawValue = null | boolean | string | PyFloat | RawValue[] | RawObject
@@ -118,10 +119,26 @@ function toFloat(text: string): PyFloat {
 type Result = [loc: number, tokens: Token[]]
 type Element = (s: string, loc: number) => Result
 
+/** Nesting (parentheses, `not`) past MAX_FILTER_DEPTH: refused before the stack runs out. */
+class TooDeep extends Error {}
+
 class Parser {
   readonly s: string
+  #depth = 0
   constructor(s: string) {
     this.s = s
+  }
+
+  /** `e`, counted as one nesting level. */
+  nesting(e: Element): Element {
+    return (s, loc) => {
+      if (++this.#depth > MAX_FILTER_DEPTH) throw new TooDeep()
+      try {
+        return e(s, loc)
+      } finally {
+        this.#depth--
+      }
+    }
   }
 
   skip(loc: number): number {
@@ -253,13 +270,13 @@ function buildGrammar(p: Parser): Element {
   const condition = p.group(p.seq(term, operator, term))
 
   const expression: Element = (s, loc) => top(s, loc)
-  const nested = p.seq(p.literal('(', true), expression, p.literal(')', true))
+  const nested = p.seq(p.literal('(', true), p.nesting(expression), p.literal(')', true))
   let last = p.first(undefined, condition, nested)
 
   // not (unary, right-assoc)
   {
     const lastExpr = last
-    const self: Element = (s, loc) => thisExpr(s, loc)
+    const self: Element = p.nesting((s, loc) => thisExpr(s, loc))
     const op = p.literal('not')
     const match = p.seq(lookahead(p.seq(op, self)), p.group(p.seq(p.optional(op), self)))
     const thisExpr = p.first("'not' operations", match, lastExpr)
@@ -347,6 +364,7 @@ function parseTokens(query: string): Token {
   } catch (err) {
     if (err instanceof ParseFailure) throw invalidFilter(formatFailure(query, err))
     if (err instanceof BadNumber) throw invalidFilter(`could not convert string to float: '${err.text}'`)
+    if (err instanceof TooDeep) throw invalidFilter(`filter nested deeper than ${MAX_FILTER_DEPTH} levels`)
     if (err instanceof RangeError) throw invalidFilter('filter is nested too deeply')
     throw err
   }

@@ -6,6 +6,7 @@ import type { RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { flattenTarget, type PolicyTarget } from '../policy.ts'
 import { pyQuote } from '../proxy-headers.ts'
+import { JsonBodyError, parseBodyJson } from '../py-json.ts'
 import { resourceJson } from '../resource-json.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 
@@ -37,8 +38,16 @@ export async function enforceMetric(
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Upstream `deserialize()`: 415 unless `application/json`, then 400 "Unable to decode body". */
-export function readJson(ctx: RequestContext, expected: readonly string[] = ['application/json']): unknown {
+/**
+ * Upstream `deserialize()`: 415 unless `application/json`, then 400 "Unable to decode body"
+ * (also for nesting deeper than upstream's loader takes). `nonFinite`: the bare `NaN` /
+ * `Infinity` / `-Infinity` tokens are numbers, as upstream reads them (measures bodies).
+ */
+export function readJson(
+  ctx: RequestContext,
+  expected: readonly string[] = ['application/json'],
+  options: { nonFinite?: boolean } = {},
+): unknown {
   const ct = ctx.headers['content-type']
   if (!expected.includes(mimeType(ct))) throw new HttpError(415)
   let text: string
@@ -49,11 +58,15 @@ export function readJson(ctx: RequestContext, expected: readonly string[] = ['ap
   }
   if (text.trim() === '') throw decodeError('Expected object or value')
   try {
-    return JSON.parse(text)
+    return parseBodyJson(text, options, ctx.body)
   } catch (e) {
-    throw decodeError(e instanceof Error ? e.message : String(e))
+    if (e instanceof JsonBodyError) throw decodeError(e.message)
+    throw e
   }
 }
+
+/** `readJson` options of the measures bodies: upstream stores `NaN` and `±Infinity` values. */
+export const MEASURES_JSON = { nonFinite: true } as const
 
 /**
  * A byte-level scan of the body when `readJson` would parse it (same content-type check);

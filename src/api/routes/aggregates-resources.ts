@@ -110,7 +110,7 @@ const DEFAULT_SORTS: readonly SortKey[] = [
   { key: 'id', direction: 'asc' },
 ]
 
-/** Upstream `indexer.NoSuchMetric(sorted names)`: `Metric ['a', 'b'] does not exist`. */
+/** Upstream `indexer.NoSuchMetric(names)`: no resource has a metric matching any of the names. */
 export class NoMetricMatchError extends Error {
   readonly names: readonly string[]
   constructor(keys: readonly MetricReferenceKey[]) {
@@ -297,7 +297,9 @@ export async function resourceModeAggregates(ctx: RequestContext, req: ResourceM
     if (parts.length === 0) throw new NoMetricMatchError(req.keys)
     return rawJsonReply(200, `[${parts.join(', ')}]`)
   } catch (e) {
-    if (e instanceof NoMetricMatchError) throw new HttpError(404, e.message)
+    // Upstream `abort(400, NoSuchMetric(names))`: the names are a set there, sorted here.
+    if (e instanceof NoMetricMatchError)
+      throw new HttpError(400, { cause: 'Metrics not found', detail: [...e.names] })
     throw e
   }
 }

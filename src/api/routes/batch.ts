@@ -20,7 +20,7 @@ import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { all, Invalid, isPlainObject, length, object, type Path, str, validate } from '../validation.ts'
-import { boolParam, enforce, queryParam, readJson, scanJsonBody } from './_common.ts'
+import { boolParam, enforce, MEASURES_JSON, queryParam, readJson, scanJsonBody } from './_common.ts'
 
 /** A measures list at `path` → bundle, errors located there as voluptuous does. */
 function bundleAt(value: unknown, path: Path): Uint8Array {
@@ -102,10 +102,13 @@ async function postMetricsBatch(ctx: RequestContext) {
   const bundles =
     scanned !== undefined
       ? validate((_, path) => bundlesById(scanned, path, (bundle) => bundle), undefined)
-      : validate((v, path) => {
-          if (!isPlainObject(v)) throw new Invalid('expected a dictionary', path)
-          return bundlesById(Object.entries(v), path, bundleAt)
-        }, readJson(ctx))
+      : validate(
+          (v, path) => {
+            if (!isPlainObject(v)) throw new Invalid('expected a dictionary', path)
+            return bundlesById(Object.entries(v), path, bundleAt)
+          },
+          readJson(ctx, undefined, MEASURES_JSON),
+        )
   const metrics = await ctx.deps.indexer.getMetrics([...bundles.keys()])
   if (metrics.length !== bundles.size) {
     const found = new Set(metrics.map((m) => m.id))
@@ -122,7 +125,7 @@ interface ResourceEntry {
 
 async function postResourcesBatch(ctx: RequestContext) {
   const creator = ctx.auth.currentUser()
-  const body = readJson(ctx)
+  const body = readJson(ctx, undefined, MEASURES_JSON)
   const entries = validate((v, path) => {
     if (!isPlainObject(v)) throw new Invalid('expected a dictionary', path)
     const byId = new Map<string, ResourceEntry>()

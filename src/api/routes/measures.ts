@@ -14,7 +14,7 @@ import { encodeMeasureList, encodeMeasureListBody } from '../measures-json.ts'
 import { route } from '../router.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
 import { parseTimestampNs } from '../timestamp.ts'
-import { boolParam, enforceMetric, queryParam, readJson, scanJsonBody } from './_common.ts'
+import { boolParam, enforceMetric, MEASURES_JSON, queryParam, readJson, scanJsonBody } from './_common.ts'
 import { lookupMetric } from './metric.ts'
 
 const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W']
@@ -31,7 +31,8 @@ export async function postMeasures(
   resource?: Resource | null,
 ): Promise<Reply> {
   await enforceMetric(ctx, 'post measures', metric, resource)
-  const bundle = scanJsonBody(ctx, scanJsonMeasures) ?? bundleFromJsonMeasures(readJson(ctx))
+  const bundle =
+    scanJsonBody(ctx, scanJsonMeasures) ?? bundleFromJsonMeasures(readJson(ctx, undefined, MEASURES_JSON))
   if (bundle.byteLength > 0) await ctx.deps.incoming.addMeasures(new Map([[metric.id, bundle]]))
   return ACCEPTED
 }
