@@ -39,7 +39,7 @@ import {
   type ResourceTypeUpdate,
 } from '../../domain/resource.ts'
 import { decodeDefinition, decodeMethods, encodeDefinition, encodeMethods } from '../archive-policy-codec.ts'
-import type { Filter, FilterScalar } from '../filter.ts'
+import { type Filter, type FilterScalar, SPECIAL_FILTER_FIELDS } from '../filter.ts'
 import type { Indexer, MetricQuery, ResourceQuery, SortDirection, SortKey } from '../indexer.ts'
 import {
   createEngine,
@@ -95,10 +95,11 @@ const IN_CHUNK = 500
 /** Longer `in` filter lists bind one array (PostgreSQL) or JSON (SQLite) parameter. */
 const IN_LIST_MAX = 100
 /**
- * Terms (comparisons and `in`s, however long their lists) of one filter: each binds at most one
- * parameter, so the statement stays well under SQLite's 32 766 bound parameters.
+ * Terms (comparisons and `in`s, however long their lists, after groupEqualities) of one
+ * filter: each binds at most one parameter (well under SQLite's 32 766), and the engines plan
+ * long lists of other terms in quadratic time (MySQL: 4 s for 5 000 ANDed `!=` on distinct fields).
  */
-export const MAX_FILTER_TERMS = 20_000
+export const MAX_FILTER_TERMS = 5_000
 
 const PG_ARRAY: Readonly<Record<ColumnKind, string>> = {
   uuid: 'uuid[]',
@@ -1376,9 +1377,10 @@ export class SqlIndexer implements Indexer {
    * than MAX_FILTER_TERMS terms are refused with a 400.
    */
   #filter(f: Filter, src: Source): Frag {
-    const terms = countTerms(f)
+    const grouped = groupEqualities(f)
+    const terms = countTerms(grouped)
     if (terms > MAX_FILTER_TERMS) throw new FilterTooLargeError(terms, MAX_FILTER_TERMS)
-    return this.#compileFilter(f, src)
+    return this.#compileFilter(grouped, src)
   }
 
   #compileFilter(f: Filter, src: Source): Frag {
@@ -1387,7 +1389,9 @@ export class SqlIndexer implements Indexer {
       case 'or': {
         const parts = f.filters.map((x) => this.#compileFilter(x, src))
         if (parts.length === 0) return sql`1 = 1`
-        return balancedJoin(parts, sql.raw(f.op === 'and' ? ' AND ' : ' OR '))
+        const op = sql.raw(f.op === 'and' ? ' AND ' : ' OR ')
+        // Only SQLite limits the depth; PostgreSQL and MySQL flatten long lists themselves.
+        return this.engine.name === 'sqlite' ? balancedJoin(parts, op) : sql`(${sql.join(parts, op)})`
       }
       case 'not':
         return sql`NOT (${this.#compileFilter(f.filter, src)})`
@@ -1769,6 +1773,50 @@ function balancedJoin(parts: readonly Frag[], op: Frag): Frag {
   if (parts.length <= 16) return sql`(${sql.join(parts, op)})`
   const mid = parts.length >> 1
   return sql`(${balancedJoin(parts.slice(0, mid), op)}${op}${balancedJoin(parts.slice(mid), op)})`
+}
+
+/**
+ * `f = a OR f = b OR …` as `f IN (a, b, …)`, and `f != a AND f != b AND …` as
+ * `f IS NULL OR NOT f IN (a, b, …)`: the same rows, and what clients sending long id lists
+ * as ORs need (the engines plan thousands of such terms in seconds, quadratically; one IN
+ * in milliseconds). The IN takes the place of the first comparison it replaces.
+ */
+function groupEqualities(f: Filter): Filter {
+  if (f.op === 'not') return { op: 'not', filter: groupEqualities(f.filter) }
+  if (f.op !== 'and' && f.op !== 'or') return f
+  const children = f.filters.map(groupEqualities)
+  const cmp = f.op === 'or' ? '=' : '!='
+  const byField = new Map<string, FilterScalar[]>()
+  const groupable = (c: Filter): c is Filter & { field: string; value: FilterScalar } =>
+    c.op === cmp && c.value !== null && !SPECIAL_FILTER_FIELDS.has(c.field)
+  for (const c of children) {
+    if (!groupable(c)) continue
+    const list = byField.get(c.field) ?? []
+    byField.set(c.field, list)
+    list.push(c.value)
+  }
+  const out: Filter[] = []
+  const emitted = new Set<string>()
+  for (const c of children) {
+    const list = groupable(c) ? byField.get(c.field) : undefined
+    if (!groupable(c) || list === undefined || list.length < 2) out.push(c)
+    else if (!emitted.has(c.field)) {
+      emitted.add(c.field)
+      const inList: Filter = { op: 'in', field: c.field, value: list }
+      out.push(
+        cmp === '='
+          ? inList
+          : {
+              op: 'or',
+              filters: [
+                { op: '=', field: c.field, value: null },
+                { op: 'not', filter: inList },
+              ],
+            },
+      )
+    }
+  }
+  return { op: f.op, filters: out }
 }
 
 function countTerms(f: Filter): number {
