@@ -22,10 +22,12 @@ import {
   ArchivePolicyAlreadyExistsError,
   ArchivePolicyInUseError,
   ArchivePolicyRuleAlreadyExistsError,
+  FilterTooLargeError,
   GnocchiError,
   IndexerNotImplementedError,
   InvalidMarkerError,
   InvalidSortKeyError,
+  InvalidStringValueError,
   MetricLockedError,
   NamedMetricAlreadyExistsError,
   NoSuchArchivePolicyError,
@@ -181,6 +183,8 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof InvalidMarkerError || err instanceof InvalidSortKeyError)
     return new HttpError(400, err.message)
   if (err instanceof MetricLockedError) return new HttpError(503, err.message)
+  if (err instanceof InvalidStringValueError) return invalidInput(err.message, err.path)
+  if (err instanceof FilterTooLargeError) return new HttpError(400, err.message)
   return resourceHttpError(err) ?? aggregatesHttpError(err) ?? ingestHttpError(err)
 }
 

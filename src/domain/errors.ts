@@ -190,3 +190,33 @@ export class StartAfterEndError extends GnocchiError {
 export class IndexerNotImplementedError extends GnocchiError {
   override name = 'IndexerNotImplementedError'
 }
+
+/**
+ * A string the indexer cannot store as given: longer than its column (upstream's schema
+ * lengths) or holding a NUL character, which PostgreSQL refuses in any text (API: 400
+ * Invalid input, on every engine alike).
+ */
+export class InvalidStringValueError extends GnocchiError {
+  override name = 'InvalidStringValueError'
+  readonly path: readonly string[]
+  readonly reason: string
+  constructor(path: readonly string[], reason: string) {
+    super(
+      path.length ? `${reason} for dictionary value @ data[${path.map((p) => `'${p}'`).join('][')}]` : reason,
+    )
+    this.path = path
+    this.reason = reason
+  }
+}
+
+/** A filter too large to compile on every engine (API: 400 with the limit). */
+export class FilterTooLargeError extends GnocchiError {
+  override name = 'FilterTooLargeError'
+  readonly terms: number
+  readonly limit: number
+  constructor(terms: number, limit: number) {
+    super(`Filter is too large: ${terms} terms and values (at most ${limit})`)
+    this.terms = terms
+    this.limit = limit
+  }
+}

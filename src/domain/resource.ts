@@ -103,9 +103,17 @@ export const INVALID_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
 /** Upstream `VALID_CHARS`, applied with `re.match` (prefix match — api.md §7.1 QUIRK). */
 export const VALID_ATTRIBUTE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_]*/
 
-/** Upstream's attribute name check; the indexer re-checks before any DDL. */
+/**
+ * Upstream's attribute name check (a prefix match), plus no NUL: no engine can name a column
+ * with one (upstream: 500 on PostgreSQL). The indexer re-checks before any DDL.
+ */
 export function isValidAttributeName(name: string): boolean {
-  return name.length <= 63 && !INVALID_ATTRIBUTE_NAMES.has(name) && VALID_ATTRIBUTE_NAME.test(name)
+  return (
+    name.length <= 63 &&
+    !INVALID_ATTRIBUTE_NAMES.has(name) &&
+    VALID_ATTRIBUTE_NAME.test(name) &&
+    !name.includes('\0')
+  )
 }
 
 export interface Resource {

@@ -5,6 +5,7 @@ import { Kysely, type LogEvent, MysqlDialect, PostgresDialect } from 'kysely'
 import { createPool as createMysqlPool } from 'mysql2'
 import pg from 'pg'
 import { nodeSqliteDialect } from './node-sqlite-dialect.ts'
+import { guardDialect } from './stored-strings.ts'
 
 export type EngineName = 'sqlite' | 'postgresql' | 'mysql'
 
@@ -134,7 +135,7 @@ function sqliteEngine(path: string, options: EngineOptions): SqlEngine {
   raw.exec('PRAGMA journal_mode = WAL')
   // FULL: a committed row survives power loss, like a PostgreSQL commit.
   raw.exec('PRAGMA synchronous = FULL')
-  const db = new Kysely({ dialect: nodeSqliteDialect(raw), log: sqlLogHook() })
+  const db = new Kysely({ dialect: guardDialect(nodeSqliteDialect(raw)), log: sqlLogHook() })
   return {
     name: 'sqlite',
     db,
@@ -174,7 +175,7 @@ function postgresEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
   })
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {})
-  const db = new Kysely({ dialect: new PostgresDialect({ pool }), log: sqlLogHook() })
+  const db = new Kysely({ dialect: guardDialect(new PostgresDialect({ pool })), log: sqlLogHook() })
   return {
     name: 'postgresql',
     db,
@@ -206,7 +207,7 @@ function mysqlEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
     supportBigNumbers: true,
     timezone: 'Z',
   })
-  const db = new Kysely({ dialect: new MysqlDialect({ pool }), log: sqlLogHook() })
+  const db = new Kysely({ dialect: guardDialect(new MysqlDialect({ pool })), log: sqlLogHook() })
   return {
     name: 'mysql',
     db,

@@ -5,6 +5,7 @@ import {
   ArchivePolicyAlreadyExistsError,
   ArchivePolicyInUseError,
   ArchivePolicyRuleAlreadyExistsError,
+  FilterTooLargeError,
   GnocchiError,
   IndexerNotImplementedError,
   InvalidMarkerError,
@@ -39,7 +40,7 @@ import {
 } from '../../domain/resource.ts'
 import { faultPoint } from '../../testing/fault-point.ts'
 import { decodeDefinition, decodeMethods, encodeDefinition, encodeMethods } from '../archive-policy-codec.ts'
-import type { Filter, FilterScalar } from '../filter.ts'
+import { type Filter, type FilterScalar, SPECIAL_FILTER_FIELDS } from '../filter.ts'
 import type { Indexer, MetricQuery, ResourceQuery, SortDirection, SortKey } from '../indexer.ts'
 import {
   createEngine,
@@ -71,6 +72,13 @@ import {
   convertFilterValue,
   type ValueParsers,
 } from './sql-values.ts'
+import {
+  checkStored,
+  NAME_LENGTH,
+  ORIGINAL_RESOURCE_ID_LENGTH,
+  storable,
+  UNIT_LENGTH,
+} from './stored-strings.ts'
 
 export interface SqlIndexerOptions extends EngineOptions {
   /** `[indexer] url` (string or already parsed). */
@@ -86,6 +94,23 @@ type Frag = RawBuilder<unknown>
 
 /** Max bound parameters per `IN (...)` chunk. */
 const IN_CHUNK = 500
+/** Longer `in` filter lists bind one array (PostgreSQL) or JSON (SQLite) parameter. */
+const IN_LIST_MAX = 100
+/**
+ * Terms (comparisons and `in`s, however long their lists, after groupEqualities) of one
+ * filter: each binds at most one parameter (well under SQLite's 32 766), and the engines plan
+ * long lists of other terms in quadratic time (MySQL: 4 s for 5 000 ANDed `!=` on distinct fields).
+ */
+export const MAX_FILTER_TERMS = 5_000
+
+const PG_ARRAY: Readonly<Record<ColumnKind, string>> = {
+  uuid: 'uuid[]',
+  string: 'text[]',
+  datetime: 'timestamp[]',
+  number: 'float8[]',
+  int: 'int8[]',
+  bool: 'boolean[]',
+}
 const RETRIES = 5
 
 const METRIC_KINDS: ReadonlyMap<string, ColumnKind> = new Map([
@@ -490,6 +515,7 @@ export class SqlIndexer implements Indexer {
   // ---------------------------------------------------------------- archive policies
 
   async createArchivePolicy(policy: ArchivePolicy): Promise<void> {
+    checkStored(['name'], policy.name, NAME_LENGTH)
     await this.#tx(true, async (c) => {
       const found = await c
         .selectFrom('archive_policy')
@@ -515,6 +541,7 @@ export class SqlIndexer implements Indexer {
   }
 
   async getArchivePolicy(name: string): Promise<ArchivePolicy | undefined> {
+    if (!storable(name)) return undefined
     const rows = await this.#db.selectFrom('archive_policy').selectAll().where('name', '=', name).execute()
     return rows[0] ? toArchivePolicy(rows[0]) : undefined
   }
@@ -529,6 +556,7 @@ export class SqlIndexer implements Indexer {
     definition: readonly ArchivePolicyItem[],
     backWindow: number | undefined,
   ): Promise<ArchivePolicy> {
+    if (!storable(name)) throw new NoSuchArchivePolicyError(name)
     return this.#tx(true, async (c) => {
       const rows =
         await sql<Row>`SELECT * FROM archive_policy WHERE name = ${name}${sql.raw(this.engine.forUpdate)}`.execute(
@@ -558,6 +586,7 @@ export class SqlIndexer implements Indexer {
   }
 
   async deleteArchivePolicy(name: string): Promise<void> {
+    if (!storable(name)) throw new NoSuchArchivePolicyError(name)
     await this.#tx(true, async (c) => {
       const found = await c.selectFrom('archive_policy').select('name').where('name', '=', name).execute()
       if (found.length === 0) throw new NoSuchArchivePolicyError(name)
@@ -586,6 +615,9 @@ export class SqlIndexer implements Indexer {
   // ---------------------------------------------------------------- archive policy rules
 
   async createArchivePolicyRule(rule: ArchivePolicyRule): Promise<void> {
+    checkStored(['name'], rule.name, NAME_LENGTH)
+    checkStored(['metric_pattern'], rule.metricPattern, NAME_LENGTH)
+    if (!storable(rule.archivePolicyName)) throw new NoSuchArchivePolicyError(rule.archivePolicyName)
     await this.#tx(true, async (c) => {
       const ap = await c
         .selectFrom('archive_policy')
@@ -616,6 +648,7 @@ export class SqlIndexer implements Indexer {
   }
 
   async getArchivePolicyRule(name: string): Promise<ArchivePolicyRule | undefined> {
+    if (!storable(name)) return undefined
     const rows = await this.#db
       .selectFrom('archive_policy_rule')
       .selectAll()
@@ -635,6 +668,8 @@ export class SqlIndexer implements Indexer {
   }
 
   async renameArchivePolicyRule(name: string, newName: string): Promise<ArchivePolicyRule> {
+    if (!storable(name)) throw new NoSuchArchivePolicyRuleError(name)
+    checkStored(['name'], newName, NAME_LENGTH)
     return this.#tx(true, async (c) => {
       const rows = await c.selectFrom('archive_policy_rule').selectAll().where('name', '=', name).execute()
       if (!rows[0]) throw new NoSuchArchivePolicyRuleError(name)
@@ -652,6 +687,7 @@ export class SqlIndexer implements Indexer {
   }
 
   async deleteArchivePolicyRule(name: string): Promise<void> {
+    if (!storable(name)) throw new NoSuchArchivePolicyRuleError(name)
     const r = await this.#db.deleteFrom('archive_policy_rule').where('name', '=', name).executeTakeFirst()
     if (Number(r.numDeletedRows) === 0) throw new NoSuchArchivePolicyRuleError(name)
   }
@@ -679,6 +715,8 @@ export class SqlIndexer implements Indexer {
   }
 
   async createMetric(metric: NewMetric): Promise<Metric> {
+    checkMetricStrings(metric)
+    if (!storable(metric.archivePolicyName)) throw new NoSuchArchivePolicyError(metric.archivePolicyName)
     return this.#tx(true, async (c) => {
       const ap = await c
         .selectFrom('archive_policy')
@@ -700,6 +738,7 @@ export class SqlIndexer implements Indexer {
   }
 
   async #insertMetric(c: Db, metric: NewMetric): Promise<void> {
+    checkMetricStrings(metric)
     try {
       await c
         .insertInto('metric')
@@ -766,6 +805,7 @@ export class SqlIndexer implements Indexer {
     for (const [column, value] of Object.entries(query.filters)) {
       if (value === undefined) continue
       if (!METRIC_KINDS.has(column)) throw new Error(`BUG: unknown metric filter column ${column}`)
+      if (value.includes('\0')) throw new QueryValueError(value, column)
       if (METRIC_KINDS.get(column) === 'uuid') {
         if (!isUuid(value)) return []
         where.push(sql`${sql.id(column)} = ${this.#uuid(value)}`)
@@ -885,6 +925,7 @@ export class SqlIndexer implements Indexer {
   }
 
   async #typeRow(c: Db, name: string, lock = false): Promise<ResourceType | undefined> {
+    if (!storable(name)) return undefined
     const r = await sql<Row>`SELECT name, tablename, attributes, state, updated_at FROM resource_type
       WHERE name = ${name}${sql.raw(lock ? this.engine.forUpdate : '')}`.execute(c)
     return r.rows[0] ? this.#toResourceType(r.rows[0]) : undefined
@@ -964,6 +1005,7 @@ export class SqlIndexer implements Indexer {
     name: string,
     attributes: Readonly<Record<string, ResourceAttributeSchema>>,
   ): Promise<ResourceType> {
+    checkStored(['name'], name, NAME_LENGTH)
     for (const attr of Object.keys(attributes)) assertAttributeName(attr)
     const tablename = `rt_${randomUUID().replaceAll('-', '')}`
     const updatedAt = nowNs()
@@ -1452,27 +1494,52 @@ export class SqlIndexer implements Indexer {
 
   // ---------------------------------------------------------------- filters
 
+  /**
+   * The filter as one SQL condition. Breadth is bounded for every engine: AND/OR lists become
+   * balanced trees (SQLite refuses expressions deeper than 1000), long `in` lists bind one
+   * array parameter (PostgreSQL and SQLite bind at most 65 535 / 32 766 parameters), and more
+   * than MAX_FILTER_TERMS terms are refused with a 400.
+   */
   #filter(f: Filter, src: Source): Frag {
+    const grouped = groupEqualities(f)
+    const terms = countTerms(grouped)
+    if (terms > MAX_FILTER_TERMS) throw new FilterTooLargeError(terms, MAX_FILTER_TERMS)
+    return this.#compileFilter(grouped, src)
+  }
+
+  #compileFilter(f: Filter, src: Source): Frag {
     switch (f.op) {
       case 'and':
       case 'or': {
-        const parts = f.filters.map((x) => this.#filter(x, src))
+        const parts = f.filters.map((x) => this.#compileFilter(x, src))
         if (parts.length === 0) return sql`1 = 1`
-        return sql`(${sql.join(parts, sql.raw(f.op === 'and' ? ' AND ' : ' OR '))})`
+        const op = sql.raw(f.op === 'and' ? ' AND ' : ' OR ')
+        // Only SQLite limits the depth; PostgreSQL and MySQL flatten long lists themselves.
+        return this.engine.name === 'sqlite' ? balancedJoin(parts, op) : sql`(${sql.join(parts, op)})`
       }
       case 'not':
-        return sql`NOT (${this.#filter(f.filter, src)})`
-      case 'in': {
-        if (f.value.length === 0) return sql`1 = 1`
-        const kind = this.#fieldKind(f.field, src)
-        const values = f.value.map((v) =>
-          v === null ? null : this.#encodeConverted(convertFilterValue(kind, v, f.field, this.#parsers)),
-        )
-        return sql`${sql.id(f.field)} IN (${sql.join(values)})`
-      }
+        return sql`NOT (${this.#compileFilter(f.filter, src)})`
       default:
+        if (f.op === 'in') return this.#in(f.field, f.value, src)
         return this.#binary(f.op, f.field, f.value, src)
     }
+  }
+
+  #in(field: string, list: readonly FilterScalar[], src: Source): Frag {
+    if (list.length === 0) return sql`1 = 1`
+    const kind = this.#fieldKind(field, src)
+    const values = list.map((v) => {
+      if (v === null) return null
+      if (typeof v === 'string' && v.includes('\0')) throw new QueryValueError(v, field)
+      return this.#encodeConverted(convertFilterValue(kind, v, field, this.#parsers))
+    })
+    const col = sql.id(field)
+    // MySQL's client formats the values into the text (no parameter limit).
+    if (values.length <= IN_LIST_MAX || this.engine.name === 'mysql')
+      return sql`${col} IN (${sql.join(values)})`
+    if (this.engine.name === 'postgresql')
+      return sql`${col} = ANY(CAST(${values} AS ${sql.raw(PG_ARRAY[kind])}))`
+    return sql`${col} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`
   }
 
   #fieldKind(field: string, src: Source): ColumnKind {
@@ -1488,6 +1555,7 @@ export class SqlIndexer implements Indexer {
     src: Source,
   ): Frag {
     if (field === 'created_by_user_id' || field === 'created_by_project_id') {
+      if (String(value).includes('\0')) throw new QueryValueError(value, field)
       const pattern = field === 'created_by_user_id' ? `${String(value)}:%` : `%:${String(value)}`
       const like = sql`creator LIKE ${pattern}`
       if (op === '=' || op === 'like') return like
@@ -1512,6 +1580,9 @@ export class SqlIndexer implements Indexer {
     }
     const kind = this.#fieldKind(field, src)
     const col = sql.id(field)
+    // No stored string holds a NUL (checkStored); PostgreSQL would refuse the parameter.
+    if (typeof value === 'string' && value.includes('\0') && (kind === 'string' || op === 'like'))
+      throw new QueryValueError(value, field)
     if (value === null) {
       if (op === '=') return sql`${col} IS NULL`
       if (op === '!=') return sql`${col} IS NOT NULL`
@@ -1547,6 +1618,7 @@ export class SqlIndexer implements Indexer {
     metrics: Readonly<Record<string, ResourceMetricSpec>>,
   ): Promise<void> {
     for (const [name, spec] of Object.entries(metrics)) {
+      checkStored(['metrics'], name, NAME_LENGTH)
       if (spec.kind === 'existing') {
         if (!isUuid(spec.id)) throw new NoSuchMetricError(spec.id)
         let changed: number
@@ -1565,6 +1637,7 @@ export class SqlIndexer implements Indexer {
         }
         if (changed === 0) throw new NoSuchMetricError(spec.id)
       } else {
+        if (!storable(spec.archivePolicyName)) throw new NoSuchArchivePolicyError(spec.archivePolicyName)
         const ap = await c
           .selectFrom('archive_policy')
           .select('name')
@@ -1591,8 +1664,10 @@ export class SqlIndexer implements Indexer {
   }
 
   #checkAttributes(rt: ResourceType, attributes: Readonly<Record<string, AttributeValue>> | undefined): void {
-    for (const k of Object.keys(attributes ?? {})) {
-      if (!(k in rt.attributes)) throw new QueryAttributeError(rt.name, k)
+    for (const [k, v] of Object.entries(attributes ?? {})) {
+      const schema = rt.attributes[k]
+      if (!schema) throw new QueryAttributeError(rt.name, k)
+      if (schema.type === 'string' && typeof v === 'string') checkStored([k], v, schema.maxLength)
     }
   }
 
@@ -1602,6 +1677,10 @@ export class SqlIndexer implements Indexer {
     const endedAt = resource.endedAtNs ?? null
     if (endedAt !== null && startedAt > endedAt) throw new StartAfterEndError()
     if (!isUuid(resource.id)) throw new Error(`BUG: resource id must be a canonical UUID: ${resource.id}`)
+    checkStored(['id'], resource.originalResourceId, ORIGINAL_RESOURCE_ID_LENGTH)
+    checkStored(['user_id'], resource.userId, NAME_LENGTH)
+    checkStored(['project_id'], resource.projectId, NAME_LENGTH)
+    checkStored(['creator'], resource.creator, NAME_LENGTH)
     return this.#tx(true, async (c) => {
       const rt = await this.#activeType(c, resource.type)
       this.#checkAttributes(rt, resource.attributes)
@@ -1644,6 +1723,8 @@ export class SqlIndexer implements Indexer {
     options?: { createRevision?: boolean },
   ): Promise<Resource> {
     if (!isUuid(id)) throw new NoSuchResourceError(id)
+    checkStored(['user_id'], patch.userId, NAME_LENGTH)
+    checkStored(['project_id'], patch.projectId, NAME_LENGTH)
     const createRevision = options?.createRevision ?? true
     return this.#tx(true, async (c) => {
       const rt = await this.#activeType(c, type)
@@ -1794,7 +1875,7 @@ export class SqlIndexer implements Indexer {
   }
 
   async getNamedMetric(resourceId: string, name: string): Promise<Metric | undefined> {
-    if (!isUuid(resourceId)) return undefined
+    if (!isUuid(resourceId) || !storable(name)) return undefined
     const rows = await this.#metricSelect(this.#db)
       .where('resource_id', '=', this.#uuid(resourceId))
       .where('name', '=', name)
@@ -1802,6 +1883,70 @@ export class SqlIndexer implements Indexer {
       .execute()
     return rows[0] ? this.#toMetric(rows[0]) : undefined
   }
+}
+
+function checkMetricStrings(metric: NewMetric): void {
+  checkStored(['name'], metric.name, NAME_LENGTH)
+  checkStored(['unit'], metric.unit, UNIT_LENGTH)
+  checkStored(['creator'], metric.creator, NAME_LENGTH)
+}
+
+/** `(a OP b)` nested as a balanced tree: depth log2(n) instead of n. */
+function balancedJoin(parts: readonly Frag[], op: Frag): Frag {
+  if (parts.length === 1) return parts[0]
+  if (parts.length <= 16) return sql`(${sql.join(parts, op)})`
+  const mid = parts.length >> 1
+  return sql`(${balancedJoin(parts.slice(0, mid), op)}${op}${balancedJoin(parts.slice(mid), op)})`
+}
+
+/**
+ * `f = a OR f = b OR …` as `f IN (a, b, …)`, and `f != a AND f != b AND …` as
+ * `f IS NULL OR NOT f IN (a, b, …)`: the same rows, and what clients sending long id lists
+ * as ORs need (the engines plan thousands of such terms in seconds, quadratically; one IN
+ * in milliseconds). The IN takes the place of the first comparison it replaces.
+ */
+function groupEqualities(f: Filter): Filter {
+  if (f.op === 'not') return { op: 'not', filter: groupEqualities(f.filter) }
+  if (f.op !== 'and' && f.op !== 'or') return f
+  const children = f.filters.map(groupEqualities)
+  const cmp = f.op === 'or' ? '=' : '!='
+  const byField = new Map<string, FilterScalar[]>()
+  const groupable = (c: Filter): c is Filter & { field: string; value: FilterScalar } =>
+    c.op === cmp && c.value !== null && !SPECIAL_FILTER_FIELDS.has(c.field)
+  for (const c of children) {
+    if (!groupable(c)) continue
+    const list = byField.get(c.field) ?? []
+    byField.set(c.field, list)
+    list.push(c.value)
+  }
+  const out: Filter[] = []
+  const emitted = new Set<string>()
+  for (const c of children) {
+    const list = groupable(c) ? byField.get(c.field) : undefined
+    if (!groupable(c) || list === undefined || list.length < 2) out.push(c)
+    else if (!emitted.has(c.field)) {
+      emitted.add(c.field)
+      const inList: Filter = { op: 'in', field: c.field, value: list }
+      out.push(
+        cmp === '='
+          ? inList
+          : {
+              op: 'or',
+              filters: [
+                { op: '=', field: c.field, value: null },
+                { op: 'not', filter: inList },
+              ],
+            },
+      )
+    }
+  }
+  return { op: f.op, filters: out }
+}
+
+function countTerms(f: Filter): number {
+  if (f.op === 'and' || f.op === 'or') return f.filters.reduce((n, x) => n + countTerms(x), 0)
+  if (f.op === 'not') return countTerms(f.filter)
+  return 1
 }
 
 function truncUs(ns: bigint): bigint {
