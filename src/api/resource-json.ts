@@ -98,7 +98,7 @@ function attributeMetaSchema(v: unknown, path: Path, forUpdate: boolean): Record
       const n = num(value)
       const min = key === 'min_length' ? 0 : 1
       if (n < min) throw new Invalid(`value must be at least ${min}`, keyPath, 'dictionary value')
-      if (n > 255) throw new Invalid('value must be at most 255', keyPath, 'dictionary value')
+      if (n > 256) throw new Invalid('value must be at most 256', keyPath, 'dictionary value')
     } else if (key === 'min' || key === 'max') {
       if (value !== null && !isReal(value))
         throw new Invalid('not a valid value', keyPath, 'dictionary value')
@@ -143,7 +143,7 @@ export function buildAttribute(
   let schema: ResourceAttributeSchema
   if (type === 'string') {
     const minLength = num((meta.min_length as number | boolean | undefined) ?? 0)
-    const maxLength = num((meta.max_length as number | boolean | undefined) ?? 255)
+    const maxLength = num((meta.max_length as number | boolean | undefined) ?? 256)
     if (minLength > maxLength) throw minMaxError(minLength, maxLength)
     schema = { type, required, minLength, maxLength }
   } else if (type === 'number') {

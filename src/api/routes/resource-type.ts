@@ -164,9 +164,9 @@ function parseMetaOnly(def: unknown, path: Path): void {
   }
 }
 
-/** Fills in the meta-schema defaults (`min_length` 0, `max_length` 255, `min`/`max` null). */
+/** Fills in the meta-schema defaults (`min_length` 0, `max_length` 256, `min`/`max` null). */
 function withDefaults(def: Record<string, unknown>): Record<string, unknown> {
-  if (def.type === 'string') return { min_length: 0, max_length: 255, ...def }
+  if (def.type === 'string') return { min_length: 0, max_length: 256, ...def }
   if (def.type === 'number') return { min: null, max: null, ...def }
   return def
 }
