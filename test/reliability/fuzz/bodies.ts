@@ -9,27 +9,13 @@ import {
   hostileNumber,
   hostileString,
   type Json,
+  METHOD_NAMES,
   maybeMutate,
   timespan,
   timestamp,
 } from './values.ts'
 
-const METHODS = [
-  'mean',
-  'max',
-  'min',
-  'sum',
-  'count',
-  'last',
-  'first',
-  'std',
-  'median',
-  '95pct',
-  'rate:mean',
-  '*',
-  '-mean',
-  '+max',
-]
+const METHODS = [...METHOD_NAMES, '*', '-mean', '+max']
 
 function policyName(r: Rng, f: Fixtures): Json {
   return r.chance(0.8) ? r.pick(f.policies) : hostileString(r)

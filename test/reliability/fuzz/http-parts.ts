@@ -1,6 +1,6 @@
 /** Path segments, query strings and headers, hostile at the byte level (percent-encoding). */
 import type { Rng } from './rng.ts'
-import { hostileString, timespan, timestamp, writeJson } from './values.ts'
+import { hostileString, METHOD_NAMES, timespan, timestamp, writeJson } from './values.ts'
 
 /** Percent-encodes; lone surrogates (which encodeURIComponent refuses) become invalid UTF-8. */
 export function enc(s: string): string {
@@ -40,23 +40,7 @@ export const Q: Readonly<Record<string, QueryGen>> = {
   stop: (r) => String(timestampQ(r)),
   granularity: (r) => timespan(r),
   resample: (r) => timespan(r),
-  aggregation: (r) =>
-    r.pick([
-      'mean',
-      'max',
-      'min',
-      'sum',
-      'count',
-      'last',
-      'std',
-      '90pct',
-      'rate:mean',
-      'rate:last',
-      'median',
-      'foo',
-      '',
-      '*',
-    ]),
+  aggregation: (r) => r.pick([...METHOD_NAMES, '90pct', 'rate:last', 'foo', '', '*']),
   reaggregation: (r) => r.pick(['mean', 'max', 'sum', 'count', 'var', 'std', 'foo', '']),
   refresh: (r) => bool(r),
   details: (r) => bool(r),

@@ -3,22 +3,18 @@
  * real metric ids / names, with wrong arities, unknown operators, huge and deep trees.
  */
 import type { Rng } from './rng.ts'
-import { hostileNumber, hostileString, type Json, maybeMutate, Raw, timespan, writeJson } from './values.ts'
+import {
+  hostileNumber,
+  hostileString,
+  type Json,
+  METHOD_NAMES,
+  maybeMutate,
+  Raw,
+  timespan,
+  writeJson,
+} from './values.ts'
 
-const METHODS = [
-  'mean',
-  'max',
-  'min',
-  'sum',
-  'count',
-  'last',
-  'first',
-  'std',
-  'median',
-  '95pct',
-  'rate:mean',
-  'rate:last',
-]
+const METHODS = [...METHOD_NAMES, 'rate:last']
 const CROSS = ['mean', 'max', 'min', 'sum', 'count', 'std', 'median', 'var', '50pct', 'rate:mean']
 const UNARY = ['abs', 'neg', '-', 'cos', 'sin', 'tan', 'floor', 'ceil', 'rateofchange', 'rateofchangesec']
 const BINARY = [

@@ -213,3 +213,18 @@ export function maybeMutate(r: Rng, v: Json, p = 0.5): Json {
   }
   return out
 }
+
+/** Valid aggregation method names; each grammar adds its own invalid or rarer ones. */
+export const METHOD_NAMES: readonly string[] = [
+  'mean',
+  'max',
+  'min',
+  'sum',
+  'count',
+  'last',
+  'first',
+  'std',
+  'median',
+  '95pct',
+  'rate:mean',
+]
