@@ -14,7 +14,6 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, it } from 'node:test'
@@ -27,6 +26,7 @@ import {
   type TestDatabase,
 } from '../../src/indexer/sql/test-databases.ts'
 import { mulberry32 } from '../../src/testing/prng.ts'
+import { freePort } from '../_support/processes.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const NODE = join(ROOT, 'node_modules', '.bin', 'node')
@@ -64,17 +64,6 @@ const faultsFor = (engine: string) =>
   LONG || engine !== 'postgresql' ? FAULTS : FAULTS.filter((f) => PG_FAST.has(f))
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolvePort(port))
-    })
-  })
-}
 
 /** Attribute names of a type, sorted; null: the type does not exist. */
 type Shape = string[] | null
