@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { redisTestDb } from '../testing/redis-test-db.ts'
+import { redisTestDb, TEST_REDIS_HOST_PORT } from '../testing/redis-test-db.ts'
 import { runCoordinatorConformance } from './coordinator-conformance.ts'
 import { sackLockName } from './lock-names.ts'
 import { decodeMsgpack, encodeNumberMap } from './msgpack.ts'
@@ -13,7 +13,7 @@ import { parseToozRedisUrl, RedisCoordinator } from './redis-coordinator.ts'
 const testDb = await redisTestDb(13, 'redis coordinator tests')
 const db = new URL(testDb.url).pathname.slice(1)
 /** tooz and upstream name the DB with ?db=N. */
-const toozUrl = (extra = '') => `redis://127.0.0.1:6379?db=${db}${extra}`
+const toozUrl = (extra = '') => `redis://${TEST_REDIS_HOST_PORT}?db=${db}${extra}`
 
 const PYTHON = '/usr/bin/python3'
 const TOOZ = fileURLToPath(new URL('./testing/upstream_tooz.py', import.meta.url))

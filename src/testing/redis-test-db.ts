@@ -12,9 +12,16 @@ export interface RedisTestDb {
   flush(): Promise<void>
 }
 
+/**
+ * The Redis server tests use: 127.0.0.1 on `GNOCCHI_TEST_REDIS_PORT` (default 6379), so that
+ * two checkouts can run their suites at once, each against a server of its own.
+ */
+export const TEST_REDIS_PORT = Number(process.env.GNOCCHI_TEST_REDIS_PORT ?? 6379)
+export const TEST_REDIS_HOST_PORT = `127.0.0.1:${TEST_REDIS_PORT}`
+
 export async function redisTestDb(db: number, what: string): Promise<RedisTestDb> {
   assert.ok(db > 0, 'never db 0')
-  const url = `redis://127.0.0.1:6379/${db}`
+  const url = `redis://${TEST_REDIS_HOST_PORT}/${db}`
   const reachable = await redisReachable(url)
   if (!reachable && process.env.CI) throw new Error(`Redis unreachable at ${url} (required when CI is set)`)
   if (!reachable) console.log(`# skipping ${what}: Redis unreachable at ${url}`)

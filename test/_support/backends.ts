@@ -8,7 +8,7 @@ import {
   createPgDatabase,
   serverAvailable,
 } from '../../src/indexer/sql/test-databases.ts'
-import { redisTestDb } from '../../src/testing/redis-test-db.ts'
+import { redisTestDb, TEST_REDIS_HOST_PORT } from '../../src/testing/redis-test-db.ts'
 
 export type BackendSet = 'embedded' | 'postgresql+redis' | 'mysql+redis'
 
@@ -40,7 +40,7 @@ export async function prepareBackend(
   const db = engine === 'postgresql' ? await createPgDatabase() : await createMysqlDatabase()
   const url = engine === 'postgresql' ? db.url : db.url.replace(/^mysql:/, 'mysql+pymysql:')
   // tooz's URL form (db in the query); [incoming] follows [storage].
-  const redisUrl = `redis://127.0.0.1:6379?db=${redisDb}`
+  const redisUrl = `redis://${TEST_REDIS_HOST_PORT}?db=${redisDb}`
   return {
     conf:
       `[DEFAULT]\ncoordination_url = ${redisUrl}${coordinationOptions ? `&${coordinationOptions}` : ''}\n[indexer]\nurl = ${url}\n` +

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { redisTestDb } from '../../src/testing/redis-test-db.ts'
+import { redisTestDb, TEST_REDIS_HOST_PORT } from '../../src/testing/redis-test-db.ts'
 import { request, startTestServer, type TestServer } from './_harness.ts'
 
 const testDb = await redisTestDb(12, 'API on redis backends')
@@ -24,7 +24,7 @@ describe('API on Redis incoming and Redis aggregate storage', {
     `storage.redis_url=${testDb.url}`,
     'metricd.metric_cleanup_delay=0.2',
     // tooz's form: the DB in the query (the path form would be ignored by upstream).
-    `DEFAULT.coordination_url=redis://127.0.0.1:6379?db=${new URL(testDb.url).pathname.slice(1)}`,
+    `DEFAULT.coordination_url=redis://${TEST_REDIS_HOST_PORT}?db=${new URL(testDb.url).pathname.slice(1)}`,
   ]
   let server: TestServer
   let raw: Redis

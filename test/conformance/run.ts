@@ -63,8 +63,9 @@ const reachable: Record<string, () => boolean> = {
     spawnSync('mariadb', ['-h', '127.0.0.1', '-u', 'root', '-e', 'SELECT 1'], { stdio: 'ignore' }).status ===
     0,
   redis: () =>
-    spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping'], { encoding: 'utf8' }).stdout ===
-    'PONG\n',
+    spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', process.env.GNOCCHI_TEST_REDIS_PORT ?? '6379', 'ping'], {
+      encoding: 'utf8',
+    }).stdout === 'PONG\n',
 }
 /** What each backend set sets for scripts/conformance-server. */
 const serverEnv: Record<string, Record<string, string>> = {

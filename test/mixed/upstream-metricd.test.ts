@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createPgDatabase, serverAvailable, type TestDatabase } from '../../src/indexer/sql/test-databases.ts'
-import { redisTestDb } from '../../src/testing/redis-test-db.ts'
+import { redisTestDb, TEST_REDIS_HOST_PORT } from '../../src/testing/redis-test-db.ts'
 import { request, startTestServer, type TestServer } from '../api/_harness.ts'
 
 const UPSTREAM_METRICD = '/usr/bin/gnocchi-metricd'
@@ -32,7 +32,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('mixed deployment: our API, upstream gnocchi-metricd', { skip: skip || undefined }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'gnocchi-mixed-'))
-  const redisUrl = `redis://127.0.0.1:6379?db=${new URL(testDb.url).pathname.slice(1)}`
+  const redisUrl = `redis://${TEST_REDIS_HOST_PORT}?db=${new URL(testDb.url).pathname.slice(1)}`
   let pgDb: TestDatabase
   let server: TestServer | undefined
   let upstream: ChildProcess | undefined

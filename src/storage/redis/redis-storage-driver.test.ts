@@ -9,7 +9,7 @@ import type { ArchivePolicy } from '../../domain/archive-policy.ts'
 import type { Metric } from '../../domain/metric.ts'
 import { createLogger } from '../../log/logger.ts'
 import { mulberry32 } from '../../testing/prng.ts'
-import { redisTestDb } from '../../testing/redis-test-db.ts'
+import { redisTestDb, TEST_REDIS_HOST_PORT } from '../../testing/redis-test-db.ts'
 import { testMetric } from '../../testing/test-metric.ts'
 import { MetricStorageEngine } from '../metric-storage.ts'
 import { runStorageConformance } from '../storage-conformance.ts'
@@ -94,7 +94,7 @@ if (testDb.reachable) {
     skip: unavailable || undefined,
   }, () => {
     // Upstream names the DB with ?db=N (it ignores the URL path); ioredis honours both forms.
-    const sharedUrl = `redis://127.0.0.1:6379?db=${new URL(testDb.url).pathname.slice(1)}`
+    const sharedUrl = `redis://${TEST_REDIS_HOST_PORT}?db=${new URL(testDb.url).pathname.slice(1)}`
     const policy: ArchivePolicy = {
       name: 'interop',
       backWindow: 0,
