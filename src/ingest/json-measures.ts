@@ -12,9 +12,9 @@
  * the bundle; everything else goes through the general converter of src/api/timestamp.ts.
  */
 import { endianness } from 'node:os'
-import { parsePyFloatString, pyFloat } from '../api/py-float.ts'
-import { parseTimespanNs } from '../api/timespan.ts'
-import { BEFORE_EPOCH, nowNs, parseIsoNs, parseTimestampsNs, UNABLE_TO_CONVERT } from '../api/timestamp.ts'
+import { parsePyFloatString, pyFloat } from '../compat/py-float.ts'
+import { parseTimespanNs } from '../compat/timespan.ts'
+import { BEFORE_EPOCH, nowNs, parseIsoNs, parseTimestampsNs, UNABLE_TO_CONVERT } from '../compat/timestamp.ts'
 import { BUNDLE_RECORD_LENGTH, encodeBundle } from '../incoming/bundle.ts'
 import { InvalidMeasuresError } from './errors.ts'
 
