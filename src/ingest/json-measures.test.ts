@@ -11,7 +11,7 @@ import { bundleFromJsonMeasures } from './json-measures.ts'
 const NOW = 1_600_000_000_123_456_000n
 const now = () => NOW
 
-/** The reference: src/api/timestamp.ts's general converter + Python float(), as upstream. */
+/** The reference: src/compat/timestamp.ts's general converter + Python float(), as upstream. */
 function reference(body: unknown): { timestamps: bigint[]; values: number[] } | string {
   if (
     !Array.isArray(body) ||
