@@ -15,7 +15,11 @@ import { INSTALL_COMMAND, type MissingRecord, REPORT_DIR_ENV } from '../src/test
 import type { ReportLine } from './test-reporter.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
-const BIN = join(ROOT, 'node_modules', '.bin')
+/** `npm run <script>` with the npm that runs us (package.json keeps what each step does). */
+const npmRun = (script: string): string[] => {
+  const cli = process.env.npm_execpath
+  return cli ? [process.execPath, cli, 'run', '--silent', script] : ['npm', 'run', '--silent', script]
+}
 const STEP_NAMES = ['typecheck', 'lint', 'unit', 'conformance'] as const
 type StepName = (typeof STEP_NAMES)[number]
 
@@ -33,8 +37,8 @@ const steps: readonly StepName[] = args.length > 0 ? (args as StepName[]) : STEP
 const reportDir = mkdtempSync(join(tmpdir(), 'gnocchi-test-report-'))
 const unitReport = join(reportDir, 'unit.jsonl')
 const commands: Record<StepName, { label: string; argv: string[] }> = {
-  typecheck: { label: 'typecheck', argv: [join(BIN, 'tsc'), '-p', '.'] },
-  lint: { label: 'lint', argv: [join(BIN, 'biome'), 'check', '.'] },
+  typecheck: { label: 'typecheck', argv: npmRun('typecheck') },
+  lint: { label: 'lint', argv: npmRun('lint') },
   // The globs of `npm run test:unit`.
   unit: {
     label: 'unit and integration tests',
