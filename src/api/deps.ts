@@ -41,7 +41,7 @@ export interface MeasureProcessor {
 
 export interface ApiConfig {
   readonly maxLimit: number
-  readonly authMode: 'basic' | 'remoteuser'
+  readonly authMode: 'basic' | 'remoteuser' | 'keystone'
   readonly corsAllowedOrigins: readonly string[]
   readonly enableProxyHeadersParsing: boolean
   readonly operationTimeoutMs: number
