@@ -2,7 +2,9 @@
 """Users, projects and roles of the test Keystone (idempotent). Passwords are the user names.
 
 - admin: admin of project admin (and of the system, from keystone-manage bootstrap)
-- gnocchi: the service user gnocchi-api validates tokens with (role service, project service)
+- gnocchi: a service user (role service, project service), as in other services' recipes
+- gnocchi-api: the service user the tests' gnocchi-api validates tokens with (role service);
+  its password is distinctive so that the tests can grep logs for it
 - alice: member of project-a; carol: reader of project-a; bob: member of project-b
 - dave: member of the domain default (domain-scoped tokens)
 - demo: member of project demo (the recipe other services' tests use)
@@ -29,11 +31,14 @@ def project(name):
     return found[0] if found else ks.projects.create(name=name, domain="default")
 
 
+PASSWORDS = {"gnocchi-api": "gnocchi-api-Q7v2-secret"}
+
+
 def user(name, default_project):
     found = ks.users.list(name=name, domain="default")
     if found:
         return found[0]
-    return ks.users.create(name=name, password=name, domain="default",
+    return ks.users.create(name=name, password=PASSWORDS.get(name, name), domain="default",
                            default_project=default_project)
 
 
@@ -41,6 +46,7 @@ roles = {r: role(r) for r in ("admin", "member", "reader", "service")}
 projects = {p: project(p) for p in ("service", "project-a", "project-b", "demo")}
 grants = [
     ("gnocchi", "service", "service"),
+    ("gnocchi-api", "service", "service"),
     ("alice", "project-a", "member"),
     ("carol", "project-a", "reader"),
     ("bob", "project-b", "member"),
