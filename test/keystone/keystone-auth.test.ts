@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createLogger } from '../../src/log/logger.ts'
 import {
@@ -72,6 +75,9 @@ describe('keystone mode against a real Keystone', { skip }, () => {
   let renewRelay: KeystoneRelay
   let renewing: TestServer
   let renewT0 = 0
+  const policyDir = mkdtempSync(join(tmpdir(), 'gnocchi-ks-policy-'))
+  const policyFile = join(policyDir, 'policy.yaml')
+  writeFileSync(policyFile, '# readers may see the status\n"get status": "role:admin or role:reader"\n')
   before(async () => {
     expiring = await token('alice', { project: 'project-a' })
     renewRelay = await KeystoneRelay.start()
@@ -89,7 +95,10 @@ describe('keystone mode against a real Keystone', { skip }, () => {
     relayed = await startTestServer({
       maxLimit: 1000,
       log,
-      overrides: keystoneOverrides(relay.url, ['keystone_authtoken.token_cache_time=300']),
+      overrides: keystoneOverrides(relay.url, [
+        'keystone_authtoken.token_cache_time=300',
+        `oslo_policy.policy_file=${policyFile}`,
+      ]),
     })
     const admin = await token('admin', { project: 'admin' })
     for (const s of [server, relayed]) {
@@ -104,6 +113,13 @@ describe('keystone mode against a real Keystone', { skip }, () => {
     await relay?.close()
     await renewing?.stop()
     await renewRelay?.close()
+    rmSync(policyDir, { recursive: true, force: true })
+  })
+
+  test('[oslo_policy] policy_file: an operator file applies to Keystone roles', async () => {
+    const carol = await token('carol', { project: 'project-a' })
+    assert.equal((await call(relayed, 'GET', '/v1/status', carol.token)).status, 200, 'reader, by the file')
+    assert.equal((await call(server, 'GET', '/v1/status', carol.token)).status, 403, 'upstream default')
   })
 
   test('no token: 401 with keystonemiddleware body and WWW-Authenticate; / and /healthcheck open', async () => {
