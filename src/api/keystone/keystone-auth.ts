@@ -11,7 +11,7 @@
  * `WWW-Authenticate`). Keystone unreachable: a 503 with Retry-After (with
  * `delay_auth_decision`, the token counts as invalid, as keystonemiddleware does).
  */
-import type { KeystoneAuthConfig } from '../../config/keystone-config.ts'
+
 import type { Logger } from '../../log/logger.ts'
 import { HttpError } from '../errors.ts'
 import {
@@ -23,6 +23,7 @@ import {
   type TokenBody,
   unversionedUrl,
 } from './keystone-client.ts'
+import type { KeystoneAuthConfig } from './options.ts'
 import { TokenCache } from './token-cache.ts'
 
 /** What a validated token says about its bearer (keystonemiddleware's `X-*` headers). */

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
-import type { KeystoneAuthConfig } from '../../config/keystone-config.ts'
+import type { KeystoneAuthConfig } from './options.ts'
 
 export class KeystoneUnavailableError extends Error {
   override name = 'KeystoneUnavailableError'
