@@ -269,6 +269,23 @@ describe('keystone mode against a real Keystone', { skip }, () => {
     assert.equal(badService.status, 401)
   })
 
+  test('delay_auth_decision: no 401 up front, the policy asks for an identity', async () => {
+    const delayed = await startTestServer({
+      log,
+      overrides: keystoneOverrides(KEYSTONE_URL, ['keystone_authtoken.delay_auth_decision=true']),
+    })
+    try {
+      const res = await call(delayed, 'GET', '/v1/archive_policy')
+      assert.equal(res.status, 401)
+      assert.equal(res.headers.get('www-authenticate'), `Keystone uri="${KEYSTONE_URL}"`)
+      assert.notEqual(JSON.parse(res.text).error?.code, 401, "the API's own 401, not keystonemiddleware's")
+      const alice = await token('alice', { project: 'project-a' })
+      assert.equal((await call(delayed, 'GET', '/v1/archive_policy', alice.token)).status, 200)
+    } finally {
+      await delayed.stop()
+    }
+  })
+
   test('no token or password in any log line or error body', () => {
     assert.ok(logLines.length > 0)
     assert.ok(secrets.size > 5)
