@@ -143,7 +143,12 @@ export class KeystoneClient {
 
   #request(method: string, url: string, headers: Record<string, string>, body?: string): Promise<Answer> {
     const c = this.#config
-    const u = new URL(url)
+    let u: URL
+    try {
+      u = new URL(url)
+    } catch {
+      return Promise.reject(new KeystoneUnavailableError('the Keystone URL is not a valid URL'))
+    }
     const lib = u.protocol === 'https:' ? https : http
     return new Promise((resolve, reject) => {
       let req: http.ClientRequest
