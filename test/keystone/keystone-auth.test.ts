@@ -71,7 +71,7 @@ describe('keystone mode against a real Keystone', { skip }, () => {
   let relay: KeystoneRelay
   /** Issued first, so that its expiry overlaps the other tests' waits. */
   let expiring: IssuedToken
-  /** A server of its own behind a relay, whose first service token was obtained at `renewT0`. */
+  /** The renewal test's own server behind a relay; its first service token dates from `renewT0`. */
   let renewRelay: KeystoneRelay
   let renewing: TestServer
   let renewT0 = 0
@@ -80,12 +80,6 @@ describe('keystone mode against a real Keystone', { skip }, () => {
   writeFileSync(policyFile, '# readers may see the status\n"get status": "role:admin or role:reader"\n')
   before(async () => {
     expiring = await token('alice', { project: 'project-a' })
-    renewRelay = await KeystoneRelay.start()
-    renewing = await startTestServer({ log, overrides: keystoneOverrides(renewRelay.url) })
-    renewT0 = Date.now()
-    const first = await token('carol', { project: 'project-a' })
-    assert.equal((await call(renewing, 'GET', '/v1/archive_policy', first.token)).status, 200)
-    assert.equal(renewRelay.connections, 2, 'service authentication + validation')
     relay = await KeystoneRelay.start()
     server = await startTestServer({
       maxLimit: 1000,
@@ -206,6 +200,12 @@ describe('keystone mode against a real Keystone', { skip }, () => {
   })
 
   test('the service token is renewed before it expires', async () => {
+    renewRelay = await KeystoneRelay.start()
+    renewing = await startTestServer({ log, overrides: keystoneOverrides(renewRelay.url) })
+    renewT0 = Date.now()
+    const first = await token('carol', { project: 'project-a' })
+    assert.equal((await call(renewing, 'GET', '/v1/archive_policy', first.token)).status, 200)
+    assert.equal(renewRelay.connections, 2, 'service authentication + validation')
     // It lives 20 s and is renewed past half its life: at 11 s, still valid, it is replaced.
     await sleep(renewT0 + 11_000 - Date.now())
     const before = renewRelay.connections
