@@ -15,6 +15,7 @@ DEB_PACKAGES=(
   python3-gnocchi python3-lz4 python3-redis python3-tooz # upstream: differential, golden, mixed deployment
   python3-gnocchiclient                                  # the `gnocchi` CLI against our server
   prometheus                                             # a real remote-write client
+  keystone uwsgi uwsgi-plugin-python3 python3-keystoneclient python3-openstackclient memcached # auth_mode = keystone
   postgresql postgresql-client mariadb-server mariadb-client redis-server redis-tools
 )
 
@@ -62,4 +63,6 @@ if ! mariadb -h 127.0.0.1 -u root -e 'SELECT 1' >/dev/null 2>&1; then
   log "  or set GNOCCHI_TEST_MYSQL_URL"
 fi
 $ok || exit 1
-log "ready: Debian packages installed; PostgreSQL, MariaDB and Redis (port $REDIS_PORT) reachable"
+# Keystone on 127.0.0.1:5000 (SQLite, ~40 s the first time, ~3 s after); the keystone tests need it.
+"$(dirname "$0")/services/keystone/start.sh" || { log "ERROR: Keystone did not start"; exit 1; }
+log "ready: Debian packages installed; PostgreSQL, MariaDB, Redis (port $REDIS_PORT) and Keystone reachable"
