@@ -176,6 +176,8 @@ async function main(): Promise<void> {
       })
     }
   }
+  const hot = runtime.engine.hotMetrics
+  const hotLine = `hot-metric cache: ${hot.hits} hits, ${hot.misses} misses, ${hot.points} points\n`
   await runtime.close()
   rmSync(dir, { recursive: true, force: true })
   const upstream = v.compare ? await upstreamRows() : undefined
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
       (upstream ? ' upstream µs / update | upstream updates / CPU-s | ratio |\n' : '\n'),
   )
   process.stdout.write(`|---:|---:|---:|---:|---:|---:|${upstream ? '---:|---:|---:|' : ''}\n`)
+  process.stdout.write(hotLine)
   rows.forEach((r, i) => {
     const per = (r.cpuMs * 1000) / r.updates
     let line = `| ${r.perUpdate} | ${r.updates} | ${r.cpuMs.toFixed(0)} | ${per.toFixed(0)} | ${(1e6 / per).toFixed(0)} | ${r.wallMs.toFixed(0)} |`
