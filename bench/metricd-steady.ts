@@ -12,7 +12,7 @@
  * (process.cpuUsage, user + system, this process: the file system's kernel work included).
  *
  * Run: node bench/metricd-steady.ts [--metrics 1000] [--history 1440] [--per-update 1,10]
- *        [--rounds 3] [--storage file|redis] [--fsync true|false] [--batch-metrics 1]
+ *        [--rounds 3] [--storage file|redis] [--fsync true|false] [--sync-method fsync|syncfs] [--batch-metrics 1]
  *        [--policy high|low|medium] [--json]
  *        [--profile FILE.cpuprofile]   (V8 CPU profile of the timed passes only)
  *        [--compare]   (also upstream's metricd code on the same workload, same run: see below)
@@ -45,6 +45,7 @@ const { values: v } = parseArgs({
     rounds: { type: 'string', default: '3' },
     storage: { type: 'string', default: 'file' },
     fsync: { type: 'string', default: 'true' },
+    'sync-method': { type: 'string', default: 'fsync' },
     'batch-metrics': { type: 'string', default: '1' },
     policy: { type: 'string', default: 'high' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/14' },
@@ -72,6 +73,7 @@ const config = loadConfig({
     `storage.file_basepath=${join(dir, 'storage')}`,
     `storage.file_fsync=${v.fsync}`,
     `incoming.file_fsync=${v.fsync}`,
+    `storage.file_sync_method=${v['sync-method']}`,
     ...(redis
       ? ['storage.driver=redis', 'incoming.driver=redis', `storage.redis_url=${v['redis-url']}`]
       : []),
