@@ -1,4 +1,3 @@
-import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from '../api/deps.ts'
 import {
   type ArchivePolicySpec,
   blockSizeOf,
@@ -26,6 +25,7 @@ import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import type { Metric } from '../domain/metric.ts'
 import type { Logger } from '../log/logger.ts'
 import { HotMetrics, hotSplitKey } from './hot-metrics.ts'
+import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from './read-measures.ts'
 import { SplitCache } from './split-cache.ts'
 import { ProcessingStatistics } from './statistics.ts'
 import {
