@@ -6,7 +6,7 @@ import {
   TEST_SWIFT_KEY,
   TEST_SWIFT_URL,
   TEST_SWIFT_USER,
-} from '../../testing/swift-test-server.ts'
+} from '../../objstore/testing/swift-test-server.ts'
 import { decodeBundle, encodeBundle } from '../bundle.ts'
 import { runIncomingConformance } from '../incoming-conformance.ts'
 import { runUpstreamIncomingInterop } from '../testing/upstream-interop.ts'

@@ -7,7 +7,7 @@ import {
   TEST_SWIFT_KEY,
   TEST_SWIFT_URL,
   TEST_SWIFT_USER,
-} from '../../testing/swift-test-server.ts'
+} from '../../objstore/testing/swift-test-server.ts'
 import { runStorageConformance } from '../storage-conformance.ts'
 import { runUpstreamStorageInterop } from '../testing/upstream-interop.ts'
 import { S3StorageDriver } from './s3-storage-driver.ts'

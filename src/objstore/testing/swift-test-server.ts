@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { S3Client } from '../objstore/s3-client.ts'
-import type { S3Options } from '../objstore/s3-options.ts'
+import { S3Client } from '../s3-client.ts'
+import type { S3Options } from '../s3-options.ts'
+import { SwiftClient, type SwiftOptions } from '../swift-client.ts'
 
 /**
  * The OpenStack Swift server the s3 and swift driver tests use (scripts/services/swift/start.sh:
@@ -16,6 +17,10 @@ export interface SwiftTestServer {
   readonly reachable: boolean
   /** S3 options on a fresh bucket prefix of its own. */
   s3Options(overrides?: Partial<S3Options>): S3Options
+  /** Swift options (tempauth v1) on a fresh container prefix of its own. */
+  swiftOptions(overrides?: Partial<SwiftOptions>): SwiftOptions
+  /** Empties and deletes the containers whose names start with `prefix` (all, when ''). */
+  dropSwiftContainers(prefix: string, names?: readonly string[]): Promise<void>
   /** Empties and deletes every bucket whose name starts with `prefix-`. */
   dropS3Buckets(prefix: string): Promise<void>
 }
@@ -28,6 +33,25 @@ export async function swiftTestServer(what: string): Promise<SwiftTestServer> {
   const why = `Swift unreachable at ${TEST_SWIFT_URL} (start it with scripts/services/swift/start.sh)`
   if (!reachable && process.env.CI) throw new Error(`${why}; required when CI is set`)
   if (!reachable) console.log(`# skipping ${what}: ${why}`)
+  const swiftOptions = (overrides: Partial<SwiftOptions> = {}): SwiftOptions => ({
+    authVersion: '1',
+    authUrl: `${TEST_SWIFT_URL}/auth/v1.0`,
+    user: TEST_SWIFT_USER,
+    key: TEST_SWIFT_KEY,
+    projectName: undefined,
+    userDomainName: 'Default',
+    projectDomainName: 'Default',
+    preauthUrl: undefined,
+    preauthToken: undefined,
+    region: undefined,
+    endpointType: 'publicURL',
+    serviceType: 'object-store',
+    authInsecure: false,
+    cacert: undefined,
+    containerPrefix: `t${randomBytes(6).toString('hex')}`,
+    timeoutMs: 60_000,
+    ...overrides,
+  })
   return {
     reachable,
     s3Options: (overrides = {}) => ({
@@ -40,6 +64,21 @@ export async function swiftTestServer(what: string): Promise<SwiftTestServer> {
       maxPoolConnections: 16,
       ...overrides,
     }),
+    swiftOptions,
+    async dropSwiftContainers(prefix, names) {
+      const swift = new SwiftClient(swiftOptions(), 8)
+      try {
+        const all = await swift.list('', { prefix })
+        for (const container of names ?? all?.names ?? []) {
+          const listing = await swift.list(container)
+          if (listing === undefined) continue
+          await swift.bulkDelete(container, listing.names)
+          await swift.deleteContainer(container)
+        }
+      } finally {
+        swift.close()
+      }
+    },
     async dropS3Buckets(prefix) {
       const s3 = new S3Client({
         endpointUrl: TEST_SWIFT_URL,
