@@ -20,7 +20,7 @@ export interface SwiftTestServer {
   /** Swift options (tempauth v1) on a fresh container prefix of its own. */
   swiftOptions(overrides?: Partial<SwiftOptions>): SwiftOptions
   /** Empties and deletes the containers whose names start with `prefix` (all, when ''). */
-  dropSwiftContainers(prefix: string, names?: readonly string[]): Promise<void>
+  dropSwiftContainers(prefix: string, names?: readonly string[], options?: SwiftOptions): Promise<void>
   /** Empties and deletes every bucket whose name starts with `prefix-`. */
   dropS3Buckets(prefix: string): Promise<void>
 }
@@ -65,8 +65,8 @@ export async function swiftTestServer(what: string): Promise<SwiftTestServer> {
       ...overrides,
     }),
     swiftOptions,
-    async dropSwiftContainers(prefix, names) {
-      const swift = new SwiftClient(swiftOptions(), 8)
+    async dropSwiftContainers(prefix, names, options) {
+      const swift = new SwiftClient(options ?? swiftOptions(), 8)
       try {
         const all = await swift.list('', { prefix })
         for (const container of names ?? all?.names ?? []) {
