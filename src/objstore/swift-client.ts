@@ -5,6 +5,7 @@
  * and the `bulk-delete` middleware upstream's drivers rely on. Keys and tokens go only into
  * request headers; errors name the container and object, never a credential.
  */
+import { readFileSync } from 'node:fs'
 import {
   encodeKeyPath,
   encodeRfc3986,
@@ -31,6 +32,7 @@ export interface SwiftOptions {
   readonly endpointType: string
   readonly serviceType: string
   readonly authInsecure: boolean
+  /** `swift_cacert`: path of a PEM CA bundle for https. */
   readonly cacert: string | undefined
   /** `swift_container_prefix` (default `gnocchi`). */
   readonly containerPrefix: string
@@ -60,7 +62,7 @@ export class SwiftClient {
     this.#http = new HttpClient({
       maxConnections,
       timeoutMs: options.timeoutMs > 0 ? options.timeoutMs : 300_000,
-      ...(options.cacert !== undefined ? { ca: options.cacert } : {}),
+      ...(options.cacert !== undefined ? { ca: readFileSync(options.cacert) } : {}),
       insecure: options.authInsecure,
     })
   }
