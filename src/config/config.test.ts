@@ -68,7 +68,7 @@ it('[storage] driver = redis: [incoming] follows its driver and redis_url unless
     load('storage.driver=redis', 'incoming.redis_url=redis://q:1/').incoming.redisUrl,
     'redis://q:1/',
   )
-  assert.throws(() => load('storage.driver=s3'), /not supported yet/)
+  assert.throws(() => load('storage.driver=ceph'), /not supported yet/)
 })
 
 it('embedded defaults without any config file', () => {
