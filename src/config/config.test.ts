@@ -113,7 +113,7 @@ it('config files, env and overrides, in that order', async () => {
     assert.equal(sqlitePathFromUrl(c.indexer.url, '/w'), '/w/rel.db')
     assert.equal(c.coordinationUrl, `sqlite:///${dir}/i/gnocchi-coordination.sqlite`)
     assert.throws(
-      () => loadConfig({ configFiles: [file], overrides: ['storage.driver=s3'] }),
+      () => loadConfig({ configFiles: [file], overrides: ['storage.driver=ceph'] }),
       /not supported/,
     )
     assert.throws(() => loadConfig({ search: false, overrides: ['api.port=x'] }), /invalid integer/)
