@@ -18,6 +18,7 @@ import {
   UnaggregableTimeseriesError,
   UnknownAggregationError,
 } from '../aggregates/errors.ts'
+import { encodeJson, type JsonValue, PyFloat } from '../compat/json.ts'
 import {
   ArchivePolicyAlreadyExistsError,
   ArchivePolicyInUseError,
@@ -56,7 +57,6 @@ import {
 import { ObjectStoreRequestError, ObjectStoreUnavailableError } from '../objstore/http-client.ts'
 import { TooManyDatapointsError } from './aggregates-reader.ts'
 import { acceptableOffers, bestOffer } from './content-negotiation.ts'
-import { encodeJson, type JsonValue, PyFloat } from './json.ts'
 
 export class HttpError extends Error {
   override name = 'HttpError'
