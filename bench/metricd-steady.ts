@@ -12,6 +12,8 @@
  * (process.cpuUsage, user + system, this process: the file system's kernel work included).
  *
  * Run: node bench/metricd-steady.ts [--metrics 1000] [--history 1440] [--per-update 1,10]
+ *        [--rounds 3] [--storage file|redis|s3|swift] [--fsync true|false] [--batch-metrics 1]
+ *        [--swift-url http://127.0.0.1:8080]   (s3/swift: scripts/services/swift; CPU of this process only)
  *        [--rounds 3] [--storage file|redis] [--fsync true|false] [--sync-method fsync|syncfs] [--batch-metrics 1]
  *        [--policy high|low|medium] [--json]
  *        [--profile FILE.cpuprofile]   (V8 CPU profile of the timed passes only)
@@ -36,6 +38,7 @@ import { loadConfig } from '../src/config/config.ts'
 import { encodeBundle } from '../src/incoming/bundle.ts'
 import { createPgDatabase } from '../src/indexer/sql/test-databases.ts'
 import { createLogger } from '../src/log/logger.ts'
+import { swiftTestServer } from '../src/objstore/testing/swift-test-server.ts'
 
 const { values: v } = parseArgs({
   options: {
@@ -49,6 +52,7 @@ const { values: v } = parseArgs({
     'batch-metrics': { type: 'string', default: '1' },
     policy: { type: 'string', default: 'high' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/14' },
+    'swift-url': { type: 'string', default: 'http://127.0.0.1:8080' },
     json: { type: 'boolean' },
     profile: { type: 'string' },
     compare: { type: 'boolean' },
@@ -65,6 +69,21 @@ const rounds = Number(v.rounds)
 
 const dir = mkdtempSync(join(tmpdir(), 'gnocchi-steady-'))
 const redis = v.storage === 'redis'
+const prefix = `bench${Date.now().toString(36)}`
+const objstore: Record<string, string[]> = {
+  s3: [
+    `storage.s3_endpoint_url=${v['swift-url']}`,
+    'storage.s3_access_key_id=test:tester',
+    'storage.s3_secret_access_key=testing',
+    `storage.s3_bucket_prefix=${prefix}`,
+  ],
+  swift: [
+    `storage.swift_authurl=${v['swift-url']}/auth/v1.0`,
+    'storage.swift_user=test:tester',
+    'storage.swift_key=testing',
+    `storage.swift_container_prefix=${prefix}`,
+  ],
+}
 const config = loadConfig({
   search: false,
   cwd: dir,
@@ -77,6 +96,7 @@ const config = loadConfig({
     ...(redis
       ? ['storage.driver=redis', 'incoming.driver=redis', `storage.redis_url=${v['redis-url']}`]
       : []),
+    ...(objstore[String(v.storage)] ? [`storage.driver=${v.storage}`, ...objstore[String(v.storage)]] : []),
   ],
 })
 const log = createLogger({ level: 'error' })
@@ -182,6 +202,13 @@ async function main(): Promise<void> {
   const hotLine = `hot-metric cache: ${hot.hits} hits, ${hot.misses} misses, ${hot.points} points\n`
   await runtime.close()
   rmSync(dir, { recursive: true, force: true })
+  if (v.storage === 's3') await (await swiftTestServer('bench')).dropS3Buckets(prefix)
+  if (v.storage === 'swift') {
+    const swift = await swiftTestServer('bench')
+    await swift.dropSwiftContainers(`${prefix}.`)
+    await swift.dropSwiftContainers('incoming128-')
+    await swift.dropSwiftContainers('gnocchi-config')
+  }
   const upstream = v.compare ? await upstreamRows() : undefined
   if (v.json) {
     process.stdout.write(`${JSON.stringify({ options: v, rows, upstream }, null, 2)}\n`)

@@ -23,7 +23,10 @@ export const LAYERS: readonly Layer[] = [
     folders: ['domain'],
     role: 'records and errors every driver and service shares (metric, resource, policy)',
   },
-  { folders: ['redis'], role: 'Redis client helpers for the Redis drivers' },
+  {
+    folders: ['redis', 'objstore'],
+    role: 'Redis client helpers; S3 and Swift HTTP clients, for the drivers',
+  },
   {
     folders: ['indexer', 'incoming', 'storage', 'coordination'],
     role: 'drivers: one interface each, SQL / file / Redis implementations, conformance suites',

@@ -17,6 +17,7 @@ DEB_PACKAGES=(
   prometheus                                             # a real remote-write client
   keystone uwsgi uwsgi-plugin-python3 python3-keystoneclient python3-openstackclient memcached # auth_mode = keystone
   postgresql postgresql-client mariadb-server mariadb-client redis-server redis-tools
+  swift swift-proxy swift-object swift-container swift-account python3-swiftclient python3-boto3 # s3/swift drivers
 )
 
 missing=()
@@ -65,4 +66,6 @@ fi
 $ok || exit 1
 # Keystone on 127.0.0.1:5000 (SQLite, ~40 s the first time, ~3 s after); the keystone tests need it.
 "$(dirname "$0")/services/keystone/start.sh" || { log "ERROR: Keystone did not start"; exit 1; }
-log "ready: Debian packages installed; PostgreSQL, MariaDB, Redis (port $REDIS_PORT) and Keystone reachable"
+# OpenStack Swift with the S3 API on 127.0.0.1:8080 (~10 s); the s3 and swift driver tests need it.
+"$(dirname "$0")/services/swift/start.sh" || { log "ERROR: Swift did not start"; exit 1; }
+log "ready: Debian packages installed; PostgreSQL, MariaDB, Redis (port $REDIS_PORT), Keystone and Swift reachable"

@@ -54,6 +54,7 @@ import {
   UnknownMetricsError,
   UnknownResourcesError,
 } from '../ingest/errors.ts'
+import { ObjectStoreRequestError, ObjectStoreUnavailableError } from '../objstore/http-client.ts'
 import { TooManyDatapointsError } from './aggregates-reader.ts'
 import { acceptableOffers, bestOffer } from './content-negotiation.ts'
 
@@ -163,6 +164,8 @@ export interface ErrorResponse {
 export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err
   if (isStorageFullError(err)) return storageFull()
+  if (err instanceof ObjectStoreUnavailableError || err instanceof ObjectStoreRequestError)
+    return objectStoreDown()
   if (!(err instanceof GnocchiError)) return undefined
   if (
     err instanceof NoSuchMetricError ||
@@ -191,6 +194,13 @@ export function toHttpError(err: unknown): HttpError | undefined {
 /** A full disk (or database, or Redis memory): nothing was stored, the client may retry later. */
 export function storageFull(): HttpError {
   return new HttpError(503, 'No space left on the storage of this server. Please retry later.', {
+    'retry-after': String(STORAGE_FULL_RETRY_AFTER_S),
+  })
+}
+
+/** S3/Swift unreachable or refusing us (credentials, missing bucket): the detail is in the server log. */
+function objectStoreDown(): HttpError {
+  return new HttpError(503, 'The object storage of this server is unavailable. Please retry later.', {
     'retry-after': String(STORAGE_FULL_RETRY_AFTER_S),
   })
 }

@@ -259,7 +259,13 @@ export function createRequestHandler(
       deps.log.error('unexpected error', { err, method: info.method, url: req.url })
       httpError = new HttpError(500, '')
     } else if (httpError.status >= 500) {
-      deps.log.warn('request failed', { status: httpError.status, detail: httpError.message, url: req.url })
+      const cause = err instanceof Error && err !== httpError ? err.message : undefined
+      deps.log.warn('request failed', {
+        status: httpError.status,
+        detail: httpError.message,
+        cause,
+        url: req.url,
+      })
     }
     const rendered = renderHttpError(httpError, info)
     const { 'content-type': contentType, ...headers } = rendered.headers

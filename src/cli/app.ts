@@ -11,8 +11,11 @@ import { RedisCoordinator } from '../coordination/redis-coordinator.ts'
 import { SqliteCoordinator } from '../coordination/sqlite-coordinator.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import { FileIncomingDriver } from '../incoming/file/file-incoming-driver.ts'
+import type { IncomingDriver } from '../incoming/incoming-driver.ts'
 import { NotifyingIncomingDriver } from '../incoming/notifying-incoming-driver.ts'
 import { RedisIncomingDriver } from '../incoming/redis/redis-incoming-driver.ts'
+import { S3IncomingDriver } from '../incoming/s3/s3-incoming-driver.ts'
+import { SwiftIncomingDriver } from '../incoming/swift/swift-incoming-driver.ts'
 import { SqlIndexer } from '../indexer/sql/sql-indexer.ts'
 import type { Logger } from '../log/logger.ts'
 import { Metricd } from '../metricd/metricd.ts'
@@ -20,7 +23,9 @@ import { MetricdProcessor } from '../metricd/metricd-processor.ts'
 import { FileStorageDriver } from '../storage/file/file-storage-driver.ts'
 import { MetricStorageEngine } from '../storage/metric-storage.ts'
 import { RedisStorageDriver } from '../storage/redis/redis-storage-driver.ts'
+import { S3StorageDriver } from '../storage/s3/s3-storage-driver.ts'
 import type { StorageDriver } from '../storage/storage-driver.ts'
+import { SwiftStorageDriver } from '../storage/swift/swift-storage-driver.ts'
 
 /** Version reported by `GET /` (`build`). */
 export const GNOCCHI_TS_VERSION = '4.6.0+ts.0.1.0'
@@ -55,21 +60,8 @@ export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
       timespan: (v) => parseTimespanNs(v),
     },
   })
-  const incoming = new NotifyingIncomingDriver(
-    config.incoming.driver === 'redis'
-      ? new RedisIncomingDriver({ url: config.incoming.redisUrl })
-      : new FileIncomingDriver({ basePath: config.incoming.fileBasepath, fsync: config.incoming.fileFsync }),
-  )
-  const storageDriver: StorageDriver =
-    config.storage.driver === 'redis'
-      ? new RedisStorageDriver({ url: config.storage.redisUrl })
-      : new FileStorageDriver({
-          basePath: config.storage.fileBasepath,
-          subdirLen: config.storage.fileSubdirLen,
-          fsync: config.storage.fileFsync,
-          syncMethod: config.storage.fileSyncMethod,
-          onWarning: (msg) => log.warn(msg),
-        })
+  const incoming = new NotifyingIncomingDriver(newIncomingDriver(config))
+  const storageDriver = newStorageDriver(config, log)
   const engine = new MetricStorageEngine(storageDriver, log.child({ component: 'storage' }), undefined, {
     readCachePoints: config.storage.readCachePoints,
     processCachePoints: config.storage.processCachePoints,
@@ -105,6 +97,42 @@ export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
       await indexer.close()
     },
   }
+}
+
+function newIncomingDriver(config: GnocchiConfig): IncomingDriver {
+  const c = config.incoming
+  if (c.driver === 'redis') return new RedisIncomingDriver({ url: c.redisUrl })
+  if (c.driver === 's3') return new S3IncomingDriver(c.s3)
+  if (c.driver === 'swift') return new SwiftIncomingDriver(c.swift)
+  return new FileIncomingDriver({ basePath: c.fileBasepath, fsync: c.fileFsync })
+}
+
+function newStorageDriver(config: GnocchiConfig, log: Logger): StorageDriver {
+  const c = config.storage
+  if (c.driver === 'redis') return new RedisStorageDriver({ url: c.redisUrl })
+  if (c.driver === 's3') return new S3StorageDriver(c.s3)
+  if (c.driver === 'swift') return new SwiftStorageDriver(c.swift)
+  return new FileStorageDriver({
+    basePath: c.fileBasepath,
+    subdirLen: c.fileSubdirLen,
+    fsync: c.fileFsync,
+    syncMethod: c.fileSyncMethod,
+    onWarning: (msg) => log.warn(msg),
+  })
+}
+
+/** What the upgrade log says of a storage/incoming backend: where it is, never a credential. */
+function backendLogFields(c: GnocchiConfig['storage'] | GnocchiConfig['incoming'], bucketSuffix: string) {
+  if (c.driver === 'redis') return { driver: 'redis', url: redactUrl(c.redisUrl) }
+  if (c.driver === 's3')
+    return {
+      driver: 's3',
+      endpoint: c.s3.endpointUrl ?? 'AWS',
+      bucket: `${c.s3.bucketPrefix}-${bucketSuffix}`,
+    }
+  if (c.driver === 'swift')
+    return { driver: 'swift', authurl: redactUrl(c.swift.authUrl), user: c.swift.user }
+  return { driver: 'file', basepath: c.fileBasepath }
 }
 
 export interface UpgradeOptions {
@@ -166,21 +194,11 @@ export async function runUpgrade(runtime: Runtime, options: UpgradeOptions = {})
     await indexer.upgrade()
   }
   if (!options.skipStorage) {
-    log.info(
-      'Upgrading storage',
-      config.storage.driver === 'redis'
-        ? { driver: 'redis', url: redactUrl(config.storage.redisUrl) }
-        : { driver: 'file', basepath: config.storage.fileBasepath },
-    )
+    log.info('Upgrading storage', backendLogFields(config.storage, 'aggregates'))
     await storageDriver.upgrade()
   }
   if (!options.skipIncoming) {
-    log.info(
-      'Upgrading incoming storage',
-      config.incoming.driver === 'redis'
-        ? { driver: 'redis', url: redactUrl(config.incoming.redisUrl) }
-        : { driver: 'file', basepath: config.incoming.fileBasepath },
-    )
+    log.info('Upgrading incoming storage', backendLogFields(config.incoming, 'measure'))
     await incoming.upgrade(options.sacksNumber ?? 128)
   }
   if (!options.skipArchivePoliciesCreation && !options.skipIndex) {

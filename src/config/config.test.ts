@@ -68,7 +68,7 @@ it('[storage] driver = redis: [incoming] follows its driver and redis_url unless
     load('storage.driver=redis', 'incoming.redis_url=redis://q:1/').incoming.redisUrl,
     'redis://q:1/',
   )
-  assert.throws(() => load('storage.driver=s3'), /not supported yet/)
+  assert.throws(() => load('storage.driver=ceph'), /not supported yet/)
 })
 
 it('embedded defaults without any config file', () => {
@@ -113,7 +113,7 @@ it('config files, env and overrides, in that order', async () => {
     assert.equal(sqlitePathFromUrl(c.indexer.url, '/w'), '/w/rel.db')
     assert.equal(c.coordinationUrl, `sqlite:///${dir}/i/gnocchi-coordination.sqlite`)
     assert.throws(
-      () => loadConfig({ configFiles: [file], overrides: ['storage.driver=s3'] }),
+      () => loadConfig({ configFiles: [file], overrides: ['storage.driver=ceph'] }),
       /not supported/,
     )
     assert.throws(() => loadConfig({ search: false, overrides: ['api.port=x'] }), /invalid integer/)

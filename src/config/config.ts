@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { availableParallelism, homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
+import type { S3Options } from '../objstore/s3-options.ts'
+import type { SwiftOptions } from '../objstore/swift-client.ts'
 import { type IniData, normalizeOptionName, parseBool, parseIni, parseList } from './ini.ts'
 import {
   type KeystoneAuthConfig,
@@ -8,6 +10,7 @@ import {
   type OsloPolicyConfig,
   osloPolicyConfig,
 } from './keystone-config.ts'
+import { readS3Options, readSwiftOptions } from './objstore-config.ts'
 
 /**
  * Configuration with upstream's sections, option names and defaults (architecture.md §10).
@@ -65,9 +68,13 @@ export interface GnocchiConfig {
     readonly resourceTypeDdlTimeoutMs: number
   }
   readonly storage: {
-    readonly driver: 'file' | 'redis'
+    readonly driver: StorageDriverName
     /** `[storage] redis_url` (upstream default `redis://localhost:6379/`), for driver redis. */
     readonly redisUrl: string
+    /** `[storage] s3_*`, for driver s3. */
+    readonly s3: S3Options
+    /** `[storage] swift_*`, for driver swift. */
+    readonly swift: SwiftOptions
     readonly fileBasepath: string
     readonly fileSubdirLen: number
     /** gnocchi-ts extension `[storage] file_fsync` (default true; upstream never fsyncs). */
@@ -80,10 +87,14 @@ export interface GnocchiConfig {
     readonly processCachePoints: number
   }
   readonly incoming: {
-    readonly driver: 'file' | 'redis'
+    readonly driver: StorageDriverName
     readonly fileBasepath: string
     /** `[incoming] redis_url` (default: `[storage] redis_url`, as upstream), for driver redis. */
     readonly redisUrl: string
+    /** `[incoming] s3_*` (each defaults to its `[storage]` namesake, as upstream). */
+    readonly s3: S3Options
+    /** `[incoming] swift_*` (each defaults to its `[storage]` namesake). */
+    readonly swift: SwiftOptions
     /** gnocchi-ts extension `[incoming] file_fsync` (default true: a 202 means durable). */
     readonly fileFsync: boolean
   }
@@ -117,6 +128,10 @@ export interface GnocchiConfig {
   readonly keystone: KeystoneAuthConfig | undefined
   readonly osloPolicy: OsloPolicyConfig
 }
+
+/** `[storage]`/`[incoming]` drivers: upstream's `file`, `redis`, `s3`, `swift` (not `ceph`). */
+export type StorageDriverName = 'file' | 'redis' | 's3' | 'swift'
+const DRIVERS: readonly string[] = ['file', 'redis', 's3', 'swift']
 
 export interface LoadConfigOptions {
   /** `--config-file` values; when given, no search happens. */
@@ -269,11 +284,13 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
   const incomingBase = resolve(cwd, o.raw('incoming', 'file_basepath') ?? storageBase)
   const storageDriver = o.str('storage', 'driver', 'file')
   const incomingDriver = o.raw('incoming', 'driver') ?? storageDriver
-  if (storageDriver !== 'file' && storageDriver !== 'redis')
-    throw new Error(`[storage] driver ${storageDriver} is not supported yet (file, redis)`)
+  if (!DRIVERS.includes(storageDriver))
+    throw new Error(`[storage] driver ${storageDriver} is not supported yet (${DRIVERS.join(', ')})`)
   const storageRedisUrl = o.str('storage', 'redis_url', 'redis://localhost:6379/')
-  if (incomingDriver !== 'file' && incomingDriver !== 'redis')
-    throw new Error(`[incoming] driver ${incomingDriver} is not supported yet (file, redis)`)
+  if (!DRIVERS.includes(incomingDriver))
+    throw new Error(`[incoming] driver ${incomingDriver} is not supported yet (${DRIVERS.join(', ')})`)
+  const fromStorage = (name: string) => o.raw('storage', name)
+  const fromIncoming = (name: string) => o.raw('incoming', name) ?? o.raw('storage', name)
   const fileSyncMethod = o.str('storage', 'file_sync_method', 'fsync')
   if (fileSyncMethod !== 'fsync' && fileSyncMethod !== 'syncfs')
     throw new Error(`[storage] file_sync_method must be fsync or syncfs, got ${fileSyncMethod}`)
@@ -315,8 +332,10 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       resourceTypeDdlTimeoutMs: seconds('indexer', 'resource_type_ddl_timeout', 300),
     },
     storage: {
-      driver: storageDriver,
+      driver: storageDriver as StorageDriverName,
       redisUrl: storageRedisUrl,
+      s3: readS3Options('storage', fromStorage, env),
+      swift: readSwiftOptions('storage', fromStorage),
       fileBasepath: storageBase,
       fileSubdirLen: o.int('storage', 'file_subdir_len', 2, 0, 32),
       fileFsync: o.bool('storage', 'file_fsync', true),
@@ -325,8 +344,10 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       processCachePoints: o.int('storage', 'process_cache_points', 8_000_000, 0),
     },
     incoming: {
-      driver: incomingDriver,
+      driver: incomingDriver as StorageDriverName,
       fileBasepath: incomingBase,
+      s3: readS3Options('incoming', fromIncoming, env),
+      swift: readSwiftOptions('incoming', fromIncoming),
       // Upstream defaults every [incoming] option to its [storage] namesake.
       redisUrl: o.str('incoming', 'redis_url', storageRedisUrl),
       fileFsync: o.bool('incoming', 'file_fsync', true),

@@ -11,6 +11,8 @@ export interface IncomingConformanceOptions {
     reopen: () => IncomingDriver
     cleanup?: () => Promise<void>
   }>
+  /** Upstream's name of sack 3 of 8 for this driver (default `incoming8-3`; s3: `3-8`). */
+  readonly sackName3Of8?: string
 }
 
 const bundle = (...points: Array<[number, number]>) =>
@@ -50,7 +52,7 @@ export function runIncomingConformance(driverName: string, options: IncomingConf
       // Python: uuid.UUID('5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10').int % 8 == 0, % 128 == 16
       assert.equal(driver.sackFor('5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10'), 0)
       assert.equal(driver.sackFor('ffffffff-ffff-ffff-ffff-ffffffffffff'), 7)
-      assert.equal(driver.sackName(3), 'incoming8-3')
+      assert.equal(driver.sackName(3), options.sackName3Of8 ?? 'incoming8-3')
     })
 
     it('isConfigured is false before upgrade and true after', async () => {

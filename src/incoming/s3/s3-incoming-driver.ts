@@ -1,0 +1,212 @@
+import { mapLimit } from '../../objstore/http-client.ts'
+import { compareMeasureNames, isUuid, newMeasureObjectName } from '../../objstore/measure-names.ts'
+import { S3Client } from '../../objstore/s3-client.ts'
+import type { S3Options } from '../../objstore/s3-options.ts'
+import { concatBytes } from '../bundle.ts'
+import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
+import { SackCache } from '../sack.ts'
+
+/** Upstream names (gnocchi/incoming/__init__.py, gnocchi/incoming/s3.py). */
+const BUCKET_SUFFIX = '-measure'
+const CONFIG_KEY = 'gnocchi-config'
+
+interface ReadToken {
+  /** Metric id → the object keys read. */
+  readonly keys: ReadonlyMap<string, readonly string[]>
+}
+
+/**
+ * Backlog in S3, upstream layout: bucket `<s3_bucket_prefix>-measure`; the sack count in its
+ * object `gnocchi-config` (JSON `{"sacks": N}`); one object per bundle
+ * `<n>-<S>/<metric uuid>/<uuid>_<YYYYmmdd>_<HH:MM:SS>` (upstream's S3 sack name is `<n>-<S>`,
+ * not `incoming<S>-<n>`). Processing lists a sack's prefix, reads every object, and later
+ * deletes exactly the keys it read, so bundles stored in between survive.
+ *
+ * Durability: addMeasures resolves once the store acknowledged every PUT (a 202 after that).
+ * Sacks with work are the common prefixes of one delimited listing of the bucket.
+ */
+export class S3IncomingDriver implements IncomingDriver {
+  readonly name = 's3'
+  readonly #s3: S3Client
+  readonly #bucket: string
+  readonly #parallel: number
+  #sackCount = 0
+  #sacks: SackCache | undefined
+
+  constructor(options: S3Options) {
+    this.#s3 = new S3Client({
+      ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
+      ...(options.regionName ? { region: options.regionName } : {}),
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      maxConnections: options.maxPoolConnections,
+    })
+    this.#bucket = `${options.bucketPrefix}${BUCKET_SUFFIX}`
+    this.#parallel = options.maxPoolConnections
+  }
+
+  get bucket(): string {
+    return this.#bucket
+  }
+
+  get sackCount(): number {
+    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
+    return this.#sackCount
+  }
+
+  async #readConfig(): Promise<number | undefined> {
+    const raw = await this.#s3.getObject(this.#bucket, CONFIG_KEY, true)
+    if (raw === undefined) return undefined
+    let sacks: unknown
+    try {
+      sacks = (JSON.parse(raw.toString('utf8')) as { sacks?: unknown }).sacks
+    } catch {
+      sacks = undefined
+    }
+    if (typeof sacks !== 'number' || !Number.isInteger(sacks) || sacks < 1) {
+      throw new Error(
+        `Invalid sack count in S3 object ${this.#bucket}/${CONFIG_KEY}: ${raw.toString('utf8')}`,
+      )
+    }
+    return sacks
+  }
+
+  async isConfigured(): Promise<boolean> {
+    return (await this.#readConfig()) !== undefined
+  }
+
+  /** Creates the bucket, then the config object when absent (upstream's order). */
+  async upgrade(sacks: number): Promise<void> {
+    await this.#s3.createBucket(this.#bucket)
+    if ((await this.#readConfig()) === undefined) {
+      await this.#s3.putObject(this.#bucket, CONFIG_KEY, Buffer.from(`{"sacks": ${sacks}}`)) // json.dumps spacing
+    }
+  }
+
+  async open(): Promise<void> {
+    const count = await this.#readConfig()
+    if (count === undefined) {
+      throw new Error(
+        `Incoming storage not initialised in S3 (no ${this.#bucket}/${CONFIG_KEY} at ${this.#s3.endpoint}): run gnocchi-upgrade`,
+      )
+    }
+    this.#sackCount = count
+    this.#sacks = new SackCache(count)
+  }
+
+  sackFor(metricId: string): number {
+    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
+    return this.#sacks.sackFor(metricId)
+  }
+
+  sackName(sack: number): string {
+    return `${sack}-${this.sackCount}`
+  }
+
+  /** One PUT per metric, in parallel (pool-bounded). */
+  async addMeasures(batch: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    await mapLimit([...batch], this.#parallel, ([metricId, bytes]) =>
+      this.#s3.putObject(
+        this.#bucket,
+        `${this.sackName(this.sackFor(metricId))}/${metricId}/${newMeasureObjectName()}`,
+        bytes,
+      ),
+    )
+  }
+
+  async sacksWithWork(): Promise<number[]> {
+    const suffix = `-${this.sackCount}/`
+    const sacks: number[] = []
+    for (const prefix of await this.#s3.listPrefixes(this.#bucket, '', '/')) {
+      if (!prefix.endsWith(suffix)) continue
+      const sack = Number(prefix.slice(0, -suffix.length))
+      if (Number.isInteger(sack) && sack >= 0 && sack < this.sackCount) sacks.push(sack)
+    }
+    return sacks.sort((a, b) => a - b)
+  }
+
+  async readSack(sack: number, metricIds?: readonly string[]): Promise<PendingMeasures> {
+    const name = this.sackName(sack)
+    const listed =
+      metricIds === undefined
+        ? await this.#s3.listAll(this.#bucket, `${name}/`)
+        : (
+            await mapLimit(metricIds, this.#parallel, (id) =>
+              this.#s3.listAll(this.#bucket, `${name}/${id}/`),
+            )
+          ).flat()
+    const keys = new Map<string, string[]>()
+    for (const { key } of listed) {
+      const parts = key.split('/')
+      if (parts.length !== 3 || !isUuid(parts[1])) continue // upstream logs and skips these too
+      const list = keys.get(parts[1])
+      if (list) list.push(key)
+      else keys.set(parts[1], [key])
+    }
+    for (const list of keys.values())
+      list.sort((a, b) =>
+        compareMeasureNames(a.slice(a.lastIndexOf('/') + 1), b.slice(b.lastIndexOf('/') + 1)),
+      )
+    const flat = [...keys.values()].flat()
+    const bodies = await mapLimit(flat, this.#parallel, (key) => this.#s3.getObject(this.#bucket, key))
+    const byKey = new Map(flat.map((key, i) => [key, bodies[i]]))
+    const byMetric = new Map<string, Uint8Array>()
+    const read = new Map<string, string[]>()
+    for (const [metricId, list] of keys) {
+      // A key listed but gone by the GET was processed by another worker: skip it.
+      const present = list.filter((k) => byKey.get(k) !== undefined)
+      if (present.length === 0) continue
+      byMetric.set(metricId, concatBytes(present.map((k) => byKey.get(k) as Uint8Array)))
+      read.set(metricId, present)
+    }
+    const token: ReadToken = { keys: read }
+    return { sack, byMetric, token }
+  }
+
+  async deleteProcessed(pending: PendingMeasures): Promise<void> {
+    const { keys } = pending.token as ReadToken
+    const doomed: string[] = []
+    for (const [metricId, list] of keys) if (pending.byMetric.has(metricId)) doomed.push(...list)
+    await this.#deleteKeys(doomed)
+  }
+
+  async hasUnprocessed(metricId: string): Promise<boolean> {
+    const page = await this.#s3.listPage(this.#bucket, this.#metricPrefix(metricId), { maxKeys: 1 })
+    return page.objects.length > 0
+  }
+
+  async deleteAllMeasures(metricId: string): Promise<void> {
+    const objects = await this.#s3.listAll(this.#bucket, this.#metricPrefix(metricId))
+    await this.#deleteKeys(objects.map((o) => o.key))
+  }
+
+  /** Lists the whole bucket, as upstream: bundles per metric. */
+  async report(details: boolean): Promise<BacklogReport> {
+    const perMetric = new Map<string, number>()
+    for (const { key } of await this.#s3.listAll(this.#bucket, '')) {
+      if (key === CONFIG_KEY) continue
+      const parts = key.split('/')
+      if (parts.length < 3) continue
+      perMetric.set(parts[1], (perMetric.get(parts[1]) ?? 0) + 1)
+    }
+    let measures = 0
+    for (const n of perMetric.values()) measures += n
+    const summary = { metrics: perMetric.size, measures }
+    return details ? { summary, details: perMetric } : { summary }
+  }
+
+  async close(): Promise<void> {
+    this.#s3.close()
+  }
+
+  #metricPrefix(metricId: string): string {
+    return `${this.sackName(this.sackFor(metricId))}/${metricId}/`
+  }
+
+  /** DeleteObjects by the thousand, those batches in parallel. */
+  async #deleteKeys(keys: readonly string[]): Promise<void> {
+    const chunks: string[][] = []
+    for (let at = 0; at < keys.length; at += 1000) chunks.push(keys.slice(at, at + 1000))
+    await mapLimit(chunks, this.#parallel, (chunk) => this.#s3.deleteObjects(this.#bucket, chunk))
+  }
+}

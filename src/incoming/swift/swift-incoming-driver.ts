@@ -1,0 +1,187 @@
+import { mapLimit } from '../../objstore/http-client.ts'
+import { compareMeasureNames, isUuid, newMeasureObjectName } from '../../objstore/measure-names.ts'
+import { SwiftClient, type SwiftOptions } from '../../objstore/swift-client.ts'
+import { concatBytes } from '../bundle.ts'
+import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
+import { SackCache, sackName } from '../sack.ts'
+
+/** Upstream names (gnocchi/incoming/__init__.py, gnocchi/incoming/swift.py). */
+const CONFIG = 'gnocchi-config'
+
+interface ReadToken {
+  /** Metric id → the object names read. */
+  readonly names: ReadonlyMap<string, readonly string[]>
+}
+
+/**
+ * Backlog in Swift, upstream layout: container `gnocchi-config` with object `gnocchi-config`
+ * (JSON `{"sacks": N}`); one container per sack `incoming<S>-<n>`, created by upgrade; one
+ * object per bundle `<metric uuid>/<uuid>_<YYYYmmdd>_<HH:MM:SS>`. (Upstream does not apply
+ * `swift_container_prefix` to these.) Processing lists a sack, reads its objects, and later
+ * bulk-deletes exactly the names read.
+ *
+ * Upgrade creates the sack containers before the config object, so that a crash in between
+ * never leaves a configured backlog without its containers (upstream writes the config first).
+ */
+export class SwiftIncomingDriver implements IncomingDriver {
+  readonly name = 'swift'
+  readonly #swift: SwiftClient
+  #sackCount = 0
+  #sacks: SackCache | undefined
+
+  constructor(options: SwiftOptions) {
+    this.#swift = new SwiftClient(options)
+  }
+
+  get sackCount(): number {
+    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
+    return this.#sackCount
+  }
+
+  async #readConfig(): Promise<number | undefined> {
+    const raw = await this.#swift.getObject(CONFIG, CONFIG)
+    if (raw === undefined) return undefined
+    let sacks: unknown
+    try {
+      sacks = (JSON.parse(raw.toString('utf8')) as { sacks?: unknown }).sacks
+    } catch {
+      sacks = undefined
+    }
+    if (typeof sacks !== 'number' || !Number.isInteger(sacks) || sacks < 1) {
+      throw new Error(`Invalid sack count in Swift object ${CONFIG}/${CONFIG}: ${raw.toString('utf8')}`)
+    }
+    return sacks
+  }
+
+  async isConfigured(): Promise<boolean> {
+    return (await this.#readConfig()) !== undefined
+  }
+
+  async upgrade(sacks: number): Promise<void> {
+    if ((await this.#readConfig()) !== undefined) return
+    const containers = Array.from({ length: sacks }, (_, n) => sackName(n, sacks))
+    await mapLimit(containers, 8, (c) => this.#swift.putContainer(c))
+    await this.#swift.putContainer(CONFIG)
+    await this.#swift.putObject(CONFIG, CONFIG, Buffer.from(`{"sacks": ${sacks}}`)) // json.dumps spacing
+  }
+
+  async open(): Promise<void> {
+    const count = await this.#readConfig()
+    if (count === undefined) {
+      throw new Error(
+        `Incoming storage not initialised in Swift (no object ${CONFIG}/${CONFIG}): run gnocchi-upgrade`,
+      )
+    }
+    this.#sackCount = count
+    this.#sacks = new SackCache(count)
+  }
+
+  sackFor(metricId: string): number {
+    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
+    return this.#sacks.sackFor(metricId)
+  }
+
+  sackName(sack: number): string {
+    return sackName(sack, this.sackCount)
+  }
+
+  async addMeasures(batch: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    await mapLimit([...batch], this.#swift.maxConnections, async ([metricId, bytes]) => {
+      const container = this.sackName(this.sackFor(metricId))
+      if (!(await this.#swift.putObject(container, `${metricId}/${newMeasureObjectName()}`, bytes))) {
+        throw new Error(`Swift container ${container} does not exist: run gnocchi-upgrade`)
+      }
+    })
+  }
+
+  /** One one-name listing per sack, in parallel (upstream's Swift driver scans every sack too). */
+  async sacksWithWork(): Promise<number[]> {
+    const sacks = Array.from({ length: this.sackCount }, (_, n) => n)
+    const nonEmpty = await mapLimit(sacks, this.#swift.maxConnections, async (n) => {
+      const listing = await this.#swift.list(this.sackName(n), { limit: 1 })
+      return (listing?.names.length ?? 0) > 0
+    })
+    return sacks.filter((n) => nonEmpty[n])
+  }
+
+  async readSack(sack: number, metricIds?: readonly string[]): Promise<PendingMeasures> {
+    const container = this.sackName(sack)
+    const listed =
+      metricIds === undefined
+        ? ((await this.#swift.list(container))?.names ?? [])
+        : (
+            await mapLimit(
+              metricIds,
+              this.#swift.maxConnections,
+              async (id) => (await this.#swift.list(container, { prefix: `${id}/` }))?.names ?? [],
+            )
+          ).flat()
+    const names = new Map<string, string[]>()
+    for (const name of listed) {
+      const parts = name.split('/')
+      if (parts.length !== 2 || !isUuid(parts[0])) continue // upstream logs and skips these too
+      const list = names.get(parts[0])
+      if (list) list.push(name)
+      else names.set(parts[0], [name])
+    }
+    for (const list of names.values()) list.sort((a, b) => compareMeasureNames(a.slice(37), b.slice(37)))
+    const flat = [...names.values()].flat()
+    const bodies = await mapLimit(flat, this.#swift.maxConnections, (name) =>
+      this.#swift.getObject(container, name),
+    )
+    const byName = new Map(flat.map((name, i) => [name, bodies[i]]))
+    const byMetric = new Map<string, Uint8Array>()
+    const read = new Map<string, string[]>()
+    for (const [metricId, list] of names) {
+      // Listed but gone by the GET: processed by another worker meanwhile.
+      const present = list.filter((n) => byName.get(n) !== undefined)
+      if (present.length === 0) continue
+      byMetric.set(metricId, concatBytes(present.map((n) => byName.get(n) as Uint8Array)))
+      read.set(metricId, present)
+    }
+    const token: ReadToken = { names: read }
+    return { sack, byMetric, token }
+  }
+
+  async deleteProcessed(pending: PendingMeasures): Promise<void> {
+    const { names } = pending.token as ReadToken
+    const doomed: string[] = []
+    for (const [metricId, list] of names) if (pending.byMetric.has(metricId)) doomed.push(...list)
+    if (doomed.length > 0) await this.#swift.bulkDelete(this.sackName(pending.sack), doomed)
+  }
+
+  async hasUnprocessed(metricId: string): Promise<boolean> {
+    const listing = await this.#swift.list(this.sackName(this.sackFor(metricId)), {
+      prefix: `${metricId}/`,
+      limit: 1,
+    })
+    return (listing?.names.length ?? 0) > 0
+  }
+
+  async deleteAllMeasures(metricId: string): Promise<void> {
+    const container = this.sackName(this.sackFor(metricId))
+    const listing = await this.#swift.list(container, { prefix: `${metricId}/` })
+    if (listing && listing.names.length > 0) await this.#swift.bulkDelete(container, listing.names)
+  }
+
+  /** Lists every sack (exact, unlike the container object counts upstream reads). */
+  async report(details: boolean): Promise<BacklogReport> {
+    const sacks = Array.from({ length: this.sackCount }, (_, n) => this.sackName(n))
+    const listings = await mapLimit(sacks, this.#swift.maxConnections, (c) => this.#swift.list(c))
+    const perMetric = new Map<string, number>()
+    for (const listing of listings) {
+      for (const name of listing?.names ?? []) {
+        const metric = name.slice(0, name.indexOf('/'))
+        perMetric.set(metric, (perMetric.get(metric) ?? 0) + 1)
+      }
+    }
+    let measures = 0
+    for (const n of perMetric.values()) measures += n
+    const summary = { metrics: perMetric.size, measures }
+    return details ? { summary, details: perMetric } : { summary }
+  }
+
+  async close(): Promise<void> {
+    this.#swift.close()
+  }
+}
