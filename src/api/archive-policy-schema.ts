@@ -5,6 +5,7 @@
  */
 import { ALL_AGGREGATION_METHOD_NAMES } from '../carbonara/aggregation-method.ts'
 import type { ArchivePolicy, ArchivePolicyItem } from '../domain/archive-policy.ts'
+import { GnocchiError } from '../domain/errors.ts'
 import { encodeFloat } from './json.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from './timespan.ts'
 import {
@@ -70,7 +71,7 @@ export const updateArchivePolicySchema = object({
 })
 
 /** A semantic error of a definition (upstream ValueError → 400 with the plain message). */
-export class ArchivePolicyValueError extends Error {
+export class ArchivePolicyValueError extends GnocchiError {
   override name = 'ArchivePolicyValueError'
 }
 

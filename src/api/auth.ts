@@ -7,7 +7,7 @@
  * - `remoteuser`: upstream reads the WSGI `REMOTE_USER`; a Node server has no WSGI
  *   environment, so the fronting proxy passes it as the `X-Remote-User` header.
  */
-import { HttpError } from './errors.ts'
+import { NotAuthenticatedError } from '../domain/request-errors.ts'
 import type { Credentials } from './policy.ts'
 
 export type AuthMode = 'basic' | 'remoteuser'
@@ -45,7 +45,7 @@ export class RequestAuth {
       this.#mode === 'basic'
         ? parseBasicAuthUser(headerValue(this.#headers.authorization))
         : decodeLatin1(headerValue(this.#headers[REMOTE_USER_HEADER]))
-    if (user === undefined) throw new HttpError(401)
+    if (user === undefined) throw new NotAuthenticatedError()
     this.#user = user
     return user
   }

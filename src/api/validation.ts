@@ -7,7 +7,7 @@
  * Validators throw the first `Invalid` in voluptuous' order (input keys in order, then missing
  * required keys), which is what `str(MultipleInvalid)` shows.
  */
-import { type HttpError, invalidInput } from './errors.ts'
+import { InvalidInputError } from '../domain/request-errors.ts'
 import { encodeString } from './json.ts'
 import { parsePyIntString } from './py-float.ts'
 
@@ -33,8 +33,9 @@ export class Invalid extends Error {
     return out
   }
 
-  toHttpError(): HttpError {
-    return invalidInput(this.toString(), this.path)
+  /** The domain error of this failure (400 Invalid input). */
+  toError(): InvalidInputError {
+    return new InvalidInputError(this.toString(), this.path)
   }
 }
 
@@ -163,7 +164,7 @@ export function validate<T>(validator: Validator<T>, value: unknown): T {
   try {
     return validator(value, [])
   } catch (e) {
-    if (e instanceof Invalid) throw e.toHttpError()
+    if (e instanceof Invalid) throw e.toError()
     throw e
   }
 }

@@ -13,8 +13,9 @@
  * QueryValueError), except that string-filter numbers (Python floats upstream) compared with a
  * string column become their Python `str()` (`2` → `"2.0"`), which the typed Filter cannot say.
  */
+
+import { InvalidInputError, UnparsableQueryError } from '../../domain/request-errors.ts'
 import type { ComparisonOp, Filter, FilterScalar } from '../../indexer/filter.ts'
-import { HttpError, invalidInput } from '../errors.ts'
 import { encodeJson, PyFloat } from '../json.ts'
 import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { Invalid, type Path } from '../validation.ts'
@@ -132,7 +133,7 @@ class Validator {
 
   node(v: unknown, path: Path, depth: number): Filter {
     if (depth > MAX_FILTER_DEPTH) {
-      throw invalidInput(`filter nested deeper than ${MAX_FILTER_DEPTH} levels`, path)
+      throw new InvalidInputError(`filter nested deeper than ${MAX_FILTER_DEPTH} levels`, path)
     }
     checkLength(v, path, 0, 1)
     if (!isDict(v)) throw new Invalid('expected a dictionary', path)
@@ -206,11 +207,11 @@ export function parseJsonFilter(raw: unknown, options: FilterOptions): Filter | 
   try {
     filter = validator.node(raw, [], 0)
   } catch (e) {
-    if (e instanceof Invalid) throw e.toHttpError()
+    if (e instanceof Invalid) throw e.toError()
     throw e
   }
   if (isDict(raw) && Object.keys(raw).length === 0) return undefined
   // Upstream's QueryTransformer fails on a nested `{}` (IndexError → QueryError).
-  if (validator.sawEmpty) throw new HttpError(400, 'Unable to parse this query')
+  if (validator.sawEmpty) throw new UnparsableQueryError()
   return filter
 }

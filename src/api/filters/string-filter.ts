@@ -14,7 +14,7 @@
  * The result is the raw JSON filter (numbers as PyFloat, since upstream makes them floats);
  * it still has to go through the JSON filter schema (json-filter.ts).
  */
-import { HttpError } from '../errors.ts'
+import { InvalidFilterError } from '../../domain/request-errors.ts'
 import { encodeJson, type JsonValue, PyFloat } from '../json.ts'
 import { MAX_FILTER_DEPTH } from './json-filter.ts'
 
@@ -348,8 +348,8 @@ function formatFailure(s: string, failure: ParseFailure): string {
   return `${failure.msg}${foundPhrase}  (at char ${loc}), (line:${line}, col:${col})`
 }
 
-function invalidFilter(message: string): HttpError {
-  return new HttpError(400, `Invalid filter: ${message}`)
+function invalidFilter(message: string): InvalidFilterError {
+  return new InvalidFilterError(message)
 }
 
 /** Parses a `filter=` string into pyparsing-like groups; throws upstream's 400. */

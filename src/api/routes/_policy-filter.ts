@@ -10,9 +10,10 @@
  * metrics). We do the same by default; `[api] filter_listings = true` filters in these modes
  * too (docs/compatibility.md).
  */
+
+import { InsufficientPrivilegesError } from '../../domain/request-errors.ts'
 import { type Filter, f } from '../../indexer/filter.ts'
 import type { RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import type { Credentials } from '../policy.ts'
 
 function projectOf(creds: Credentials): string | undefined {
@@ -20,8 +21,8 @@ function projectOf(creds: Credentials): string | undefined {
   return typeof p === 'string' && p !== '' ? p : undefined
 }
 
-function insufficient(): HttpError {
-  return new HttpError(403, 'Insufficient privileges')
+function insufficient(): InsufficientPrivilegesError {
+  return new InsufficientPrivilegesError()
 }
 
 /** The filter to AND with a resource listing or search; undefined when all rows may be seen. */

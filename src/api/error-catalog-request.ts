@@ -1,0 +1,482 @@
+/**
+ * The error catalog, part 2: errors of the request (src/domain/request-errors.ts). Detail
+ * `''` and `null` leave the body to webob's status explanation (`null`: pecan's own errors).
+ */
+
+import {
+  AggregatesResourceTypeError,
+  AggregationMethodMissingError,
+  ArchivePolicyChangeError,
+  ArgumentValueError,
+  AttributeTypeChangeError,
+  BadBooleanParamError,
+  BodyDecodeError,
+  CalendarResampleManyError,
+  DeleteWithoutFilterError,
+  EmptySearchQueryError,
+  ForbiddenError,
+  GranularityMissingError,
+  GzipDecodeError,
+  InfluxDatabaseMissingError,
+  InfluxQueryNotImplementedError,
+  InsufficientPrivilegesError,
+  InternalError,
+  InvalidFilterError,
+  InvalidGroupbyError,
+  InvalidInputError,
+  InvalidInputTextError,
+  InvalidMetricReferencesError,
+  InvalidReaggregationError,
+  InvalidResampleError,
+  InvalidResourceIdError,
+  InvalidSearchQueryError,
+  InvalidSearchValueError,
+  JsonPatchError,
+  MethodNotAllowedError,
+  MetricArchivePolicyMissingError,
+  MetricNameTakenError,
+  MetricNotProcessedError,
+  MetricsNotFoundError,
+  MetricWithoutNameError,
+  NotAcceptableError,
+  NotAuthenticatedError,
+  NotModifiedError,
+  PaginationArgumentError,
+  PreconditionFailedError,
+  RedirectToSlashError,
+  RequestTooLargeError,
+  ResampleWithoutGranularityError,
+  ResourceBodyError,
+  RouteNotFoundError,
+  RuleArchivePolicyMissingError,
+  RuleRenameConflictError,
+  SearchAggregationMissingError,
+  ServerBusyError,
+  SlashInMetricNameError,
+  StatusUnavailableError,
+  StorageFullError,
+  UnknownMetricIdsError,
+  UnknownPrecisionError,
+  UnknownSortDirectionError,
+  UnparsableQueryError,
+  UnsupportedMediaTypeError,
+} from '../domain/request-errors.ts'
+import { isStorageFullError, STORAGE_FULL_RETRY_AFTER_S } from '../domain/storage-full.ts'
+import { ArchivePolicyValueError } from './archive-policy-schema.ts'
+import { BODY_BUDGET_RETRY_AFTER_S } from './body-budget.ts'
+import { type CatalogRow, invalidInput, message, row } from './error-catalog-row.ts'
+import { encodeFloat, type JsonValue, PyFloat } from './json.ts'
+
+const ID = '5a301761-f78b-46e2-8900-8b4f6fe6675a'
+const empty = (): JsonValue => ''
+const none = (): JsonValue => null
+const text = (s: string) => (): JsonValue => s
+
+export const DELETE_CAUTION = `caution: the query can not be empty, or it will ${' '.repeat(18)}delete entire database`
+const SORT_DIRECTION =
+  "Invalid pagination: `Unknown sort direction, must be one of: asc-nullsfirst, asc-nullslast, desc-nullsfirst, desc-nullslast'"
+
+export const REQUEST_ERRORS: readonly CatalogRow[] = [
+  // ---------------------------------------------------------------- protocol
+  row(RouteNotFoundError, 404, 'no route has this path', none, () => new RouteNotFoundError()),
+  row(
+    RedirectToSlashError,
+    302,
+    '`GET /v1` (pecan redirects to `/v1/`)',
+    none,
+    () => new RedirectToSlashError('http://127.0.0.1:8041/v1/'),
+    (e) => ({ location: e.location }),
+  ),
+  row(
+    MethodNotAllowedError,
+    405,
+    'a route without this method (Allow lists the methods it has)',
+    empty,
+    () => new MethodNotAllowedError('GET, POST'),
+    (e): Record<string, string> => (e.allow === undefined ? {} : { allow: e.allow }),
+  ),
+  row(NotAcceptableError, 406, 'an Accept header that excludes JSON', empty, () => new NotAcceptableError()),
+  row(NotAuthenticatedError, 401, 'no usable credentials (basic or remote-user)', empty, () => {
+    return new NotAuthenticatedError()
+  }),
+  row(
+    ForbiddenError,
+    403,
+    'the policy refuses the rule to these credentials',
+    empty,
+    () => new ForbiddenError(),
+  ),
+  row(
+    InsufficientPrivilegesError,
+    403,
+    'a listing or search the policy lets these credentials see none of',
+    text('Insufficient privileges'),
+    () => new InsufficientPrivilegesError(),
+  ),
+  row(
+    PreconditionFailedError,
+    412,
+    'If-Match / If-Unmodified-Since / If-None-Match (writes) fail',
+    empty,
+    () => {
+      return new PreconditionFailedError()
+    },
+  ),
+  row(NotModifiedError, 304, 'If-None-Match / If-Modified-Since on a read match (no body)', empty, () => {
+    return new NotModifiedError()
+  }),
+  row(
+    RequestTooLargeError,
+    413,
+    'a body over `[api] max_body_size`',
+    empty,
+    () => new RequestTooLargeError(),
+  ),
+  row(
+    UnsupportedMediaTypeError,
+    415,
+    'a body whose Content-Type the route does not read',
+    empty,
+    () => new UnsupportedMediaTypeError(),
+  ),
+  row(
+    ServerBusyError,
+    503,
+    'the request bodies in flight hold the whole `[api] max_bodies_size` budget',
+    text('The server is busy with other request bodies. Please retry later.'),
+    () => new ServerBusyError(),
+    () => ({ 'retry-after': String(BODY_BUDGET_RETRY_AFTER_S) }),
+  ),
+  row(
+    StorageFullError,
+    503,
+    'a disk, database or Redis out of space (nothing was stored)',
+    text('No space left on the storage of this server. Please retry later.'),
+    () => new StorageFullError(),
+    () => ({ 'retry-after': String(STORAGE_FULL_RETRY_AFTER_S) }),
+  ),
+  row(
+    StatusUnavailableError,
+    503,
+    '`/v1/status` could not read the backlog or the metricd members',
+    text('Unable to generate status. Please retry.'),
+    () => new StatusUnavailableError(),
+  ),
+  row(InternalError, 500, 'a bug: any error not in this catalog (logged)', empty, () => new InternalError()),
+  // ---------------------------------------------------------------- parameters and bodies
+  row(
+    InvalidInputError,
+    400,
+    'a body or query that the endpoint schema (voluptuous) rejects',
+    (e) => invalidInput(e.reason, e.path),
+    () => new InvalidInputError("extra keys not allowed @ data['foo']", ['foo']),
+  ),
+  row(
+    InvalidInputTextError,
+    400,
+    'resource type bodies and metric listing filters that the schema rejects',
+    (e) => `Invalid input: ${e.message}`,
+    () => new InvalidInputTextError("required key not provided @ data['name']"),
+  ),
+  row(
+    ArgumentValueError,
+    400,
+    'a query parameter that does not parse (`start`, `stop`, `granularity`, `fill`, `needed_overlap`)',
+    (e) => ({ cause: 'Argument value error', detail: e.param, reason: e.reason }),
+    () => new ArgumentValueError('start', 'Must be a datetime or a timestamp'),
+  ),
+  row(
+    PaginationArgumentError,
+    400,
+    '`limit`, `marker` or `sort` of a listing that do not validate',
+    (e) => ({ cause: 'Argument value error', reason: e.reason }),
+    () => new PaginationArgumentError("expected int for dictionary value @ data['limit']"),
+  ),
+  row(
+    UnknownSortDirectionError,
+    400,
+    'a `sort` direction other than asc/desc[-nulls…]',
+    text(SORT_DIRECTION),
+    () => {
+      return new UnknownSortDirectionError()
+    },
+  ),
+  row(
+    BodyDecodeError,
+    400,
+    'a body that is not UTF-8 JSON',
+    (e) => ({ cause: 'Unable to decode body', reason: e.message, detail: [] }),
+    () => new BodyDecodeError('Expecting value: line 1 column 1 (char 0)'),
+  ),
+  row(
+    BadBooleanParamError,
+    400,
+    'a boolean query parameter (`refresh`, `details`, `history`…) that is not a boolean',
+    (e) =>
+      `Unable to parse \`${e.param}': Unrecognized value '${e.value}', acceptable values are: ${e.acceptable.map((s) => `'${s}'`).join(', ')}`,
+    () => new BadBooleanParamError('refresh', 'maybe', ['0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't']),
+  ),
+  row(
+    InvalidFilterError,
+    400,
+    'a `filter=` string that does not parse',
+    (e) => `Invalid filter: ${e.message}`,
+    () => {
+      return new InvalidFilterError("Expected end of text, found 'x'  (at char 4), (line:1, col:5)")
+    },
+  ),
+  row(
+    UnparsableQueryError,
+    400,
+    'a filter holding an empty `{}` below its root',
+    text('Unable to parse this query'),
+    () => {
+      return new UnparsableQueryError()
+    },
+  ),
+  row(DeleteWithoutFilterError, 400, 'a bulk resource delete without a filter', text(DELETE_CAUTION), () => {
+    return new DeleteWithoutFilterError()
+  }),
+  row(
+    SlashInMetricNameError,
+    400,
+    'a metric name with a `/`',
+    text("'/' is not supported in metric name"),
+    () => new SlashInMetricNameError(),
+  ),
+  row(InvalidResourceIdError, 400, 'Prometheus: labels that make no valid resource id', message, () => {
+    return new InvalidResourceIdError("'/' is not supported in resource id")
+  }),
+  row(JsonPatchError, 400, 'a resource type JSON Patch that cannot apply', message, () => {
+    return new JsonPatchError("can't remove a non-existent object 'foo'")
+  }),
+  row(
+    AttributeTypeChangeError,
+    400,
+    'a resource type patch that changes the type of an attribute',
+    (e) =>
+      `Type update is not available yet. Changing ${e.from} to ${e.to} for attribute ${e.attribute} of resource ${e.resourceType}`,
+    () => new AttributeTypeChangeError('host', 'size', 'number', 'string'),
+  ),
+  row(
+    ArchivePolicyValueError,
+    400,
+    'an archive policy definition that is inconsistent (points × granularity ≠ timespan…)',
+    message,
+    () => new ArchivePolicyValueError('timespan ≠ granularity × points'),
+  ),
+  row(
+    ArchivePolicyChangeError,
+    400,
+    'an archive policy update that adds, drops or changes granularities',
+    (e) =>
+      `Archive policy ${e.archivePolicy} does not support change: ${
+        e.granularity === undefined
+          ? 'Cannot add or drop granularities'
+          : `${encodeFloat(e.granularity)} granularity interval was changed`
+      }`,
+    () => new ArchivePolicyChangeError('low', 300),
+  ),
+  row(
+    RuleRenameConflictError,
+    400,
+    'renaming a rule to a name that is taken',
+    (e) =>
+      `Archive policy rule ${e.rule} does not support change: Archive policy rule ${e.newName} already exists.`,
+    () => new RuleRenameConflictError('default', 'other'),
+  ),
+  row(
+    RuleArchivePolicyMissingError,
+    400,
+    'a new rule naming an archive policy that does not exist',
+    (e) => ({ cause: 'Archive policy does not exist', detail: e.message }),
+    () => new RuleArchivePolicyMissingError('high'),
+  ),
+  row(
+    MetricArchivePolicyMissingError,
+    400,
+    'a new metric naming an archive policy that does not exist',
+    (e) => `Archive policy ${e.message} does not exist`,
+    () => new MetricArchivePolicyMissingError('high'),
+  ),
+  row(
+    MetricNameTakenError,
+    400,
+    '`POST /v1/metric` with a `resource_id` and a name the resource already has',
+    (e) => ({ cause: 'Named metric already exists', detail: e.message }),
+    () => new MetricNameTakenError('cpu'),
+  ),
+  row(
+    MetricWithoutNameError,
+    400,
+    '`POST /v1/metric` with a `resource_id` but no name',
+    () => ({
+      cause: 'Attribute value error',
+      detail: 'name',
+      reason: 'Name cannot be null if resource_id is not null',
+    }),
+    () => new MetricWithoutNameError(),
+  ),
+  row(
+    ResourceBodyError,
+    400,
+    'a resource body naming metrics or archive policies that do not exist, or dates out of order',
+    message,
+    () => new ResourceBodyError(`Metric ${ID} does not exist`),
+  ),
+  // ---------------------------------------------------------------- measures and aggregation
+  row(
+    ResampleWithoutGranularityError,
+    400,
+    '`resample` without `granularity`',
+    text('A granularity must be specified to resample'),
+    () => new ResampleWithoutGranularityError(),
+  ),
+  row(InvalidResampleError, 400, 'a `resample` that is not a timespan or a calendar unit', message, () => {
+    return new InvalidResampleError('Unable to parse timespan')
+  }),
+  row(
+    AggregationMethodMissingError,
+    404,
+    'a measures read with an `aggregation` the archive policy does not keep',
+    (e) => ({
+      cause: 'Aggregation method does not exist for this metric',
+      detail: { metric: e.metricId, aggregation_method: e.method },
+    }),
+    () => new AggregationMethodMissingError(ID, 'max'),
+  ),
+  row(
+    GranularityMissingError,
+    404,
+    'a measures read at a `granularity` the archive policy does not have',
+    (e) =>
+      `Aggregation method '${e.method}' at granularity '${encodeFloat(e.granularity)}' for metric ${e.metricId} does not exist`,
+    () => new GranularityMissingError(ID, 'mean', 60),
+  ),
+  row(
+    InvalidReaggregationError,
+    400,
+    '`/v1/aggregation`: a `reaggregation` method the cross-metric reducers lack (upstream: 500)',
+    (e) => `Invalid reaggregation method: ${e.message}`,
+    () => new InvalidReaggregationError('rate:mean'),
+  ),
+  row(
+    CalendarResampleManyError,
+    400,
+    '`/v1/aggregation`: a calendar `resample` of several metrics (upstream: 500)',
+    text('Calendar resampling is only supported for a single metric'),
+    () => new CalendarResampleManyError(),
+  ),
+  row(
+    InvalidGroupbyError,
+    400,
+    '`/v1/aggregation/resource`: a `groupby` that is no attribute',
+    text('Invalid groupby attribute'),
+    () => {
+      return new InvalidGroupbyError()
+    },
+  ),
+  row(
+    InvalidMetricReferencesError,
+    400,
+    '`/v1/aggregates`: metric references whose id is not a UUID',
+    (e) => ({
+      cause: 'Invalid metric references',
+      reason: 'badly formed hexadecimal UUID string',
+      detail: e.references.map((r) => [...r]),
+    }),
+    () => new InvalidMetricReferencesError([['cpu', 'mean']]),
+  ),
+  row(
+    UnknownMetricIdsError,
+    404,
+    '`/v1/aggregates`: metric references to metrics that do not exist',
+    (e) => ({ cause: 'Unknown metrics', reason: "Provided metrics don't exists", detail: [...e.metricIds] }),
+    () => new UnknownMetricIdsError([ID]),
+  ),
+  row(
+    MetricsNotFoundError,
+    400,
+    '`/v1/aggregates` resource mode: a metric name none of the resources has',
+    (e) => ({ cause: 'Metrics not found', detail: [...e.names] }),
+    () => new MetricsNotFoundError(['cpu']),
+  ),
+  row(
+    AggregatesResourceTypeError,
+    400,
+    '`/v1/aggregates` resource mode: a `resource_type` that does not exist',
+    (e) => ({ cause: 'Resource type does not exist', detail: e.value as JsonValue }),
+    () => new AggregatesResourceTypeError('host'),
+  ),
+  // ---------------------------------------------------------------- metric search
+  row(
+    EmptySearchQueryError,
+    400,
+    '`/v1/search/metric` without a body',
+    text('No query specified in body'),
+    () => {
+      return new EmptySearchQueryError()
+    },
+  ),
+  row(
+    InvalidSearchValueError,
+    400,
+    '`/v1/search/metric`: a `start` or `stop` that is no timestamp',
+    (e) => `Invalid value for ${e.message}`,
+    () => new InvalidSearchValueError('start'),
+  ),
+  row(InvalidSearchQueryError, 400, '`/v1/search/metric`: a query with an unknown operator', message, () => {
+    return new InvalidSearchQueryError('Unknown operator: foo')
+  }),
+  row(
+    SearchAggregationMissingError,
+    400,
+    '`/v1/search/metric`: a granularity the metric archive policy does not have',
+    (e) => ({
+      cause: 'Aggregation does not exist',
+      detail: { granularity: new PyFloat(e.granularity), aggregation_method: e.method },
+    }),
+    () => new SearchAggregationMissingError(60, 'mean'),
+  ),
+  row(
+    MetricNotProcessedError,
+    400,
+    '`/v1/search/metric`: a metric whose measures were never processed',
+    (e) => ({ cause: 'Metric does not exist', detail: { metric: e.metric as JsonValue } }),
+    () => new MetricNotProcessedError({ id: ID }),
+  ),
+  // ---------------------------------------------------------------- InfluxDB
+  row(
+    InfluxQueryNotImplementedError,
+    501,
+    'InfluxDB: a query other than `CREATE DATABASE`',
+    () => ({ cause: 'Not implemented error', detail: 'q', reason: 'Query not implemented' }),
+    () => new InfluxQueryNotImplementedError(),
+  ),
+  row(
+    GzipDecodeError,
+    400,
+    'InfluxDB: a `Content-Encoding: gzip` body that does not inflate',
+    text('Unable to decompress the gzip request body'),
+    () => new GzipDecodeError(),
+  ),
+  row(
+    UnknownPrecisionError,
+    400,
+    'InfluxDB: a `precision` other than n, u, ms, s, m, h',
+    (e) => ({ cause: 'Value error', detail: 'precision', reason: `Unknown precision \`${e.precision}'` }),
+    () => new UnknownPrecisionError('d'),
+  ),
+  row(
+    InfluxDatabaseMissingError,
+    404,
+    'InfluxDB: a write to a database never created (upstream: 500)',
+    (e) => ({ cause: 'Resource type does not exist', detail: e.database }),
+    () => new InfluxDatabaseMissingError('telegraf'),
+  ),
+]
+
+/** Errors that are not domain errors but have a row: the storage's "no space left". */
+export function wellKnownError(err: unknown): Error | undefined {
+  return isStorageFullError(err) ? new StorageFullError() : undefined
+}
