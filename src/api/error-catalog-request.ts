@@ -1,42 +1,27 @@
 /**
- * The error catalog, part 2: errors of the request (src/domain/request-errors.ts). Detail
+ * The error catalog, part 2: errors of the request (src/domain/request-errors.ts) — protocol,
+ * parameters and bodies; error-catalog-measures.ts has those of reads and InfluxDB. Detail
  * `''` and `null` leave the body to webob's status explanation (`null`: pecan's own errors).
  */
 
 import {
-  AggregatesResourceTypeError,
-  AggregationMethodMissingError,
   ArchivePolicyChangeError,
   ArgumentValueError,
   AttributeTypeChangeError,
   BadBooleanParamError,
   BodyDecodeError,
-  CalendarResampleManyError,
   DeleteWithoutFilterError,
-  EmptySearchQueryError,
   ForbiddenError,
-  GranularityMissingError,
-  GzipDecodeError,
-  InfluxDatabaseMissingError,
-  InfluxQueryNotImplementedError,
   InsufficientPrivilegesError,
   InternalError,
   InvalidFilterError,
-  InvalidGroupbyError,
   InvalidInputError,
   InvalidInputTextError,
-  InvalidMetricReferencesError,
-  InvalidReaggregationError,
-  InvalidResampleError,
   InvalidResourceIdError,
-  InvalidSearchQueryError,
-  InvalidSearchValueError,
   JsonPatchError,
   MethodNotAllowedError,
   MetricArchivePolicyMissingError,
   MetricNameTakenError,
-  MetricNotProcessedError,
-  MetricsNotFoundError,
   MetricWithoutNameError,
   NotAcceptableError,
   NotAuthenticatedError,
@@ -45,18 +30,14 @@ import {
   PreconditionFailedError,
   RedirectToSlashError,
   RequestTooLargeError,
-  ResampleWithoutGranularityError,
   ResourceBodyError,
   RouteNotFoundError,
   RuleArchivePolicyMissingError,
   RuleRenameConflictError,
-  SearchAggregationMissingError,
   ServerBusyError,
   SlashInMetricNameError,
   StatusUnavailableError,
   StorageFullError,
-  UnknownMetricIdsError,
-  UnknownPrecisionError,
   UnknownSortDirectionError,
   UnparsableQueryError,
   UnsupportedMediaTypeError,
@@ -65,7 +46,7 @@ import { isStorageFullError, STORAGE_FULL_RETRY_AFTER_S } from '../domain/storag
 import { ArchivePolicyValueError } from './archive-policy-schema.ts'
 import { BODY_BUDGET_RETRY_AFTER_S } from './body-budget.ts'
 import { type CatalogRow, invalidInput, message, row } from './error-catalog-row.ts'
-import { encodeFloat, type JsonValue, PyFloat } from './json.ts'
+import { encodeFloat, type JsonValue } from './json.ts'
 
 const ID = '5a301761-f78b-46e2-8900-8b4f6fe6675a'
 const empty = (): JsonValue => ''
@@ -128,7 +109,7 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
   row(
     RequestTooLargeError,
     413,
-    'a body over `[api] max_body_size`',
+    'a body over 64 MiB (or over the whole in-flight budget, `[api] max_body_bytes_in_flight`)',
     empty,
     () => new RequestTooLargeError(),
   ),
@@ -142,7 +123,7 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
   row(
     ServerBusyError,
     503,
-    'the request bodies in flight hold the whole `[api] max_bodies_size` budget',
+    'the request bodies in flight hold the whole `[api] max_body_bytes_in_flight` budget',
     text('The server is busy with other request bodies. Please retry later.'),
     () => new ServerBusyError(),
     () => ({ 'retry-after': String(BODY_BUDGET_RETRY_AFTER_S) }),
@@ -323,156 +304,6 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
     'a resource body naming metrics or archive policies that do not exist, or dates out of order',
     message,
     () => new ResourceBodyError(`Metric ${ID} does not exist`),
-  ),
-  // ---------------------------------------------------------------- measures and aggregation
-  row(
-    ResampleWithoutGranularityError,
-    400,
-    '`resample` without `granularity`',
-    text('A granularity must be specified to resample'),
-    () => new ResampleWithoutGranularityError(),
-  ),
-  row(InvalidResampleError, 400, 'a `resample` that is not a timespan or a calendar unit', message, () => {
-    return new InvalidResampleError('Unable to parse timespan')
-  }),
-  row(
-    AggregationMethodMissingError,
-    404,
-    'a measures read with an `aggregation` the archive policy does not keep',
-    (e) => ({
-      cause: 'Aggregation method does not exist for this metric',
-      detail: { metric: e.metricId, aggregation_method: e.method },
-    }),
-    () => new AggregationMethodMissingError(ID, 'max'),
-  ),
-  row(
-    GranularityMissingError,
-    404,
-    'a measures read at a `granularity` the archive policy does not have',
-    (e) =>
-      `Aggregation method '${e.method}' at granularity '${encodeFloat(e.granularity)}' for metric ${e.metricId} does not exist`,
-    () => new GranularityMissingError(ID, 'mean', 60),
-  ),
-  row(
-    InvalidReaggregationError,
-    400,
-    '`/v1/aggregation`: a `reaggregation` method the cross-metric reducers lack (upstream: 500)',
-    (e) => `Invalid reaggregation method: ${e.message}`,
-    () => new InvalidReaggregationError('rate:mean'),
-  ),
-  row(
-    CalendarResampleManyError,
-    400,
-    '`/v1/aggregation`: a calendar `resample` of several metrics (upstream: 500)',
-    text('Calendar resampling is only supported for a single metric'),
-    () => new CalendarResampleManyError(),
-  ),
-  row(
-    InvalidGroupbyError,
-    400,
-    '`/v1/aggregation/resource`: a `groupby` that is no attribute',
-    text('Invalid groupby attribute'),
-    () => {
-      return new InvalidGroupbyError()
-    },
-  ),
-  row(
-    InvalidMetricReferencesError,
-    400,
-    '`/v1/aggregates`: metric references whose id is not a UUID',
-    (e) => ({
-      cause: 'Invalid metric references',
-      reason: 'badly formed hexadecimal UUID string',
-      detail: e.references.map((r) => [...r]),
-    }),
-    () => new InvalidMetricReferencesError([['cpu', 'mean']]),
-  ),
-  row(
-    UnknownMetricIdsError,
-    404,
-    '`/v1/aggregates`: metric references to metrics that do not exist',
-    (e) => ({ cause: 'Unknown metrics', reason: "Provided metrics don't exists", detail: [...e.metricIds] }),
-    () => new UnknownMetricIdsError([ID]),
-  ),
-  row(
-    MetricsNotFoundError,
-    400,
-    '`/v1/aggregates` resource mode: a metric name none of the resources has',
-    (e) => ({ cause: 'Metrics not found', detail: [...e.names] }),
-    () => new MetricsNotFoundError(['cpu']),
-  ),
-  row(
-    AggregatesResourceTypeError,
-    400,
-    '`/v1/aggregates` resource mode: a `resource_type` that does not exist',
-    (e) => ({ cause: 'Resource type does not exist', detail: e.value as JsonValue }),
-    () => new AggregatesResourceTypeError('host'),
-  ),
-  // ---------------------------------------------------------------- metric search
-  row(
-    EmptySearchQueryError,
-    400,
-    '`/v1/search/metric` without a body',
-    text('No query specified in body'),
-    () => {
-      return new EmptySearchQueryError()
-    },
-  ),
-  row(
-    InvalidSearchValueError,
-    400,
-    '`/v1/search/metric`: a `start` or `stop` that is no timestamp',
-    (e) => `Invalid value for ${e.message}`,
-    () => new InvalidSearchValueError('start'),
-  ),
-  row(InvalidSearchQueryError, 400, '`/v1/search/metric`: a query with an unknown operator', message, () => {
-    return new InvalidSearchQueryError('Unknown operator: foo')
-  }),
-  row(
-    SearchAggregationMissingError,
-    400,
-    '`/v1/search/metric`: a granularity the metric archive policy does not have',
-    (e) => ({
-      cause: 'Aggregation does not exist',
-      detail: { granularity: new PyFloat(e.granularity), aggregation_method: e.method },
-    }),
-    () => new SearchAggregationMissingError(60, 'mean'),
-  ),
-  row(
-    MetricNotProcessedError,
-    400,
-    '`/v1/search/metric`: a metric whose measures were never processed',
-    (e) => ({ cause: 'Metric does not exist', detail: { metric: e.metric as JsonValue } }),
-    () => new MetricNotProcessedError({ id: ID }),
-  ),
-  // ---------------------------------------------------------------- InfluxDB
-  row(
-    InfluxQueryNotImplementedError,
-    501,
-    'InfluxDB: a query other than `CREATE DATABASE`',
-    () => ({ cause: 'Not implemented error', detail: 'q', reason: 'Query not implemented' }),
-    () => new InfluxQueryNotImplementedError(),
-  ),
-  row(
-    GzipDecodeError,
-    400,
-    'InfluxDB: a `Content-Encoding: gzip` body that does not inflate',
-    text('Unable to decompress the gzip request body'),
-    () => new GzipDecodeError(),
-  ),
-  row(
-    UnknownPrecisionError,
-    400,
-    'InfluxDB: a `precision` other than n, u, ms, s, m, h',
-    (e) => ({ cause: 'Value error', detail: 'precision', reason: `Unknown precision \`${e.precision}'` }),
-    () => new UnknownPrecisionError('d'),
-  ),
-  row(
-    InfluxDatabaseMissingError,
-    404,
-    'InfluxDB: a write to a database never created (upstream: 500)',
-    (e) => ({ cause: 'Resource type does not exist', detail: e.database }),
-    () => new InfluxDatabaseMissingError('telegraf'),
   ),
 ]
 

@@ -6,7 +6,8 @@
  * that looks errors up here and renders them (JSON, HTML or text by Accept, as pecan/webob).
  *
  * This file: errors of the data (src/domain/errors.ts, ingest, aggregates);
- * error-catalog-request.ts: errors of the request (protocol, parameters, bodies).
+ * error-catalog-request.ts: errors of the request (protocol, parameters, bodies);
+ * error-catalog-measures.ts: those of reads, aggregation, metric search and InfluxDB.
  */
 import {
   OperationsParseError,
@@ -49,6 +50,7 @@ import {
   UnknownResourcesError,
 } from '../ingest/errors.ts'
 import { TooManyDatapointsError } from './aggregates-reader.ts'
+import { MEASURES_ERRORS } from './error-catalog-measures.ts'
 import { REQUEST_ERRORS } from './error-catalog-request.ts'
 import { type CatalogRow, invalidInput, message, row } from './error-catalog-row.ts'
 import { type JsonValue, PyFloat } from './json.ts'
@@ -274,7 +276,7 @@ const DATA_ERRORS: readonly CatalogRow[] = [
 ]
 
 /** The whole catalog, in the order of docs/errors.md. */
-export const ERROR_CATALOG: readonly CatalogRow[] = [...DATA_ERRORS, ...REQUEST_ERRORS]
+export const ERROR_CATALOG: readonly CatalogRow[] = [...DATA_ERRORS, ...REQUEST_ERRORS, ...MEASURES_ERRORS]
 
 const BY_CLASS = new Map<unknown, CatalogRow>(ERROR_CATALOG.map((r) => [r.error, r]))
 
