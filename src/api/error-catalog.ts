@@ -61,6 +61,21 @@ export const NOT_IMPLEMENTED_DETAIL = 'Sorry, this Gnocchi server does not imple
 
 const ID = '5a301761-f78b-46e2-8900-8b4f6fe6675a'
 
+/**
+ * Validated operations (`operationToJson`) as upstream prints them: its schema coerces number
+ * operands and resample granularities to floats (`["+", 1.0, 2.0]`), rolling windows to ints.
+ */
+function pyOperations(op: unknown): JsonValue {
+  if (typeof op === 'number') return new PyFloat(op)
+  if (!Array.isArray(op) || op[0] === 'metric') return op as JsonValue
+  const [head, ...args] = op as unknown[]
+  if (head === 'rolling') return [head, args[0], args[1], pyOperations(args[2])] as JsonValue
+  if (head === 'resample')
+    return [head, args[0], new PyFloat(args[1] as number), pyOperations(args[2])] as JsonValue
+  if (head === 'aggregate') return [head, args[0], pyOperations(args[1])] as JsonValue
+  return [head as JsonValue, ...args.map(pyOperations)]
+}
+
 const DATA_ERRORS: readonly CatalogRow[] = [
   // ---------------------------------------------------------------- archive policies and rules
   row(NoSuchArchivePolicyError, 404, 'a URL names an archive policy that does not exist', message, () => {
@@ -194,7 +209,7 @@ const DATA_ERRORS: readonly CatalogRow[] = [
     OperationsWithoutMetricError,
     400,
     '`/v1/aggregates`: operations that reference no metric',
-    (e) => ({ cause: e.upstreamCause, reason: e.reason, detail: e.detail as JsonValue }),
+    (e) => ({ cause: e.upstreamCause, reason: e.reason, detail: pyOperations(e.detail) }),
     () => new OperationsWithoutMetricError(['+', 1, 2]),
   ),
   row(

@@ -100,6 +100,25 @@ test('errors outside the catalog are 500s with an empty detail; a full disk is a
   assert.equal(full.headers['retry-after'], '30')
 })
 
+test('operations in error details are printed with upstream float coercion', () => {
+  const e = new aggregatesErrors.OperationsWithoutMetricError([
+    '+',
+    1,
+    ['rolling', 'mean', 3, ['resample', 'max', 60, ['aggregate', 'sum', ['abs', 2.5]]]],
+  ])
+  const json = renderError(resolveError(e), {
+    method: 'GET',
+    accept: 'application/json',
+    contentType: undefined,
+  })
+  assert.match(
+    json.body,
+    /"detail": \["\+", 1\.0, \["rolling", "mean", 3, \["resample", "max", 60\.0, \["aggregate", "sum", \["abs", 2\.5\]\]\]\]\]\}/,
+  )
+  const text = renderError(resolveError(e), { method: 'GET', accept: undefined, contentType: undefined })
+  assert.match(text.body, /'detail': \['\+', 1\.0, \['rolling', 'mean', 3, \['resample', 'max', 60\.0/)
+})
+
 test('docs/errors.md is generated from the catalog (run `node scripts/errors-doc.ts`)', () => {
   const doc = readFileSync(ERRORS_DOC_PATH, 'utf8')
   assert.ok(doc === errorsDoc(), 'docs/errors.md is stale: run `node scripts/errors-doc.ts`')
