@@ -4,10 +4,10 @@
  * resolution (`*`, `+x`, `-x`, server defaults).
  */
 import { ALL_AGGREGATION_METHOD_NAMES } from '../carbonara/aggregation-method.ts'
+import { encodeFloat } from '../compat/json.ts'
+import { ConversionError, nsToSeconds, parseTimespanNs } from '../compat/timespan.ts'
 import type { ArchivePolicy, ArchivePolicyItem } from '../domain/archive-policy.ts'
 import { GnocchiError } from '../domain/errors.ts'
-import { encodeFloat } from './json.ts'
-import { ConversionError, nsToSeconds, parseTimespanNs } from './timespan.ts'
 import {
   all,
   coerceInt,

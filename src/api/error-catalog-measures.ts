@@ -2,6 +2,8 @@
  * The error catalog, part 3: request errors of measures reads, cross-metric aggregation,
  * metric search and InfluxDB (src/domain/request-errors.ts).
  */
+
+import { encodeFloat, type JsonValue, PyFloat } from '../compat/json.ts'
 import {
   AggregatesResourceTypeError,
   AggregationMethodMissingError,
@@ -25,7 +27,6 @@ import {
   UnknownPrecisionError,
 } from '../domain/request-errors.ts'
 import { type CatalogRow, message, row } from './error-catalog-row.ts'
-import { encodeFloat, type JsonValue, PyFloat } from './json.ts'
 
 const ID = '5a301761-f78b-46e2-8900-8b4f6fe6675a'
 const text = (s: string) => (): JsonValue => s

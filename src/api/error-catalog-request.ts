@@ -4,6 +4,7 @@
  * `''` and `null` leave the body to webob's status explanation (`null`: pecan's own errors).
  */
 
+import { encodeFloat, type JsonValue } from '../compat/json.ts'
 import {
   ArchivePolicyChangeError,
   ArgumentValueError,
@@ -46,7 +47,6 @@ import { isStorageFullError, STORAGE_FULL_RETRY_AFTER_S } from '../domain/storag
 import { ArchivePolicyValueError } from './archive-policy-schema.ts'
 import { BODY_BUDGET_RETRY_AFTER_S } from './body-budget.ts'
 import { type CatalogRow, invalidInput, message, row } from './error-catalog-row.ts'
-import { encodeFloat, type JsonValue } from './json.ts'
 
 const ID = '5a301761-f78b-46e2-8900-8b4f6fe6675a'
 const empty = (): JsonValue => ''

@@ -1,5 +1,5 @@
 /** The row type of the error catalog (src/api/error-catalog.ts) and the helpers its rows share. */
-import type { JsonValue } from './json.ts'
+import type { JsonValue } from '../compat/json.ts'
 
 export interface CatalogRow {
   /** The domain error class; a row matches instances of exactly this class. */

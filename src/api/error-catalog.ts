@@ -16,6 +16,7 @@ import {
   UnaggregableTimeseriesError,
   UnknownAggregationError,
 } from '../aggregates/errors.ts'
+import { type JsonValue, PyFloat } from '../compat/json.ts'
 import {
   ArchivePolicyAlreadyExistsError,
   ArchivePolicyInUseError,
@@ -53,7 +54,6 @@ import { TooManyDatapointsError } from './aggregates-reader.ts'
 import { MEASURES_ERRORS } from './error-catalog-measures.ts'
 import { REQUEST_ERRORS } from './error-catalog-request.ts'
 import { type CatalogRow, invalidInput, message, row } from './error-catalog-row.ts'
-import { type JsonValue, PyFloat } from './json.ts'
 
 export type { CatalogRow } from './error-catalog-row.ts'
 

@@ -12,11 +12,12 @@
  *   renders its HTML page, its own JSON form, or the text/plain form
  *   `"<code> <Title>\n\n<explanation>\n\n <detail>  "`.
  */
+
+import { encodeJson, type JsonValue, PyFloat } from '../compat/json.ts'
 import { InternalError } from '../domain/request-errors.ts'
 import { acceptableOffers, bestOffer } from './content-negotiation.ts'
 import { type CatalogRow, catalogRow } from './error-catalog.ts'
 import { wellKnownError } from './error-catalog-request.ts'
-import { encodeJson, type JsonValue, PyFloat } from './json.ts'
 
 /** An error as the client sees it: status, upstream's detail, extra headers. */
 export interface ResolvedError {

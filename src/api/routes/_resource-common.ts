@@ -4,6 +4,7 @@
  * conditional requests (api.md §8.2) and the `metrics` map of resource bodies (§8.4).
  */
 
+import { parseUuid, ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import { NoSuchResourceError, NoSuchResourceTypeError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
 import {
@@ -22,7 +23,6 @@ import { parseStringFilter } from '../filters/string-filter.ts'
 import { hostUrlPath, type PaginationOptions, paginationOptions } from '../pagination.ts'
 import { pyUrlencode } from '../proxy-headers.ts'
 import { resourceEtag, resourceJson, resourceLastModifiedSeconds } from '../resource-json.ts'
-import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { Invalid, isPlainObject, type Path } from '../validation.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 

@@ -20,6 +20,7 @@ import type {
   OperationNode,
 } from '../../aggregates/index.ts'
 import { UnaggregableTimeseriesError } from '../../aggregates/index.ts'
+import { encodeJson, type JsonObject, type JsonValue, PyFloat } from '../../compat/json.ts'
 import type { Metric } from '../../domain/metric.ts'
 import {
   AggregatesResourceTypeError,
@@ -35,7 +36,6 @@ import { rawJsonReply } from '../context.ts'
 import { pyRepr } from '../errors.ts'
 import { GENERIC_STRING_FIELDS, parseJsonFilter } from '../filters/json-filter.ts'
 import { parseStringFilter } from '../filters/string-filter.ts'
-import { encodeJson, type JsonObject, type JsonValue, PyFloat } from '../json.ts'
 import type { ChunkedBody } from '../reply-chunks.ts'
 import { resourceJson } from '../resource-json.ts'
 import { andPolicy, resourcePolicyFilter } from './_policy-filter.ts'

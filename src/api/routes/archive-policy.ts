@@ -1,4 +1,6 @@
 /** `/v1/archive_policy[/<name>]` (api.md §3.4). */
+
+import { nsToSeconds } from '../../compat/timespan.ts'
 import type { ArchivePolicyItem } from '../../domain/archive-policy.ts'
 import { NoSuchArchivePolicyError } from '../../domain/errors.ts'
 import { ArchivePolicyChangeError } from '../../domain/request-errors.ts'
@@ -11,7 +13,6 @@ import {
 import { jsonReply, NO_CONTENT, type RequestContext } from '../context.ts'
 import { route } from '../router.ts'
 import { archivePolicyJson } from '../serializers.ts'
-import { nsToSeconds } from '../timespan.ts'
 import { validate } from '../validation.ts'
 import { enforce, locationHeader, readJson } from './_common.ts'
 

@@ -7,6 +7,8 @@
  * inflated (Telegraf's `content_encoding = "gzip"`); upstream would fail to parse it.
  */
 import { gunzipSync } from 'node:zlib'
+import { nowNs } from '../../compat/timestamp.ts'
+import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import { NoSuchResourceTypeError, ResourceTypeAlreadyExistsError } from '../../domain/errors.ts'
 import {
   GzipDecodeError,
@@ -21,8 +23,6 @@ import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
 import { bodyBudgetExceeded } from '../body-budget.ts'
 import { NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
 import { route } from '../router.ts'
-import { nowNs } from '../timestamp.ts'
-import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { enforce, queryParam } from './_common.ts'
 import { batchMeasures, requestIngestEnvironment } from './_ingest-common.ts'
 

@@ -1,5 +1,7 @@
 /** `POST|GET /v1/metric/<id>/measures` (api.md §5.5, §5.6; aggregation.md §5). */
 import { parseAggregationMethod } from '../../carbonara/aggregation-method.ts'
+import { ConversionError, nsToSeconds, parseTimespanNs } from '../../compat/timespan.ts'
+import { parseTimestampNs } from '../../compat/timestamp.ts'
 import { MetricLockedError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
 import {
@@ -13,12 +15,10 @@ import type { Resource } from '../../domain/resource.ts'
 import { decodeBundle } from '../../incoming/bundle.ts'
 import { bundleFromJsonMeasures } from '../../ingest/json-measures.ts'
 import { scanJsonMeasures } from '../../ingest/json-measures-scan.ts'
+import type { CalendarUnit, Resample } from '../../storage/read-measures.ts'
 import { ACCEPTED, type Reply, type RequestContext, rawJsonReply } from '../context.ts'
-import type { CalendarUnit, Resample } from '../deps.ts'
 import { encodeMeasureList, encodeMeasureListBody } from '../measures-json.ts'
 import { route } from '../router.ts'
-import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
-import { parseTimestampNs } from '../timestamp.ts'
 import { boolParam, enforceMetric, MEASURES_JSON, queryParam, readJson, scanJsonBody } from './_common.ts'
 import { lookupMetric } from './metric.ts'
 

@@ -4,6 +4,7 @@
  * are the series' `__name__`s; all samples are queued in one batched write. 202.
  */
 
+import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import { InvalidResourceIdError } from '../../domain/request-errors.ts'
 import type { ResourceAttributeSchema } from '../../domain/resource.ts'
 import { decodeRemoteWrite } from '../../ingest/remote-write.ts'
@@ -11,7 +12,6 @@ import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
 import { SNAPPY_MAX_UNCOMPRESSED_BYTES, snappyDeclaredLength } from '../../ingest/snappy.ts'
 import { ACCEPTED, type Reply, type RequestContext } from '../context.ts'
 import { route } from '../router.ts'
-import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { batchMeasures, requestIngestEnvironment } from './_ingest-common.ts'
 
 const PROMETHEUS_RESOURCE_TYPE = 'prometheus'

@@ -3,11 +3,11 @@
  * `ResourceTypeController` (JSON patch of `/attributes`, re-validated with the update schema).
  */
 
+import type { JsonObject, JsonValue } from '../../compat/json.ts'
 import { NoSuchResourceTypeError } from '../../domain/errors.ts'
 import { AttributeTypeChangeError, JsonPatchError } from '../../domain/request-errors.ts'
 import type { ResourceAttributeChange, ResourceAttributeSchema, ResourceType } from '../../domain/resource.ts'
 import { jsonReply, NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
-import type { JsonObject, JsonValue } from '../json.ts'
 import {
   type AttributeDefinition,
   attributeSchemaJson,

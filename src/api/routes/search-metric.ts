@@ -5,6 +5,10 @@
 
 import { pyMod } from '../../aggregates/operators.ts'
 import type { TimeSeries } from '../../carbonara/time-series.ts'
+import { encodeString } from '../../compat/json.ts'
+import { ConversionError, nsToSeconds, parseTimespanNs } from '../../compat/timespan.ts'
+import { parseTimestampNs } from '../../compat/timestamp.ts'
+import { parseUuid } from '../../compat/uuid.ts'
 import type { Metric } from '../../domain/metric.ts'
 import {
   ArgumentValueError,
@@ -18,13 +22,9 @@ import {
 import { readMeasuresMany } from '../aggregates-reader.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
-import { encodeString } from '../json.ts'
 import { granularityJson, MeasuresJsonWriter } from '../measures-json.ts'
 import { route } from '../router.ts'
 import { listedMetricJson, metricPolicyTarget } from '../serializers.ts'
-import { ConversionError, nsToSeconds, parseTimespanNs } from '../timespan.ts'
-import { parseTimestampNs } from '../timestamp.ts'
-import { parseUuid } from '../uuid.ts'
 import { isPlainObject } from '../validation.ts'
 import { enforce, readJson } from './_common.ts'
 import { PolicyCache } from './aggregates-common.ts'
