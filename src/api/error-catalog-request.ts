@@ -9,6 +9,7 @@ import {
   ArchivePolicyChangeError,
   ArgumentValueError,
   AttributeTypeChangeError,
+  AuthServiceUnavailableError,
   BadBooleanParamError,
   BodyDecodeError,
   DeleteWithoutFilterError,
@@ -47,6 +48,7 @@ import { isStorageFullError, STORAGE_FULL_RETRY_AFTER_S } from '../domain/storag
 import { ArchivePolicyValueError } from './archive-policy-schema.ts'
 import { BODY_BUDGET_RETRY_AFTER_S } from './body-budget.ts'
 import { type CatalogRow, invalidInput, message, row } from './error-catalog-row.ts'
+import { KEYSTONE_RETRY_AFTER_S } from './keystone/keystone-auth.ts'
 
 const ID = '5a301761-f78b-46e2-8900-8b4f6fe6675a'
 const empty = (): JsonValue => ''
@@ -135,6 +137,14 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
     text('No space left on the storage of this server. Please retry later.'),
     () => new StorageFullError(),
     () => ({ 'retry-after': String(STORAGE_FULL_RETRY_AFTER_S) }),
+  ),
+  row(
+    AuthServiceUnavailableError,
+    503,
+    '`[api] auth_mode = keystone`: Keystone could not validate the token in time',
+    text('The Keystone service is temporarily unavailable.'),
+    () => new AuthServiceUnavailableError(),
+    () => ({ 'retry-after': String(KEYSTONE_RETRY_AFTER_S) }),
   ),
   row(
     StatusUnavailableError,

@@ -36,6 +36,10 @@ export class InsufficientPrivilegesError extends requestError(
 export class PreconditionFailedError extends requestError('PreconditionFailedError', () => 'precondition') {}
 export class NotModifiedError extends requestError('NotModifiedError', () => 'not modified') {}
 export class ServerBusyError extends requestError('ServerBusyError', () => 'body budget exhausted') {}
+export class AuthServiceUnavailableError extends requestError(
+  'AuthServiceUnavailableError',
+  () => 'keystone down',
+) {}
 export class StorageFullError extends requestError('StorageFullError', () => 'storage full') {}
 export class StatusUnavailableError extends requestError('StatusUnavailableError', () => 'status failed') {}
 export class InternalError extends requestError('InternalError', () => 'unexpected error') {}
