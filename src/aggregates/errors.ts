@@ -2,8 +2,8 @@ import { GnocchiError } from '../domain/errors.ts'
 
 /*
  * Errors of the aggregates engine. Each carries the pieces of upstream's HTTP body (`upstreamCause`,
- * `reason`, `detail`); the status lives in the API's error mapper (suggested status noted on
- * each class). `detail` values are JSON-ready.
+ * `reason`, `detail`); the status lives in the API's error catalog (src/api/error-catalog.ts;
+ * suggested status noted on each class). `detail` values are JSON-ready.
  */
 
 /** 400 `{"cause": "Invalid operations", "reason": "Fail to parse the operations string", "detail": <pyparsing message>}`. */

@@ -7,6 +7,7 @@ import { ALL_AGGREGATION_METHOD_NAMES } from '../carbonara/aggregation-method.ts
 import { encodeFloat } from '../compat/json.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../compat/timespan.ts'
 import type { ArchivePolicy, ArchivePolicyItem } from '../domain/archive-policy.ts'
+import { GnocchiError } from '../domain/errors.ts'
 import {
   all,
   coerceInt,
@@ -70,7 +71,7 @@ export const updateArchivePolicySchema = object({
 })
 
 /** A semantic error of a definition (upstream ValueError → 400 with the plain message). */
-export class ArchivePolicyValueError extends Error {
+export class ArchivePolicyValueError extends GnocchiError {
   override name = 'ArchivePolicyValueError'
 }
 

@@ -10,7 +10,7 @@
  *   KeystoneAuthHelper reads it; the user is `user_id:project_id`. Domain-scoped tokens put
  *   their domain where the project goes (upstream PR #878, docs/keystone.md).
  */
-import { HttpError } from './errors.ts'
+import { NotAuthenticatedError } from '../domain/request-errors.ts'
 import type { KeystoneIdentity } from './keystone/keystone-auth.ts'
 import type { Credentials } from './policy.ts'
 
@@ -57,7 +57,7 @@ export class RequestAuth {
         : this.#mode === 'basic'
           ? parseBasicAuthUser(headerValue(this.#headers.authorization))
           : decodeLatin1(headerValue(this.#headers[REMOTE_USER_HEADER]))
-    if (user === undefined) throw new HttpError(401)
+    if (user === undefined) throw new NotAuthenticatedError()
     this.#user = user
     return user
   }

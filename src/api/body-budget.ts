@@ -7,7 +7,7 @@
  * Retry-After, its body drained without being kept.
  */
 import { totalmem } from 'node:os'
-import { HttpError } from './errors.ts'
+import { ServerBusyError } from '../domain/request-errors.ts'
 
 /** Seconds a client is told to wait when the budget is spent (bursts pass within a second or two). */
 export const BODY_BUDGET_RETRY_AFTER_S = 2
@@ -97,8 +97,7 @@ export class BodyLease {
   }
 }
 
-export function bodyBudgetExceeded(): HttpError {
-  return new HttpError(503, 'The server is busy with other request bodies. Please retry later.', {
-    'retry-after': String(BODY_BUDGET_RETRY_AFTER_S),
-  })
+/** 503 with Retry-After (error catalog); thrown rather than waiting for room. */
+export function bodyBudgetExceeded(): ServerBusyError {
+  return new ServerBusyError()
 }

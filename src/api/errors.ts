@@ -1,9 +1,10 @@
 /**
  * The one place where errors become HTTP responses (style.md §11.4 habit 12).
  *
- * Route code throws `HttpError` (status + upstream's `detail`, a string or a structured object)
- * or lets domain errors from src/domain/errors.ts escape; `errorResponse()` maps both to
- * status, headers and body. Bodies reproduce pecan + webob byte for byte:
+ * Routes and lower layers throw domain errors (src/domain/errors.ts, request-errors.ts,
+ * ingest/errors.ts, aggregates/errors.ts); `resolveError()` looks their class up in the error
+ * catalog (error-catalog.ts: status, upstream's detail, headers) and `renderError()` renders
+ * that the way pecan + webob do, byte for byte:
  *
  * - if the best of `text/plain, text/html, application/json` for the request's Accept (missing
  *   = `*\/*`) is JSON: `{"code": 404, "title": "Not Found", "description": <detail>}`;
@@ -11,78 +12,19 @@
  *   renders its HTML page, its own JSON form, or the text/plain form
  *   `"<code> <Title>\n\n<explanation>\n\n <detail>  "`.
  */
-import {
-  OperationsParseError,
-  OperationsValidationError,
-  OperationsWithoutMetricError,
-  UnaggregableTimeseriesError,
-  UnknownAggregationError,
-} from '../aggregates/errors.ts'
-import { encodeJson, type JsonValue, PyFloat } from '../compat/json.ts'
-import {
-  ArchivePolicyAlreadyExistsError,
-  ArchivePolicyInUseError,
-  ArchivePolicyRuleAlreadyExistsError,
-  FilterTooLargeError,
-  GnocchiError,
-  IndexerNotImplementedError,
-  InvalidMarkerError,
-  InvalidSortKeyError,
-  InvalidStringValueError,
-  MetricLockedError,
-  NamedMetricAlreadyExistsError,
-  NoSuchArchivePolicyError,
-  NoSuchArchivePolicyRuleError,
-  NoSuchMetricError,
-  NoSuchResourceError,
-  NoSuchResourceTypeError,
-  QueryAttributeError,
-  QueryValueError,
-  ResourceAlreadyExistsError,
-  ResourceTypeAlreadyExistsError,
-  ResourceTypeInUseError,
-  StartAfterEndError,
-  UnexpectedResourceTypeStateError,
-} from '../domain/errors.ts'
-import { isStorageFullError, STORAGE_FULL_RETRY_AFTER_S } from '../domain/storage-full.ts'
-import {
-  InvalidMeasuresError,
-  LineProtocolError,
-  NoArchivePolicyRuleMatchError,
-  RemoteWriteDecodeError,
-  ResourceOfOtherTypeError,
-  UnknownMetricsError,
-  UnknownResourcesError,
-} from '../ingest/errors.ts'
-import { ObjectStoreRequestError, ObjectStoreUnavailableError } from '../objstore/http-client.ts'
-import { TooManyDatapointsError } from './aggregates-reader.ts'
-import { acceptableOffers, bestOffer } from './content-negotiation.ts'
 
-export class HttpError extends Error {
-  override name = 'HttpError'
+import { encodeJson, type JsonValue, PyFloat } from '../compat/json.ts'
+import { InternalError } from '../domain/request-errors.ts'
+import { acceptableOffers, bestOffer } from './content-negotiation.ts'
+import { type CatalogRow, catalogRow } from './error-catalog.ts'
+import { wellKnownError } from './error-catalog-request.ts'
+
+/** An error as the client sees it: status, upstream's detail, extra headers. */
+export interface ResolvedError {
   readonly status: number
-  /** Upstream's `abort(status, detail)` detail; `null` for router-level errors. */
   readonly detail: JsonValue
   readonly headers: Readonly<Record<string, string>>
-  constructor(status: number, detail: JsonValue = '', headers: Record<string, string> = {}) {
-    super(typeof detail === 'string' ? `${status} ${detail}` : `${status} ${encodeJson(detail)}`)
-    this.status = status
-    this.detail = detail
-    this.headers = headers
-  }
 }
-
-/** 400 `{"cause": "Invalid input", ...}` from a voluptuous-style failure. */
-export function invalidInput(reason: string, path: readonly (string | number)[]): HttpError {
-  return new HttpError(400, { cause: 'Invalid input', reason, detail: path.map(String) })
-}
-
-/** 400 `{"cause": "Argument value error", "detail": <param>, "reason": ...}`. */
-export function argumentValueError(param: string, reason: string): HttpError {
-  return new HttpError(400, { cause: 'Argument value error', detail: param, reason })
-}
-
-export const NOT_IMPLEMENTED_DETAIL = 'Sorry, this Gnocchi server does not implement this feature 😞'
 
 interface StatusInfo {
   readonly title: string
@@ -160,120 +102,31 @@ export interface ErrorResponse {
   readonly body: string
 }
 
-/** Maps domain errors to their default HTTP form; routes override where upstream differs. */
-export function toHttpError(err: unknown): HttpError | undefined {
-  if (err instanceof HttpError) return err
-  if (isStorageFullError(err)) return storageFull()
-  if (err instanceof ObjectStoreUnavailableError || err instanceof ObjectStoreRequestError)
-    return objectStoreDown()
-  if (!(err instanceof GnocchiError)) return undefined
-  if (
-    err instanceof NoSuchMetricError ||
-    err instanceof NoSuchArchivePolicyError ||
-    err instanceof NoSuchArchivePolicyRuleError ||
-    err instanceof NoSuchResourceError
-  ) {
-    return new HttpError(404, err.message)
-  }
-  if (
-    err instanceof ArchivePolicyAlreadyExistsError ||
-    err instanceof ArchivePolicyRuleAlreadyExistsError ||
-    err instanceof NamedMetricAlreadyExistsError
-  ) {
-    return new HttpError(409, err.message)
-  }
-  if (err instanceof ArchivePolicyInUseError) return new HttpError(400, err.message)
-  if (err instanceof InvalidMarkerError || err instanceof InvalidSortKeyError)
-    return new HttpError(400, err.message)
-  if (err instanceof MetricLockedError) return new HttpError(503, err.message)
-  if (err instanceof InvalidStringValueError) return invalidInput(err.message, err.path)
-  if (err instanceof FilterTooLargeError) return new HttpError(400, err.message)
-  return resourceHttpError(err) ?? aggregatesHttpError(err) ?? ingestHttpError(err)
-}
+const INTERNAL_ROW = catalogRow(new InternalError()) as CatalogRow
 
-/** A full disk (or database, or Redis memory): nothing was stored, the client may retry later. */
-export function storageFull(): HttpError {
-  return new HttpError(503, 'No space left on the storage of this server. Please retry later.', {
-    'retry-after': String(STORAGE_FULL_RETRY_AFTER_S),
-  })
-}
-
-/** S3/Swift unreachable or refusing us (credentials, missing bucket): the detail is in the server log. */
-function objectStoreDown(): HttpError {
-  return new HttpError(503, 'The object storage of this server is unavailable. Please retry later.', {
-    'retry-after': String(STORAGE_FULL_RETRY_AFTER_S),
-  })
-}
-
-/** Resource and resource type errors (api.md §7–§9). */
-function resourceHttpError(err: GnocchiError): HttpError | undefined {
-  if (err instanceof NoSuchResourceTypeError) return new HttpError(404, err.message)
-  if (err instanceof ResourceAlreadyExistsError || err instanceof ResourceTypeAlreadyExistsError)
-    return new HttpError(409, err.message)
-  if (
-    err instanceof ResourceTypeInUseError ||
-    err instanceof QueryAttributeError ||
-    err instanceof QueryValueError ||
-    err instanceof StartAfterEndError ||
-    err instanceof UnexpectedResourceTypeStateError
-  ) {
-    return new HttpError(400, err.message)
+/**
+ * The catalog row and response parts of a thrown value; `expected` is false for errors no
+ * row covers (bugs: the caller logs them, the client gets a bare 500).
+ */
+export function resolveError(
+  err: unknown,
+): ResolvedError & { readonly row: CatalogRow; readonly expected: boolean } {
+  let e = err
+  let row = catalogRow(e)
+  if (row === undefined) {
+    const known = wellKnownError(e)
+    if (known !== undefined) {
+      e = known
+      row = catalogRow(e)
+    }
   }
-  if (err instanceof IndexerNotImplementedError) return new HttpError(501, NOT_IMPLEMENTED_DETAIL)
-  return undefined
-}
-
-/** Errors of the cross-metric aggregation engine (src/aggregates/errors.ts), upstream's bodies. */
-function aggregatesHttpError(err: GnocchiError): HttpError | undefined {
-  if (err instanceof UnaggregableTimeseriesError) {
-    // Granularities in details are Python floats (`[name, method, 123.0]`).
-    const detail = err.detail.map((ref) => ref.map((x) => (typeof x === 'number' ? new PyFloat(x) : x)))
-    return new HttpError(400, { cause: err.upstreamCause, reason: err.reason, detail })
+  const expected = row !== undefined
+  if (row === undefined) {
+    e = new InternalError()
+    row = INTERNAL_ROW
   }
-  if (
-    err instanceof OperationsParseError ||
-    err instanceof OperationsWithoutMetricError ||
-    err instanceof OperationsValidationError
-  ) {
-    return new HttpError(400, {
-      cause: err.upstreamCause,
-      reason: err.reason,
-      detail: err.detail as JsonValue,
-    })
-  }
-  if (err instanceof UnknownAggregationError) {
-    return new HttpError(404, { cause: err.upstreamCause, detail: err.detail as JsonValue })
-  }
-  if (err instanceof TooManyDatapointsError) {
-    return new HttpError(400, {
-      cause: err.upstreamCause,
-      reason: err.reason,
-      detail: { points: err.points, max_points: err.maxPoints },
-    })
-  }
-  return undefined
-}
-
-/** Errors of the ingestion path (src/ingest/errors.ts), with upstream's bodies. */
-function ingestHttpError(err: GnocchiError): HttpError | undefined {
-  if (err instanceof InvalidMeasuresError) return invalidInput(err.reason, err.path)
-  if (err instanceof LineProtocolError) {
-    return new HttpError(400, { cause: 'Value error', detail: err.detail, reason: err.reason })
-  }
-  if (err instanceof UnknownResourcesError) {
-    return new HttpError(400, { cause: 'Unknown resources', detail: err.resources.map((r) => ({ ...r })) })
-  }
-  if (
-    err instanceof NoArchivePolicyRuleMatchError ||
-    err instanceof UnknownMetricsError ||
-    err instanceof RemoteWriteDecodeError
-  ) {
-    return new HttpError(400, err.message)
-  }
-  if (err instanceof ResourceOfOtherTypeError) {
-    return new HttpError(409, { cause: 'Resource already exists', detail: err.resourceId })
-  }
-  return undefined
+  const error = e as Error
+  return { row, expected, status: row.status, detail: row.detail(error), headers: row.headers?.(error) ?? {} }
 }
 
 /** Python `repr()` of a JSON-like value, as `str(dict)` shows structured details in text bodies. */
@@ -336,8 +189,8 @@ function substitute(template: string, args: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => args[k] ?? '')
 }
 
-/** Renders an HttpError the way pecan + webob do for this request. */
-export function renderHttpError(err: HttpError, req: ErrorRequestInfo): ErrorResponse {
+/** Renders a resolved error the way pecan + webob do for this request. */
+export function renderError(err: ResolvedError, req: ErrorRequestInfo): ErrorResponse {
   const info = STATUS[err.status] ?? { title: 'Error', explanation: '' }
   const statusLine = `${err.status} ${info.title}`
   const headers: Record<string, string> = { ...err.headers }

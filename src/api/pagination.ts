@@ -1,6 +1,7 @@
 /** Pagination query options (api.md §2): `limit`, `marker`, `sort` with voluptuous messages. */
+
+import { PaginationArgumentError } from '../domain/request-errors.ts'
 import type { RequestContext } from './context.ts'
-import { HttpError } from './errors.ts'
 import { pyQuote } from './proxy-headers.ts'
 import { all, coerceInt, Invalid, object, range, str, type Validator } from './validation.ts'
 
@@ -36,8 +37,7 @@ export function paginationOptions(
     const out = schema(params, [])
     return { limit: out.limit as number, marker: out.marker, sorts: out.sort as string[] }
   } catch (e) {
-    if (e instanceof Invalid)
-      throw new HttpError(400, { cause: 'Argument value error', reason: e.toString() })
+    if (e instanceof Invalid) throw new PaginationArgumentError(e.toString())
     throw e
   }
 }

@@ -8,10 +8,10 @@ import { encodeJson, type JsonObject, type JsonValue, PyFloat } from '../compat/
 import { ConversionError } from '../compat/timespan.ts'
 import { formatIsoMicros, parseTimestampNs } from '../compat/timestamp.ts'
 import { parseUuid } from '../compat/uuid.ts'
+import { InvalidInputTextError } from '../domain/request-errors.ts'
 import type { AttributeValue, Resource, ResourceAttributeSchema, ResourceType } from '../domain/resource.ts'
 import { isValidAttributeName } from '../domain/resource.ts'
 import { splitCreator } from './auth.ts'
-import { HttpError } from './errors.ts'
 import { Invalid, isPlainObject, type Path } from './validation.ts'
 
 // ------------------------------------------------------------------ resource types
@@ -223,8 +223,8 @@ export function validateAttributeValue(a: ResourceAttributeSchema, v: unknown, p
 }
 
 /** `abort(400, "Invalid input: %s" % e)` of the resource type endpoints. */
-export function invalidInputText(e: Invalid | InvalidAttributeError): HttpError {
-  return new HttpError(400, `Invalid input: ${e instanceof Invalid ? e.toString() : e.message}`)
+export function invalidInputText(e: Invalid | InvalidAttributeError): InvalidInputTextError {
+  return new InvalidInputTextError(e instanceof Invalid ? e.toString() : e.message)
 }
 
 // ------------------------------------------------------------------ resources

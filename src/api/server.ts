@@ -5,6 +5,13 @@
  * always a 4xx, unexpected exceptions a logged 500.
  */
 import http from 'node:http'
+import {
+  MethodNotAllowedError,
+  NotAcceptableError,
+  RedirectToSlashError,
+  RequestTooLargeError,
+  RouteNotFoundError,
+} from '../domain/request-errors.ts'
 import { RequestAuth } from './auth.ts'
 import { BodyBudget, type BodyLease, bodyBudgetExceeded, defaultBodyBudgetBytes } from './body-budget.ts'
 import { BodyBufferPool } from './body-buffers.ts'
@@ -12,7 +19,7 @@ import { acceptsJson } from './content-negotiation.ts'
 import type { Reply, RequestContext } from './context.ts'
 import { defaultCorsConfig, preflightHeaders, simpleCorsHeaders } from './cors.ts'
 import type { ApiDeps } from './deps.ts'
-import { type ErrorRequestInfo, HttpError, renderHttpError, toHttpError } from './errors.ts'
+import { type ErrorRequestInfo, renderError, resolveError } from './errors.ts'
 import type { KeystoneAuth, KeystoneIdentity } from './keystone/keystone-auth.ts'
 import { DEFAULT_POLICY_RULES, PolicyEnforcer } from './policy.ts'
 import type { PolicySource } from './policy-file.ts'
@@ -213,11 +220,11 @@ export function createRequestHandler(
       return { status: 200, body: '', headers: preflightHeaders(cors, req.headers) }
     }
     const segments = splitPath(rawPath)
-    if (segments === undefined) throw new HttpError(404, null)
+    if (segments === undefined) throw new RouteNotFoundError()
     if (segments.length === 1 && segments[0] === 'healthcheck' && (method === 'GET' || method === 'HEAD')) {
       return healthcheck(method, headerString(req.headers.accept))
     }
-    if (refused === 'too-large') throw new HttpError(413)
+    if (refused === 'too-large') throw new RequestTooLargeError()
     if (refused === 'overloaded') throw bodyBudgetExceeded()
     // keystonemiddleware guards the whole /v1 mount (upstream's api-paste pipeline), before routing.
     let identity: KeystoneIdentity | undefined
@@ -229,12 +236,12 @@ export function createRequestHandler(
     const base = hostUrl(origin)
     if (rawPath === '/v1' && (method === 'GET' || method === 'HEAD')) {
       const location = `${base}${pyQuote(origin.scriptPrefix)}/v1/`
-      throw new HttpError(302, null, { location })
+      throw new RedirectToSlashError(location)
     }
     const match = router.match(method, segments)
-    if (match.kind === 'not-found') throw new HttpError(404, null)
-    if (match.kind === 'method-not-allowed') throw new HttpError(405, '', { allow: match.allow.join(', ') })
-    if (!acceptsJson(headerString(req.headers.accept))) throw new HttpError(406, '')
+    if (match.kind === 'not-found') throw new RouteNotFoundError()
+    if (match.kind === 'method-not-allowed') throw new MethodNotAllowedError(match.allow.join(', '))
+    if (!acceptsJson(headerString(req.headers.accept))) throw new NotAcceptableError()
     const ctx: RequestContext = {
       method,
       segments,
@@ -254,20 +261,17 @@ export function createRequestHandler(
   }
 
   function errorReply(err: unknown, info: ErrorRequestInfo, req: http.IncomingMessage): Reply {
-    let httpError = toHttpError(err)
-    if (!httpError) {
+    const resolved = resolveError(err)
+    if (!resolved.expected) {
       deps.log.error('unexpected error', { err, method: info.method, url: req.url })
-      httpError = new HttpError(500, '')
-    } else if (httpError.status >= 500) {
-      const cause = err instanceof Error && err !== httpError ? err.message : undefined
+    } else if (resolved.status >= 500) {
       deps.log.warn('request failed', {
-        status: httpError.status,
-        detail: httpError.message,
-        cause,
+        status: resolved.status,
+        detail: err instanceof Error ? err.message : String(err),
         url: req.url,
       })
     }
-    const rendered = renderHttpError(httpError, info)
+    const rendered = renderError(resolved, info)
     const { 'content-type': contentType, ...headers } = rendered.headers
     return { status: rendered.status, body: rendered.body, contentType, headers }
   }

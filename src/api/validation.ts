@@ -10,7 +10,7 @@
 
 import { encodeString } from '../compat/json.ts'
 import { parsePyIntString } from '../compat/py-float.ts'
-import { type HttpError, invalidInput } from './errors.ts'
+import { InvalidInputError } from '../domain/request-errors.ts'
 
 export type Path = readonly (string | number)[]
 
@@ -34,8 +34,9 @@ export class Invalid extends Error {
     return out
   }
 
-  toHttpError(): HttpError {
-    return invalidInput(this.toString(), this.path)
+  /** The domain error of this failure (400 Invalid input). */
+  toError(): InvalidInputError {
+    return new InvalidInputError(this.toString(), this.path)
   }
 }
 
@@ -164,7 +165,7 @@ export function validate<T>(validator: Validator<T>, value: unknown): T {
   try {
     return validator(value, [])
   } catch (e) {
-    if (e instanceof Invalid) throw e.toHttpError()
+    if (e instanceof Invalid) throw e.toError()
     throw e
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Domain errors, thrown by indexer, storage and processing code. The API maps them to HTTP
- * status and body in one place (src/api/errors.ts); nothing else decides status codes.
+ * Domain errors, thrown by indexer, storage and processing code (request-errors.ts: those
+ * about a request). The API's error catalog (src/api/error-catalog.ts) gives each class its
+ * HTTP status and body, src/api/errors.ts renders them; nothing else decides status codes.
  */
 export class GnocchiError extends Error {
   override name = 'GnocchiError'

@@ -1,7 +1,7 @@
 /**
  * Errors of the ingestion path (HTTP batch, InfluxDB line protocol, Prometheus remote write,
- * statsd). They carry what upstream puts in its error bodies; src/api/errors.ts maps them to
- * HTTP status and body.
+ * statsd). They carry what upstream puts in its error bodies; the API's error catalog
+ * (src/api/error-catalog.ts) maps them to HTTP status and body.
  */
 import { GnocchiError } from '../domain/errors.ts'
 

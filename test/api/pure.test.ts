@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parseBasicAuthUser, splitCreator } from '../../src/api/auth.ts'
 import { acceptableOffers, acceptsJson, mimeType } from '../../src/api/content-negotiation.ts'
-import { HttpError, pyRepr, renderHttpError } from '../../src/api/errors.ts'
+import { pyRepr, renderError, resolveError } from '../../src/api/errors.ts'
 import { PolicyEnforcer, parseCheck } from '../../src/api/policy.ts'
 import { hostUrl, pyQuote, pyUrlencode } from '../../src/api/proxy-headers.ts'
 import { fnmatchToRegExp } from '../../src/api/routes/metric.ts'
@@ -17,6 +17,8 @@ import {
   parseTimestampsNs,
 } from '../../src/compat/timestamp.ts'
 import { parseUuid, resourceUuid } from '../../src/compat/uuid.ts'
+import { NoSuchArchivePolicyError } from '../../src/domain/errors.ts'
+import { MethodNotAllowedError } from '../../src/domain/request-errors.ts'
 
 const S = 1_000_000_000n
 
@@ -136,8 +138,9 @@ test('validation messages are voluptuous messages', () => {
     assert.throws(
       () => validate(schema, body),
       (e: unknown) => {
-        assert.ok(e instanceof HttpError)
-        assert.deepEqual(e.detail, { cause: 'Invalid input', reason, detail })
+        const r = resolveError(e)
+        assert.equal(r.status, 400)
+        assert.deepEqual(r.detail, { cause: 'Invalid input', reason, detail })
         return true
       },
     )
@@ -216,21 +219,21 @@ test('content negotiation: webob acceptable_offers', () => {
 })
 
 test('error bodies: pecan JSON, webob html and text', () => {
-  const err = new HttpError(404, 'Archive policy ✔ does not exist')
-  const json = renderHttpError(err, { method: 'GET', accept: 'application/json', contentType: undefined })
+  const err = resolveError(new NoSuchArchivePolicyError('✔'))
+  const json = renderError(err, { method: 'GET', accept: 'application/json', contentType: undefined })
   assert.equal(
     json.body,
     '{"code": 404, "title": "Not Found", "description": "Archive policy \\u2714 does not exist"}',
   )
-  const text = renderHttpError(err, { method: 'GET', accept: undefined, contentType: undefined })
+  const text = renderError(err, { method: 'GET', accept: undefined, contentType: undefined })
   assert.equal(
     text.body,
     '404 Not Found\n\nThe resource could not be found.\n\n Archive policy ✔ does not exist  ',
   )
   assert.equal(text.headers['content-type'], 'text/plain; charset=UTF-8')
-  const html = renderHttpError(err, { method: 'GET', accept: '*/*', contentType: undefined })
+  const html = renderError(err, { method: 'GET', accept: '*/*', contentType: undefined })
   assert.match(html.body, /Archive policy &#10004; does not exist/)
-  const m405 = renderHttpError(new HttpError(405, '', { allow: 'GET, POST' }), {
+  const m405 = renderError(resolveError(new MethodNotAllowedError('GET, POST')), {
     method: 'PUT',
     accept: 'application/json',
     contentType: undefined,

@@ -5,16 +5,17 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { HttpError } from '../../src/api/errors.ts'
+import { resolveError } from '../../src/api/errors.ts'
 import { parseJsonFilter } from '../../src/api/filters/json-filter.ts'
 import { parseStringFilter } from '../../src/api/filters/string-filter.ts'
 import { encodeJson, type JsonValue } from '../../src/compat/json.ts'
+import { GnocchiError } from '../../src/domain/errors.ts'
 
 function parsed(q: string): string {
   try {
     return encodeJson(parseStringFilter(q) as JsonValue)
   } catch (e) {
-    if (e instanceof HttpError) return String(e.detail)
+    if (e instanceof GnocchiError) return String(resolveError(e).detail)
     throw e
   }
 }
@@ -121,8 +122,8 @@ describe('string filter (upstream pyparsing grammar)', () => {
       try {
         parseStringFilter(q)
       } catch (e) {
-        assert.ok(e instanceof HttpError, `${q}: ${e}`)
-        assert.equal(e.status, 400)
+        assert.ok(resolveError(e).expected, `${q}: ${e}`)
+        assert.equal(resolveError(e).status, 400)
       }
     }
   })
@@ -132,7 +133,7 @@ function filterError(raw: unknown): JsonValue {
   try {
     parseJsonFilter(raw, { creator: 'foobar' })
   } catch (e) {
-    if (e instanceof HttpError) return e.detail
+    if (e instanceof GnocchiError) return resolveError(e).detail
     throw e
   }
   return 'ok'
@@ -242,8 +243,8 @@ describe('JSON filter (upstream voluptuous schema)', () => {
       try {
         parseJsonFilter(raw, { creator: 'foobar' })
       } catch (e) {
-        assert.ok(e instanceof HttpError, `${JSON.stringify(raw)}: ${e}`)
-        assert.equal(e.status, 400)
+        assert.ok(resolveError(e).expected, `${JSON.stringify(raw)}: ${e}`)
+        assert.equal(resolveError(e).status, 400)
       }
     }
   })

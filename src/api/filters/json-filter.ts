@@ -16,8 +16,8 @@
 
 import { encodeJson, PyFloat } from '../../compat/json.ts'
 import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
+import { InvalidInputError, UnparsableQueryError } from '../../domain/request-errors.ts'
 import type { ComparisonOp, Filter, FilterScalar } from '../../indexer/filter.ts'
-import { HttpError, invalidInput } from '../errors.ts'
 import { Invalid, type Path } from '../validation.ts'
 
 /** Deeper filters are refused (upstream would hit Python's recursion limit: a 500). */
@@ -133,7 +133,7 @@ class Validator {
 
   node(v: unknown, path: Path, depth: number): Filter {
     if (depth > MAX_FILTER_DEPTH) {
-      throw invalidInput(`filter nested deeper than ${MAX_FILTER_DEPTH} levels`, path)
+      throw new InvalidInputError(`filter nested deeper than ${MAX_FILTER_DEPTH} levels`, path)
     }
     checkLength(v, path, 0, 1)
     if (!isDict(v)) throw new Invalid('expected a dictionary', path)
@@ -207,11 +207,11 @@ export function parseJsonFilter(raw: unknown, options: FilterOptions): Filter | 
   try {
     filter = validator.node(raw, [], 0)
   } catch (e) {
-    if (e instanceof Invalid) throw e.toHttpError()
+    if (e instanceof Invalid) throw e.toError()
     throw e
   }
   if (isDict(raw) && Object.keys(raw).length === 0) return undefined
   // Upstream's QueryTransformer fails on a nested `{}` (IndexError → QueryError).
-  if (validator.sawEmpty) throw new HttpError(400, 'Unable to parse this query')
+  if (validator.sawEmpty) throw new UnparsableQueryError()
   return filter
 }

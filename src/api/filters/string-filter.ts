@@ -16,7 +16,7 @@
  */
 
 import { encodeJson, type JsonValue, PyFloat } from '../../compat/json.ts'
-import { HttpError } from '../errors.ts'
+import { InvalidFilterError } from '../../domain/request-errors.ts'
 import { MAX_FILTER_DEPTH } from './json-filter.ts'
 
 /** Raw filter values as the parser produces them (upstream: Python objects). */
@@ -349,8 +349,8 @@ function formatFailure(s: string, failure: ParseFailure): string {
   return `${failure.msg}${foundPhrase}  (at char ${loc}), (line:${line}, col:${col})`
 }
 
-function invalidFilter(message: string): HttpError {
-  return new HttpError(400, `Invalid filter: ${message}`)
+function invalidFilter(message: string): InvalidFilterError {
+  return new InvalidFilterError(message)
 }
 
 /** Parses a `filter=` string into pyparsing-like groups; throws upstream's 400. */

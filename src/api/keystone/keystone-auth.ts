@@ -12,8 +12,8 @@
  * `delay_auth_decision`, the token counts as invalid, as keystonemiddleware does).
  */
 
+import { AuthServiceUnavailableError } from '../../domain/request-errors.ts'
 import type { Logger } from '../../log/logger.ts'
-import { HttpError } from '../errors.ts'
 import {
   InvalidTokenError,
   KeystoneClient,
@@ -51,10 +51,9 @@ export const KEYSTONE_RETRY_AFTER_S = 5
 const MAX_TOKEN_LENGTH = 16 * 1024
 const UNAVAILABLE_LOG_INTERVAL_MS = 10_000
 
-export function keystoneUnavailable(): HttpError {
-  return new HttpError(503, 'The Keystone service is temporarily unavailable.', {
-    'retry-after': String(KEYSTONE_RETRY_AFTER_S),
-  })
+/** 503 with Retry-After (error catalog). */
+export function keystoneUnavailable(): AuthServiceUnavailableError {
+  return new AuthServiceUnavailableError()
 }
 
 /** The identity of a v3 token body; undefined when it has no user or no expiry. */

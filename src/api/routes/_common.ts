@@ -2,10 +2,15 @@
 
 import { JsonBodyError, parseBodyJson } from '../../compat/py-json.ts'
 import type { Metric } from '../../domain/metric.ts'
+import {
+  BadBooleanParamError,
+  BodyDecodeError,
+  ForbiddenError,
+  UnsupportedMediaTypeError,
+} from '../../domain/request-errors.ts'
 import type { Resource } from '../../domain/resource.ts'
 import { mimeType } from '../content-negotiation.ts'
 import type { RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { flattenTarget, type PolicyTarget } from '../policy.ts'
 import { pyQuote } from '../proxy-headers.ts'
 import { resourceJson } from '../resource-json.ts'
@@ -14,7 +19,7 @@ import { metricPolicyTarget } from '../serializers.ts'
 /** Upstream `enforce(rule, target)`: resolves credentials (401) then evaluates (403). */
 export function enforce(ctx: RequestContext, rule: string, target: Readonly<Record<string, unknown>>): void {
   const creds = ctx.auth.credentials()
-  if (!ctx.policy.enforce(rule, flattenTarget(target) as PolicyTarget, creds)) throw new HttpError(403)
+  if (!ctx.policy.enforce(rule, flattenTarget(target) as PolicyTarget, creds)) throw new ForbiddenError()
 }
 
 /**
@@ -50,7 +55,7 @@ export function readJson(
   options: { nonFinite?: boolean } = {},
 ): unknown {
   const ct = ctx.headers['content-type']
-  if (!expected.includes(mimeType(ct))) throw new HttpError(415)
+  if (!expected.includes(mimeType(ct))) throw new UnsupportedMediaTypeError()
   let text: string
   try {
     text = UTF8.decode(ctx.body)
@@ -80,8 +85,8 @@ export function scanJsonBody<T>(
   return mimeType(ctx.headers['content-type']) === 'application/json' ? scan(ctx.body) : undefined
 }
 
-function decodeError(reason: string): HttpError {
-  return new HttpError(400, { cause: 'Unable to decode body', reason, detail: [] })
+function decodeError(reason: string): BodyDecodeError {
+  return new BodyDecodeError(reason)
 }
 
 /** Absolute URL of an API path, e.g. `/archive_policy/æ` → `http://h/v1/archive_policy/%C3%A6`. */
@@ -101,10 +106,7 @@ export function queryParam(ctx: RequestContext, name: string): string | undefine
 
 const TRUE_STRINGS = ['1', 't', 'true', 'on', 'y', 'yes']
 const FALSE_STRINGS = ['0', 'f', 'false', 'off', 'n', 'no']
-const ACCEPTABLE = [...TRUE_STRINGS, ...FALSE_STRINGS]
-  .sort()
-  .map((s) => `'${s}'`)
-  .join(', ')
+const ACCEPTABLE = [...TRUE_STRINGS, ...FALSE_STRINGS].sort()
 
 /** oslo `bool_from_string(strict=True)` with upstream's `Unable to parse` 400. */
 export function boolParam(name: string, value: string | undefined, fallback: boolean): boolean {
@@ -112,8 +114,5 @@ export function boolParam(name: string, value: string | undefined, fallback: boo
   const v = value.trim().toLowerCase()
   if (TRUE_STRINGS.includes(v)) return true
   if (FALSE_STRINGS.includes(v)) return false
-  throw new HttpError(
-    400,
-    `Unable to parse \`${name}': Unrecognized value '${value}', acceptable values are: ${ACCEPTABLE}`,
-  )
+  throw new BadBooleanParamError(name, value, ACCEPTABLE)
 }

@@ -10,10 +10,11 @@
  * metrics). We do the same by default; `[api] filter_listings = true` filters in these modes
  * too (docs/compatibility.md). In `keystone` mode listings are always filtered, as upstream.
  */
+
+import { InsufficientPrivilegesError } from '../../domain/request-errors.ts'
 import { type Filter, f } from '../../indexer/filter.ts'
 import type { MetricVisibility } from '../../indexer/indexer.ts'
 import type { RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import type { Credentials } from '../policy.ts'
 
 /** The project of the credentials; a domain-scoped token's domain (upstream PR #878). */
@@ -26,8 +27,8 @@ function filtering(ctx: RequestContext): boolean {
   return ctx.deps.config.filterListings === true || ctx.deps.config.authMode === 'keystone'
 }
 
-function insufficient(): HttpError {
-  return new HttpError(403, 'Insufficient privileges')
+function insufficient(): InsufficientPrivilegesError {
+  return new InsufficientPrivilegesError()
 }
 
 /** The filter to AND with a resource listing or search; undefined when all rows may be seen. */

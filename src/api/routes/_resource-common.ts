@@ -5,13 +5,19 @@
  */
 
 import { parseUuid, ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
+import { NoSuchResourceError, NoSuchResourceTypeError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
+import {
+  NotModifiedError,
+  PreconditionFailedError,
+  SlashInMetricNameError,
+  UnknownSortDirectionError,
+} from '../../domain/request-errors.ts'
 import type { Resource, ResourceMetricSpec, ResourceType } from '../../domain/resource.ts'
 import type { Filter } from '../../indexer/filter.ts'
 import type { SortDirection, SortKey } from '../../indexer/indexer.ts'
 import { ArchivePolicyRuleMatcher } from '../../ingest/archive-policy-rules.ts'
 import { jsonReply, type Reply, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { GENERIC_STRING_FIELDS, parseJsonFilter } from '../filters/json-filter.ts'
 import { parseStringFilter } from '../filters/string-filter.ts'
 import { hostUrlPath, type PaginationOptions, paginationOptions } from '../pagination.ts'
@@ -23,7 +29,7 @@ import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 /** Upstream `ResourcesByTypeController._lookup`: unknown type → 404. */
 export async function lookupResourceType(ctx: RequestContext, name: string): Promise<ResourceType> {
   const rt = await ctx.deps.indexer.getResourceType(name)
-  if (!rt) throw new HttpError(404, `Resource type ${name} does not exist`)
+  if (!rt) throw new NoSuchResourceTypeError(name)
   return rt
 }
 
@@ -33,13 +39,13 @@ export function resourceIdFromUrl(ctx: RequestContext, raw: string): string {
   try {
     return resourceUuid(raw, creator)
   } catch (e) {
-    if (e instanceof ResourceIdError) throw new HttpError(404, `Resource ${raw} does not exist`)
+    if (e instanceof ResourceIdError) throw new NoSuchResourceError(raw)
     throw e
   }
 }
 
-export function noSuchResource(id: string): HttpError {
-  return new HttpError(404, `Resource ${id} does not exist`)
+export function noSuchResource(id: string): NoSuchResourceError {
+  return new NoSuchResourceError(id)
 }
 
 // ------------------------------------------------------------------ listings
@@ -64,10 +70,7 @@ export function resourceSorts(sorts: readonly string[], history: boolean): SortK
     const dir = colon < 0 ? '' : s.slice(colon + 1)
     const direction = dir || 'asc'
     if (!SORT_DIRECTIONS.includes(direction)) {
-      throw new HttpError(
-        400,
-        "Invalid pagination: `Unknown sort direction, must be one of: asc-nullsfirst, asc-nullslast, desc-nullsfirst, desc-nullslast'",
-      )
+      throw new UnknownSortDirectionError()
     }
     out.push({ key, direction: direction as SortDirection })
   }
@@ -199,17 +202,18 @@ export function checkPreconditions(ctx: RequestContext, r: Resource): void {
   const ifMatch = header(ctx, 'if-match')
   const ifNoneMatch = header(ctx, 'if-none-match')
   const matchList = ifMatch ? parseEtags(ifMatch, true) : '*'
-  if (matchList !== '*' && !matchList.includes(etag)) throw new HttpError(412)
+  if (matchList !== '*' && !matchList.includes(etag)) throw new PreconditionFailedError()
   if (!ifMatch) {
     const since = httpDateSeconds(header(ctx, 'if-unmodified-since'))
-    if (since !== undefined && since < lastModified) throw new HttpError(412)
+    if (since !== undefined && since < lastModified) throw new PreconditionFailedError()
   }
   const noneList = ifNoneMatch ? parseEtags(ifNoneMatch, false) : []
   const readOnly = ctx.method === 'GET' || ctx.method === 'HEAD'
-  if (noneList === '*' || noneList.includes(etag)) throw new HttpError(readOnly ? 304 : 412)
+  if (noneList === '*' || noneList.includes(etag))
+    throw readOnly ? new NotModifiedError() : new PreconditionFailedError()
   if (!ifNoneMatch && readOnly) {
     const since = httpDateSeconds(header(ctx, 'if-modified-since'))
-    if (since !== undefined && since >= lastModified) throw new HttpError(304)
+    if (since !== undefined && since >= lastModified) throw new NotModifiedError()
   }
 }
 
@@ -264,7 +268,7 @@ export async function parseMetricsMap(
         }
       } else if (k !== 'name') throw new Invalid('extra keys not allowed', kPath)
     }
-    if (name.includes('/')) throw new HttpError(400, "'/' is not supported in metric name")
+    if (name.includes('/')) throw new SlashInMetricNameError()
     if (archivePolicyName === undefined) {
       rules ??= await ArchivePolicyRuleMatcher.load(ctx.deps.indexer)
       archivePolicyName = rules.mustMatch(name)

@@ -21,9 +21,9 @@ import { parseTimestampNs } from '../../compat/timestamp.ts'
 import type { ArchivePolicy } from '../../domain/archive-policy.ts'
 import { MetricLockedError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
+import { ArgumentValueError } from '../../domain/request-errors.ts'
 import { type ReadItem, readMeasuresMany } from '../aggregates-reader.ts'
 import type { RequestContext } from '../context.ts'
-import { argumentValueError, HttpError } from '../errors.ts'
 import { MeasuresJsonWriter } from '../measures-json.ts'
 import type { ChunkedBody } from '../reply-chunks.ts'
 
@@ -49,7 +49,7 @@ export function validateQs(raw: {
   let neededOverlap: number | null = null
   if (raw.neededOverlap !== undefined) {
     const v = parsePyFloatString(raw.neededOverlap)
-    if (v === undefined) throw argumentValueError('needed_overlap', 'Must be a number')
+    if (v === undefined) throw new ArgumentValueError('needed_overlap', 'Must be a number')
     neededOverlap = v
   }
   const timestamp = (param: 'start' | 'stop', value: string | undefined): bigint | null => {
@@ -57,7 +57,7 @@ export function validateQs(raw: {
     try {
       return parseTimestampNs(value)
     } catch {
-      throw argumentValueError(param, 'Must be a datetime or a timestamp')
+      throw new ArgumentValueError(param, 'Must be a datetime or a timestamp')
     }
   }
   const startNs = timestamp('start', raw.start)
@@ -67,7 +67,7 @@ export function validateQs(raw: {
     try {
       granularityNs = parseTimespanNs(raw.granularity)
     } catch (e) {
-      if (e instanceof ConversionError) throw argumentValueError('granularity', e.message)
+      if (e instanceof ConversionError) throw new ArgumentValueError('granularity', e.message)
       throw e
     }
   }
@@ -76,7 +76,7 @@ export function validateQs(raw: {
     const n = parsePyFloatString(raw.fill)
     if (n !== undefined) fill = n
     else if (FILL_MODES.includes(raw.fill)) fill = raw.fill as FillMode
-    else throw argumentValueError('fill', FILL_REASON)
+    else throw new ArgumentValueError('fill', FILL_REASON)
   }
   return { startNs, stopNs, granularityNs, neededOverlap, fill }
 }
@@ -91,8 +91,7 @@ export async function refreshMetrics(ctx: RequestContext, metrics: readonly Metr
     try {
       await ctx.deps.processor.refreshMetrics([m], ctx.deps.config.operationTimeoutMs)
     } catch (e) {
-      if (e instanceof MetricLockedError)
-        throw new HttpError(503, `Unable to refresh metric: ${m.id}. Metric is locked. Please try again.`)
+      if (e instanceof MetricLockedError) throw new MetricLockedError(m.id)
       throw e
     }
   }

@@ -22,13 +22,18 @@ import type {
 import { UnaggregableTimeseriesError } from '../../aggregates/index.ts'
 import { encodeJson, type JsonObject, type JsonValue, PyFloat } from '../../compat/json.ts'
 import type { Metric } from '../../domain/metric.ts'
+import {
+  AggregatesResourceTypeError,
+  InvalidInputError,
+  MetricsNotFoundError,
+} from '../../domain/request-errors.ts'
 import type { Resource } from '../../domain/resource.ts'
 import type { Filter } from '../../indexer/filter.ts'
 import type { SortKey } from '../../indexer/indexer.ts'
 import { fnmatchToRegExp } from '../../ingest/archive-policy-rules.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
-import { HttpError, pyRepr } from '../errors.ts'
+import { pyRepr } from '../errors.ts'
 import { GENERIC_STRING_FIELDS, parseJsonFilter } from '../filters/json-filter.ts'
 import { parseStringFilter } from '../filters/string-filter.ts'
 import type { ChunkedBody } from '../reply-chunks.ts'
@@ -49,7 +54,7 @@ import {
 export async function validateResourceType(ctx: RequestContext, value: unknown): Promise<string> {
   const name = typeof value === 'string' ? value : String(value)
   const rt = typeof value === 'string' ? await ctx.deps.indexer.getResourceType(name) : undefined
-  if (!rt) throw new HttpError(400, { cause: 'Resource type does not exist', detail: value as JsonValue })
+  if (!rt) throw new AggregatesResourceTypeError(value)
   return name
 }
 
@@ -86,16 +91,13 @@ export async function validateSearch(
   try {
     return { ok: true, value: await parseResourceFilter(ctx, value, type) }
   } catch (e) {
-    if (!(e instanceof HttpError) || typeof value === 'string') throw e
-    const d = e.detail as { cause?: unknown; reason?: unknown; detail?: unknown } | null
-    if (d === null || typeof d !== 'object' || d.cause !== 'Invalid input' || typeof d.reason !== 'string')
-      throw e
-    const path = Array.isArray(d.detail) ? d.detail.map(String) : []
-    const at = d.reason.indexOf(' @ data[')
+    if (!(e instanceof InvalidInputError) || typeof value === 'string') throw e
+    const path = e.path.map(String)
+    const at = e.reason.indexOf(' @ data[')
     const reason =
       at < 0
-        ? `${d.reason} for dictionary value @ data['search']`
-        : `${d.reason.slice(0, at)} @ data['search'][${d.reason.slice(at + 8)}`
+        ? `${e.reason} for dictionary value @ data['search']`
+        : `${e.reason.slice(0, at)} @ data['search'][${e.reason.slice(at + 8)}`
     return { ok: false, reason, path: ['search', ...path] }
   }
 }
@@ -298,8 +300,7 @@ export async function resourceModeAggregates(ctx: RequestContext, req: ResourceM
     return rawJsonReply(200, `[${parts.join(', ')}]`)
   } catch (e) {
     // Upstream `abort(400, NoSuchMetric(names))`: the names are a set there, sorted here.
-    if (e instanceof NoMetricMatchError)
-      throw new HttpError(400, { cause: 'Metrics not found', detail: [...e.names] })
+    if (e instanceof NoMetricMatchError) throw new MetricsNotFoundError([...e.names])
     throw e
   }
 }

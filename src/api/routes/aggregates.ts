@@ -23,9 +23,13 @@ import {
 import { encodeJson, type JsonValue } from '../../compat/json.ts'
 import { parseUuid } from '../../compat/uuid.ts'
 import type { Metric } from '../../domain/metric.ts'
+import {
+  InvalidInputError,
+  InvalidMetricReferencesError,
+  UnknownMetricIdsError,
+} from '../../domain/request-errors.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
-import { HttpError, invalidInput } from '../errors.ts'
 import type { ChunkedBody } from '../reply-chunks.ts'
 import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
@@ -72,7 +76,7 @@ export interface FetchBody {
  * and an invalid string `search` abort at once, as upstream's validators do.
  */
 async function validateFetchBody(ctx: RequestContext, raw: unknown): Promise<FetchBody> {
-  if (!isPlainObject(raw)) throw invalidInput('expected a dictionary', [])
+  if (!isPlainObject(raw)) throw new InvalidInputError('expected a dictionary', [])
   const keys = Object.keys(raw)
   let operations: OperationNode | undefined
   let opsError: BodyError | undefined
@@ -118,7 +122,7 @@ async function validateFetchBody(ctx: RequestContext, raw: unknown): Promise<Fet
   for (const k of ['operations', 'resource_type', 'search']) if (!keys.includes(k)) errors2.push(missing(k))
   if (errors2.length === 0) return { operations: operations!, resourceType, search }
   const e = errors2[0].path.length > errors1[0].path.length ? errors2[0] : errors1[0]
-  throw invalidInput(e.reason, e.path)
+  throw new InvalidInputError(e.reason, e.path)
 }
 
 function queryValues(ctx: RequestContext): QueryValues {
@@ -160,11 +164,7 @@ async function metricIdMode(
 ): Promise<Reply> {
   const ids = keys.map((k) => parseUuid(k.name))
   if (ids.some((id) => id === undefined)) {
-    throw new HttpError(400, {
-      cause: 'Invalid metric references',
-      reason: 'badly formed hexadecimal UUID string',
-      detail: keys.map((k) => [k.name, k.method]),
-    })
+    throw new InvalidMetricReferencesError(keys.map((k) => [k.name, k.method] as const))
   }
   const wanted = [...new Set(ids as string[])]
   const metrics = (await ctx.deps.indexer.getMetrics(wanted)).sort((a, b) =>
@@ -173,11 +173,7 @@ async function metricIdMode(
   const byId = new Map(metrics.map((m) => [m.id, m]))
   const missingIds = wanted.filter((id) => !byId.has(id)).sort()
   if (missingIds.length > 0) {
-    throw new HttpError(404, {
-      cause: 'Unknown metrics',
-      reason: "Provided metrics don't exists",
-      detail: missingIds,
-    })
+    throw new UnknownMetricIdsError(missingIds)
   }
   for (const m of metrics) enforce(ctx, 'get metric', metricPolicyTarget(m))
   if (refresh) await refreshMetrics(ctx, metrics)

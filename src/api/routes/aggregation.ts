@@ -14,16 +14,27 @@ import type { MetricReferenceKey, OperationNode } from '../../aggregates/index.t
 import { UnaggregableTimeseriesError } from '../../aggregates/index.ts'
 import { parseAggregationMethod } from '../../carbonara/aggregation-method.ts'
 import { parseCrossReducer } from '../../carbonara/cross-series.ts'
-import { encodeFloat, encodeJson } from '../../compat/json.ts'
+import { encodeJson } from '../../compat/json.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../../compat/timespan.ts'
 import { parseUuid } from '../../compat/uuid.ts'
-import { InvalidSortKeyError } from '../../domain/errors.ts'
+import { InvalidSortKeyError, NoSuchMetricError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
+import {
+  AggregationMethodMissingError,
+  CalendarResampleManyError,
+  GranularityMissingError,
+  InvalidGroupbyError,
+  InvalidInputError,
+  InvalidInputTextError,
+  InvalidReaggregationError,
+  InvalidResampleError,
+  MethodNotAllowedError,
+  ResampleWithoutGranularityError,
+} from '../../domain/request-errors.ts'
 import type { Resource } from '../../domain/resource.ts'
 import type { CalendarUnit, Resample } from '../../storage/read-measures.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
-import { HttpError, invalidInput } from '../errors.ts'
 import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
@@ -70,11 +81,12 @@ function crossParams(ctx: RequestContext): CrossParams {
   }
 }
 
-function aggregationMissing(method: string, granularityNs: bigint, metricId: string): HttpError {
-  return new HttpError(
-    404,
-    `Aggregation method '${method}' at granularity '${encodeFloat(nsToSeconds(granularityNs))}' for metric ${metricId} does not exist`,
-  )
+function aggregationMissing(
+  method: string,
+  granularityNs: bigint,
+  metricId: string,
+): GranularityMissingError {
+  return new GranularityMissingError(metricId, method, nsToSeconds(granularityNs))
 }
 
 /** Upstream `get_cross_metric_measures_from_objs`: the JSON list of `[ts, granularity, value]`. */
@@ -102,13 +114,13 @@ export async function crossMetricMeasures(
 
   let resample: Resample | null = null
   if (p.resample) {
-    if (q.granularityNs === null) throw new HttpError(400, 'A granularity must be specified to resample')
+    if (q.granularityNs === null) throw new ResampleWithoutGranularityError()
     if (CALENDAR_UNITS.includes(p.resample)) resample = { kind: 'calendar', unit: p.resample as CalendarUnit }
     else {
       try {
         resample = { kind: 'fixed', granularityNs: parseTimespanNs(p.resample) }
       } catch (e) {
-        if (e instanceof ConversionError) throw new HttpError(400, e.message)
+        if (e instanceof ConversionError) throw new InvalidResampleError(e.message)
         throw e
       }
     }
@@ -143,10 +155,7 @@ export async function crossMetricMeasures(
       ? parseAggregationMethod(aggregation)
       : undefined
     if (!method) {
-      throw new HttpError(404, {
-        cause: 'Aggregation method does not exist for this metric',
-        detail: { metric: metric.id, aggregation_method: aggregation },
-      })
+      throw new AggregationMethodMissingError(metric.id, aggregation)
     }
     const results = await ctx.deps.storage.readMeasures(metric, aps[0], {
       method,
@@ -165,13 +174,12 @@ export async function crossMetricMeasures(
   })
   const reducer = parseCrossReducer(reaggregation)
   // NOTE: upstream crashes (500) on a reaggregation the cross-series reducers lack.
-  if (!reducer) throw new HttpError(400, `Invalid reaggregation method: ${reaggregation}`)
+  if (!reducer) throw new InvalidReaggregationError(reaggregation)
   const keys: MetricReferenceKey[] = metrics.map((m) => ({ name: m.id, method: aggregation }))
   let operand: OperationNode = { kind: 'metric', form: 'list', refs: keys }
   if (resample !== null) {
     // NOTE: upstream crashes (500) on a calendar resample of several metrics.
-    if (resample.kind === 'calendar')
-      throw new HttpError(400, 'Calendar resampling is only supported for a single metric')
+    if (resample.kind === 'calendar') throw new CalendarResampleManyError()
     const method = parseAggregationMethod(aggregation)
     if (!method) throw aggregationMissing(aggregation, granularities[0], metrics[0].id)
     operand = { kind: 'resample', method, granularityNs: resample.granularityNs, operand }
@@ -194,16 +202,16 @@ function metricIdsOf(ctx: RequestContext): string[] {
     const ids: string[] = []
     for (let i = 0; i < raw.length; i++) {
       const id = parseUuid(raw[i])
-      if (id === undefined) throw new HttpError(400, `Invalid input: not a valid value @ data[${i}]`)
+      if (id === undefined) throw new InvalidInputTextError(`not a valid value @ data[${i}]`)
       ids.push(id)
     }
     return ids
   }
   const body = readJson(ctx)
-  if (!Array.isArray(body)) throw invalidInput('expected a list', [])
+  if (!Array.isArray(body)) throw new InvalidInputError('expected a list', [])
   return body.map((v, i) => {
     const id = typeof v === 'string' ? parseUuid(v) : undefined
-    if (id === undefined) throw invalidInput(`not a valid value @ data[${i}]`, [i])
+    if (id === undefined) throw new InvalidInputError(`not a valid value @ data[${i}]`, [i])
     return id
   })
 }
@@ -214,7 +222,7 @@ export async function aggregationMetric(ctx: RequestContext): Promise<Reply> {
   metrics.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const found = new Set(metrics.map((m) => m.id))
   const missing = ids.find((id) => !found.has(id))
-  if (missing !== undefined) throw new HttpError(404, `Metric ${missing} does not exist`)
+  if (missing !== undefined) throw new NoSuchMetricError(missing)
   return rawJsonReply(200, await crossMetricMeasures(ctx, metrics, crossParams(ctx)))
 }
 
@@ -238,7 +246,7 @@ export async function aggregationResource(ctx: RequestContext): Promise<Reply> {
       },
     )
   } catch (e) {
-    if (e instanceof InvalidSortKeyError) throw new HttpError(400, 'Invalid groupby attribute')
+    if (e instanceof InvalidSortKeyError) throw new InvalidGroupbyError()
     throw e
   }
   const { resources, metrics: byId } = found
@@ -261,7 +269,7 @@ export async function aggregationResource(ctx: RequestContext): Promise<Reply> {
 }
 
 const methodNotAllowed = async (): Promise<Reply> => {
-  throw new HttpError(405, '')
+  throw new MethodNotAllowedError()
 }
 
 export const aggregationRoutes = [

@@ -5,8 +5,8 @@ import {
   NoSuchArchivePolicyError,
   NoSuchArchivePolicyRuleError,
 } from '../../domain/errors.ts'
+import { RuleArchivePolicyMissingError, RuleRenameConflictError } from '../../domain/request-errors.ts'
 import { jsonReply, NO_CONTENT, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
 import { archivePolicyRuleJson } from '../serializers.ts'
 import { object, str, validate } from '../validation.ts'
@@ -23,7 +23,7 @@ const renameSchema = object({ name: { validator: str, required: true } })
 /** Upstream looks the rule up while routing: unknown names are 404 before anything else. */
 async function getRuleOr404(ctx: RequestContext): Promise<ArchivePolicyRule> {
   const rule = await ctx.deps.indexer.getArchivePolicyRule(ctx.params.name)
-  if (!rule) throw new HttpError(404, new NoSuchArchivePolicyRuleError(ctx.params.name).message)
+  if (!rule) throw new NoSuchArchivePolicyRuleError(ctx.params.name)
   return rule
 }
 
@@ -46,9 +46,8 @@ export const archivePolicyRuleRoutes = [
       try {
         await ctx.deps.indexer.createArchivePolicyRule(rule)
       } catch (e) {
-        if (e instanceof ArchivePolicyRuleAlreadyExistsError) throw new HttpError(409, e.message)
         if (e instanceof NoSuchArchivePolicyError) {
-          throw new HttpError(400, { cause: 'Archive policy does not exist', detail: e.archivePolicy })
+          throw new RuleArchivePolicyMissingError(e.archivePolicy)
         }
         throw e
       }
@@ -75,10 +74,7 @@ export const archivePolicyRuleRoutes = [
         return jsonReply(200, archivePolicyRuleJson(renamed))
       } catch (e) {
         if (e instanceof ArchivePolicyRuleAlreadyExistsError) {
-          throw new HttpError(
-            400,
-            `Archive policy rule ${rule.name} does not support change: Archive policy rule ${newName} already exists.`,
-          )
+          throw new RuleRenameConflictError(rule.name, newName)
         }
         throw e
       }

@@ -1,39 +1,24 @@
 /** `/v1/archive_policy[/<name>]` (api.md §3.4). */
 
-import { encodeFloat } from '../../compat/json.ts'
 import { nsToSeconds } from '../../compat/timespan.ts'
 import type { ArchivePolicyItem } from '../../domain/archive-policy.ts'
+import { NoSuchArchivePolicyError } from '../../domain/errors.ts'
+import { ArchivePolicyChangeError } from '../../domain/request-errors.ts'
 import {
-  ArchivePolicyAlreadyExistsError,
-  ArchivePolicyInUseError,
-  NoSuchArchivePolicyError,
-} from '../../domain/errors.ts'
-import {
-  ArchivePolicyValueError,
   buildArchivePolicy,
   createArchivePolicySchema,
   normalizeDefinition,
   updateArchivePolicySchema,
 } from '../archive-policy-schema.ts'
 import { jsonReply, NO_CONTENT, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
 import { archivePolicyJson } from '../serializers.ts'
 import { validate } from '../validation.ts'
 import { enforce, locationHeader, readJson } from './_common.ts'
 
-function valueError<T>(fn: () => T): T {
-  try {
-    return fn()
-  } catch (e) {
-    if (e instanceof ArchivePolicyValueError) throw new HttpError(400, e.message)
-    throw e
-  }
-}
-
 async function getPolicyOr404(ctx: RequestContext, name: string) {
   const ap = await ctx.deps.indexer.getArchivePolicy(name)
-  if (!ap) throw new HttpError(404, new NoSuchArchivePolicyError(name).message)
+  if (!ap) throw new NoSuchArchivePolicyError(name)
   return ap
 }
 
@@ -47,14 +32,10 @@ function checkUpdatable(
     a.granularityNs < b.granularityNs ? -1 : a.granularityNs > b.granularityNs ? 1 : 0
   const cur = [...current].sort(byGranularity)
   const nxt = [...next].sort(byGranularity)
-  const prefix = `Archive policy ${name} does not support change: `
-  if (cur.length !== nxt.length) throw new HttpError(400, `${prefix}Cannot add or drop granularities`)
+  if (cur.length !== nxt.length) throw new ArchivePolicyChangeError(name)
   for (let i = 0; i < cur.length; i++) {
     if (cur[i].granularityNs !== nxt[i].granularityNs) {
-      throw new HttpError(
-        400,
-        `${prefix}${encodeFloat(nsToSeconds(cur[i].granularityNs))} granularity interval was changed`,
-      )
+      throw new ArchivePolicyChangeError(name, nsToSeconds(cur[i].granularityNs))
     }
   }
 }
@@ -70,14 +51,9 @@ export const archivePolicyRoutes = [
       enforce(ctx, 'create archive policy', {})
       const defaults = ctx.deps.config.defaultAggregationMethods
       const body = validate(createArchivePolicySchema(defaults), readJson(ctx))
-      const ap = valueError(() => buildArchivePolicy(body, defaults))
+      const ap = buildArchivePolicy(body, defaults)
       enforce(ctx, 'create archive policy', archivePolicyJson(ap))
-      try {
-        await ctx.deps.indexer.createArchivePolicy(ap)
-      } catch (e) {
-        if (e instanceof ArchivePolicyAlreadyExistsError) throw new HttpError(409, e.message)
-        throw e
-      }
+      await ctx.deps.indexer.createArchivePolicy(ap)
       return jsonReply(201, archivePolicyJson(ap), locationHeader(ctx, `/archive_policy/${ap.name}`))
     },
   }),
@@ -92,7 +68,7 @@ export const archivePolicyRoutes = [
       const ap = await getPolicyOr404(ctx, name)
       enforce(ctx, 'update archive policy', archivePolicyJson(ap))
       const body = validate(updateArchivePolicySchema, readJson(ctx))
-      const definition = valueError(() => normalizeDefinition(body.definition ?? []))
+      const definition = normalizeDefinition(body.definition ?? [])
       checkUpdatable(name, ap.definition, definition)
       // A smaller back_window flags the policy's metrics for raw-data truncation inside the
       // indexer's update (upstream's intent; architecture.md §3.6 QUIRK).
@@ -101,12 +77,7 @@ export const archivePolicyRoutes = [
     },
     DELETE: async (ctx) => {
       enforce(ctx, 'delete archive policy', {})
-      try {
-        await ctx.deps.indexer.deleteArchivePolicy(ctx.params.name)
-      } catch (e) {
-        if (e instanceof ArchivePolicyInUseError) throw new HttpError(400, e.message)
-        throw e
-      }
+      await ctx.deps.indexer.deleteArchivePolicy(ctx.params.name)
       return NO_CONTENT
     },
   }),

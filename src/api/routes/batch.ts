@@ -10,13 +10,13 @@
 
 import { parseUuid, ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import type { Metric } from '../../domain/metric.ts'
+import { SlashInMetricNameError } from '../../domain/request-errors.ts'
 import { ArchivePolicyRuleMatcher } from '../../ingest/archive-policy-rules.ts'
 import { InvalidMeasuresError, UnknownMetricsError } from '../../ingest/errors.ts'
 import { bundleFromJsonMeasures } from '../../ingest/json-measures.ts'
 import { scanJsonBatchMeasures } from '../../ingest/json-measures-scan.ts'
 import { type NamedMetricDefinition, resolveNamedMetrics } from '../../ingest/named-metrics.ts'
 import { ACCEPTED, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { resourcePolicyTarget } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
@@ -168,7 +168,7 @@ async function postResourcesBatch(ctx: RequestContext) {
         if (r) enforce(ctx, 'update resource', resourcePolicyTarget(r))
       },
       checkDefinition: (def) => {
-        if (def.name.includes('/')) throw new HttpError(400, "'/' is not supported in metric name")
+        if (def.name.includes('/')) throw new SlashInMetricNameError()
         if (def.unit !== undefined)
           validate(object({ unit: { validator: all(str, length<string>({ max: 31 })) } }), { unit: def.unit })
       },

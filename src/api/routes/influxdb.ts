@@ -10,11 +10,18 @@ import { gunzipSync } from 'node:zlib'
 import { nowNs } from '../../compat/timestamp.ts'
 import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import { NoSuchResourceTypeError, ResourceTypeAlreadyExistsError } from '../../domain/errors.ts'
+import {
+  GzipDecodeError,
+  InfluxDatabaseMissingError,
+  InfluxQueryNotImplementedError,
+  MethodNotAllowedError,
+  UnknownPrecisionError,
+} from '../../domain/request-errors.ts'
+import { LineProtocolError } from '../../ingest/errors.ts'
 import { PRECISION_NS, parseCreateDatabase, parseLineProtocol } from '../../ingest/line-protocol.ts'
 import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
 import { bodyBudgetExceeded } from '../body-budget.ts'
 import { NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
 import { enforce, queryParam } from './_common.ts'
 import { batchMeasures, requestIngestEnvironment } from './_ingest-common.ts'
@@ -48,7 +55,7 @@ async function query(ctx: RequestContext): Promise<Reply> {
   if (q === undefined) return NO_CONTENT
   const name = parseCreateDatabase(q)
   if (name === undefined) {
-    throw new HttpError(501, { cause: 'Not implemented error', detail: 'q', reason: 'Query not implemented' })
+    throw new InfluxQueryNotImplementedError()
   }
   enforce(ctx, 'create resource type', { name })
   try {
@@ -71,7 +78,7 @@ function writeBody(ctx: RequestContext): Uint8Array {
   } catch (e) {
     if (room < MAX_INFLATED_BYTES && (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
       throw bodyBudgetExceeded()
-    throw new HttpError(400, 'Unable to decompress the gzip request body')
+    throw new GzipDecodeError()
   }
   ctx.bodyLease.reserve(inflated.length)
   return inflated
@@ -83,13 +90,7 @@ async function write(ctx: RequestContext): Promise<Reply> {
   const tag = header(ctx, 'x-gnocchi-influxdb-tag-resource-id') ?? DEFAULT_TAG_RESOURCE_ID
   const precision = param(ctx, 'precision')
   const precisionNs = precision === undefined || precision === '' ? 1n : PRECISION_NS[precision]
-  if (precisionNs === undefined) {
-    throw new HttpError(400, {
-      cause: 'Value error',
-      detail: 'precision',
-      reason: `Unknown precision \`${precision}'`,
-    })
-  }
+  if (precisionNs === undefined) throw new UnknownPrecisionError(precision as string)
   const resources = parseLineProtocol(writeBody(ctx), { tagResourceId: tag, nowNs: nowNs(), precisionNs })
   if (resources.size === 0) return NO_CONTENT
   const env = await requestIngestEnvironment(ctx)
@@ -100,8 +101,7 @@ async function write(ctx: RequestContext): Promise<Reply> {
       resourceId = resourceUuid(resourceName, creator)
     } catch (e) {
       // NOTE: upstream fails with a 500 here.
-      if (e instanceof ResourceIdError)
-        throw new HttpError(400, { cause: 'Value error', detail: 'key', reason: e.message })
+      if (e instanceof ResourceIdError) throw new LineProtocolError('key', e.message)
       throw e
     }
     let found: Awaited<ReturnType<typeof getOrCreateResourceMetrics>>
@@ -116,7 +116,7 @@ async function write(ctx: RequestContext): Promise<Reply> {
     } catch (e) {
       // NOTE: upstream fails with a 500 for a database never created; InfluxDB says 404.
       if (e instanceof NoSuchResourceTypeError) {
-        throw new HttpError(404, { cause: 'Resource type does not exist', detail: db })
+        throw new InfluxDatabaseMissingError(db)
       }
       throw e
     }
@@ -131,7 +131,7 @@ export const influxdbRoutes = [
     GET: ping,
     // pecan routes HEAD to no custom action: 405 with an empty Allow (the upstream test xfails).
     HEAD: async () => {
-      throw new HttpError(405, '', { allow: '' })
+      throw new MethodNotAllowedError('')
     },
   }),
   route('/v1/influxdb/query', { POST: query }),

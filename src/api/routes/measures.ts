@@ -1,17 +1,22 @@
 /** `POST|GET /v1/metric/<id>/measures` (api.md §5.5, §5.6; aggregation.md §5). */
 import { parseAggregationMethod } from '../../carbonara/aggregation-method.ts'
-import { encodeFloat } from '../../compat/json.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../../compat/timespan.ts'
 import { parseTimestampNs } from '../../compat/timestamp.ts'
 import { MetricLockedError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
+import {
+  AggregationMethodMissingError,
+  ArgumentValueError,
+  GranularityMissingError,
+  InvalidResampleError,
+  ResampleWithoutGranularityError,
+} from '../../domain/request-errors.ts'
 import type { Resource } from '../../domain/resource.ts'
 import { decodeBundle } from '../../incoming/bundle.ts'
 import { bundleFromJsonMeasures } from '../../ingest/json-measures.ts'
 import { scanJsonMeasures } from '../../ingest/json-measures-scan.ts'
 import type { CalendarUnit, Resample } from '../../storage/read-measures.ts'
 import { ACCEPTED, type Reply, type RequestContext, rawJsonReply } from '../context.ts'
-import { argumentValueError, HttpError } from '../errors.ts'
 import { encodeMeasureList, encodeMeasureListBody } from '../measures-json.ts'
 import { route } from '../router.ts'
 import { boolParam, enforceMetric, MEASURES_JSON, queryParam, readJson, scanJsonBody } from './_common.ts'
@@ -42,7 +47,7 @@ function parseQueryTimestamp(param: 'start' | 'stop', value: string | undefined)
   try {
     return parseTimestampNs(value)
   } catch {
-    throw argumentValueError(param, 'Must be a datetime or a timestamp')
+    throw new ArgumentValueError(param, 'Must be a datetime or a timestamp')
   }
 }
 
@@ -57,14 +62,14 @@ export async function getMeasures(
   const resampleParam = queryParam(ctx, 'resample')
   let resample: Resample | null = null
   if (resampleParam) {
-    if (!granularityParam) throw new HttpError(400, 'A granularity must be specified to resample')
+    if (!granularityParam) throw new ResampleWithoutGranularityError()
     if (CALENDAR_UNITS.includes(resampleParam))
       resample = { kind: 'calendar', unit: resampleParam as CalendarUnit }
     else {
       try {
         resample = { kind: 'fixed', granularityNs: parseTimespanNs(resampleParam) }
       } catch (e) {
-        if (e instanceof ConversionError) throw new HttpError(400, e.message)
+        if (e instanceof ConversionError) throw new InvalidResampleError(e.message)
         throw e
       }
     }
@@ -79,24 +84,18 @@ export async function getMeasures(
     try {
       granularities = [parseTimespanNs(granularityParam)]
     } catch (e) {
-      if (e instanceof ConversionError) throw argumentValueError('granularity', e.message)
+      if (e instanceof ConversionError) throw new ArgumentValueError('granularity', e.message)
       throw e
     }
   }
   const method = ap.aggregationMethods.includes(aggregation) ? parseAggregationMethod(aggregation) : undefined
   if (!method) {
-    throw new HttpError(404, {
-      cause: 'Aggregation method does not exist for this metric',
-      detail: { metric: metric.id, aggregation_method: aggregation },
-    })
+    throw new AggregationMethodMissingError(metric.id, aggregation)
   }
   granularities.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
   for (const g of granularities) {
     if (!ap.definition.some((d) => d.granularityNs === g)) {
-      throw new HttpError(
-        404,
-        `Aggregation method '${aggregation}' at granularity '${encodeFloat(nsToSeconds(g))}' for metric ${metric.id} does not exist`,
-      )
+      throw new GranularityMissingError(metric.id, aggregation, nsToSeconds(g))
     }
   }
   if (
@@ -107,10 +106,7 @@ export async function getMeasures(
       await ctx.deps.processor.refreshMetrics([metric], ctx.deps.config.operationTimeoutMs)
     } catch (e) {
       if (e instanceof MetricLockedError) {
-        throw new HttpError(
-          503,
-          `Unable to refresh metric: ${metric.id}. Metric is locked. Please try again.`,
-        )
+        throw new MetricLockedError(metric.id)
       }
       throw e
     }

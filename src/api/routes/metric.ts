@@ -8,10 +8,17 @@ import {
   NoSuchMetricError,
 } from '../../domain/errors.ts'
 import type { Metric, MetricStatus } from '../../domain/metric.ts'
+import {
+  InvalidInputTextError,
+  MetricArchivePolicyMissingError,
+  MetricNameTakenError,
+  MetricWithoutNameError,
+  SlashInMetricNameError,
+  UnknownSortDirectionError,
+} from '../../domain/request-errors.ts'
 import type { SortDirection, SortKey } from '../../indexer/indexer.ts'
 import { ArchivePolicyRuleMatcher, fnmatchToRegExp } from '../../ingest/archive-policy-rules.ts'
 import { jsonReply, NO_CONTENT, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { hostUrlPath, paginationOptions } from '../pagination.ts'
 import { pyUrlencode } from '../proxy-headers.ts'
 import { resourceJson } from '../resource-json.ts'
@@ -69,9 +76,9 @@ export class ArchivePolicyCache {
 /** Upstream `MetricsController._lookup`: UUID syntax, then an active metric; else 404. */
 export async function lookupMetric(ctx: RequestContext, rawId: string): Promise<Metric> {
   const id = parseUuid(rawId)
-  if (id === undefined) throw new HttpError(404, new NoSuchMetricError(rawId).message)
+  if (id === undefined) throw new NoSuchMetricError(rawId)
   const [metric] = await ctx.deps.indexer.getMetrics([id])
-  if (!metric) throw new HttpError(404, new NoSuchMetricError(rawId).message)
+  if (!metric) throw new NoSuchMetricError(rawId)
   return metric
 }
 
@@ -111,10 +118,7 @@ function parseSorts(sorts: readonly string[]): SortKey[] {
     const dir = colon < 0 ? '' : s.slice(colon + 1)
     const direction = (dir || 'asc') as SortDirection
     if (!SORT_DIRECTIONS.includes(direction)) {
-      throw new HttpError(
-        400,
-        "Invalid pagination: `Unknown sort direction, must be one of: asc-nullsfirst, asc-nullslast, desc-nullsfirst, desc-nullslast'",
-      )
+      throw new UnknownSortDirectionError()
     }
     out.push({ key, direction })
   }
@@ -141,7 +145,7 @@ export const metricRoutes = [
       try {
         filtering = listFilterSchema(kwargs, []) as Record<string, string | undefined>
       } catch (e) {
-        if (e instanceof Invalid) throw new HttpError(400, `Invalid input: ${e.toString()}`)
+        if (e instanceof Invalid) throw new InvalidInputTextError(e.toString())
         throw e
       }
       const { user_id: userId, project_id: projectId, creator: creatorParam, status, ...rest } = filtering
@@ -183,17 +187,13 @@ export const metricRoutes = [
       const raw = readJson(ctx)
       const def = validate(metricSchema(creator), raw)
       const name = def.name
-      if (name?.includes('/')) throw new HttpError(400, "'/' is not supported in metric name")
+      if (name?.includes('/')) throw new SlashInMetricNameError()
       const archivePolicyName = def.archive_policy_name ?? (await archivePolicyForMetric(ctx, name))
       let resourceId: string | null = null
       let originalResourceId: string | null = null
       if (def.resource_id !== undefined) {
         if (name === undefined) {
-          throw new HttpError(400, {
-            cause: 'Attribute value error',
-            detail: 'name',
-            reason: 'Name cannot be null if resource_id is not null',
-          })
+          throw new MetricWithoutNameError()
         }
         ;[originalResourceId, resourceId] = def.resource_id
       }
@@ -216,9 +216,9 @@ export const metricRoutes = [
           unit: def.unit ?? null,
         })
       } catch (e) {
-        if (e instanceof NoSuchArchivePolicyError) throw new HttpError(400, e.message)
+        if (e instanceof NoSuchArchivePolicyError) throw new MetricArchivePolicyMissingError(e.archivePolicy)
         if (e instanceof NamedMetricAlreadyExistsError) {
-          throw new HttpError(400, { cause: 'Named metric already exists', detail: e.metricName })
+          throw new MetricNameTakenError(e.metricName)
         }
         throw e
       }

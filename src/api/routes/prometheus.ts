@@ -5,12 +5,12 @@
  */
 
 import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
+import { InvalidResourceIdError } from '../../domain/request-errors.ts'
 import type { ResourceAttributeSchema } from '../../domain/resource.ts'
 import { decodeRemoteWrite } from '../../ingest/remote-write.ts'
 import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
 import { SNAPPY_MAX_UNCOMPRESSED_BYTES, snappyDeclaredLength } from '../../ingest/snappy.ts'
 import { ACCEPTED, type Reply, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
 import { batchMeasures, requestIngestEnvironment } from './_ingest-common.ts'
 
@@ -39,7 +39,7 @@ async function write(ctx: RequestContext): Promise<Reply> {
       resourceId = resourceUuid(originalResourceId, creator)
     } catch (e) {
       // NOTE: upstream fails with a 500 here (e.g. a `/` in the instance label).
-      if (e instanceof ResourceIdError) throw new HttpError(400, e.message)
+      if (e instanceof ResourceIdError) throw new InvalidResourceIdError(e.message)
       throw e
     }
     const found = await getOrCreateResourceMetrics(env, {

@@ -4,9 +4,10 @@
  */
 
 import type { JsonObject, JsonValue } from '../../compat/json.ts'
+import { NoSuchResourceTypeError } from '../../domain/errors.ts'
+import { AttributeTypeChangeError, JsonPatchError } from '../../domain/request-errors.ts'
 import type { ResourceAttributeChange, ResourceAttributeSchema, ResourceType } from '../../domain/resource.ts'
 import { jsonReply, NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import {
   type AttributeDefinition,
   attributeSchemaJson,
@@ -22,13 +23,13 @@ import { enforce, locationHeader, readJson } from './_common.ts'
 
 async function lookupType(ctx: RequestContext, name: string): Promise<ResourceType> {
   const rt = await ctx.deps.indexer.getResourceType(name)
-  if (!rt) throw new HttpError(404, `Resource type ${name} does not exist`)
+  if (!rt) throw new NoSuchResourceTypeError(name)
   return rt
 }
 
 /** The creation schema `{"name": str, Required("attributes", default={}): {...}}`. */
 function parseCreateBody(raw: unknown): { name: string; attributes: AttributeDefinition[] } {
-  if (!isPlainObject(raw)) throw new Invalid('expected a dictionary', []).toHttpError()
+  if (!isPlainObject(raw)) throw new Invalid('expected a dictionary', []).toError()
   let first: Invalid | undefined
   let metas: unknown = {}
   for (const [key, value] of Object.entries(raw)) {
@@ -42,15 +43,15 @@ function parseCreateBody(raw: unknown): { name: string; attributes: AttributeDef
     attributes = parseAttributeDefinitions(metas, ['attributes'], false)
   } catch (e) {
     if (e instanceof InvalidAttributeError) {
-      if (first) throw first.toHttpError()
+      if (first) throw first.toError()
       throw invalidInputText(e)
     }
     if (!(e instanceof Invalid)) throw e
     first ??= e
   }
-  if (first) throw first.toHttpError()
+  if (first) throw first.toError()
   // NOTE: upstream crashes (500) without a name; we say it is required.
-  if (typeof raw.name !== 'string') throw new Invalid('required key not provided', ['name']).toHttpError()
+  if (typeof raw.name !== 'string') throw new Invalid('required key not provided', ['name']).toError()
   return { name: raw.name, attributes }
 }
 
@@ -71,7 +72,7 @@ interface PatchOp {
 /** Upstream `ResourceTypeJsonPatchSchema`: `[{"op": add|remove, "path": /attributes..., "value"?: dict}]`. */
 function parsePatch(raw: unknown): PatchOp[] {
   const fail = (msg: string, path: Path, errorType?: string): never => {
-    throw new Invalid(msg, path, errorType).toHttpError()
+    throw new Invalid(msg, path, errorType).toError()
   }
   if (!Array.isArray(raw)) return fail('expected a list', [])
   return raw.map((item, i) => {
@@ -109,17 +110,17 @@ function applyPatch(doc: Record<string, unknown>, ops: readonly PatchOp[]): Reco
     let target: unknown = root
     for (const part of parts) {
       if (!isPlainObject(target) || !Object.hasOwn(target, part)) {
-        throw new HttpError(400, `member '${part}' not found in ${pyReprShort(target)}`)
+        throw new JsonPatchError(`member '${part}' not found in ${pyReprShort(target)}`)
       }
       target = target[part]
     }
-    if (!isPlainObject(target)) throw new HttpError(400, `can't apply the patch to a non-object`)
+    if (!isPlainObject(target)) throw new JsonPatchError(`can't apply the patch to a non-object`)
     if (op.op === 'remove') {
       if (!Object.hasOwn(target, last))
-        throw new HttpError(400, `can't remove a non-existent object '${last}'`)
+        throw new JsonPatchError(`can't remove a non-existent object '${last}'`)
       delete target[last]
     } else {
-      if (!('value' in op)) throw new HttpError(400, "The operation does not contain a 'value' member")
+      if (!('value' in op)) throw new JsonPatchError("The operation does not contain a 'value' member")
       target[last] = structuredClone(op.value)
     }
   }
@@ -193,10 +194,7 @@ async function patchType(ctx: RequestContext): Promise<Reply> {
     const nextDef = nextByName.get(name)
     if (!nextDef) continue
     if (nextDef.type !== schema.type) {
-      throw new HttpError(
-        400,
-        `Type update is not available yet. Changing ${schema.type} to ${String(nextDef.type)} for attribute ${name} of resource ${rt.name}`,
-      )
+      throw new AttributeTypeChangeError(rt.name, name, schema.type, String(nextDef.type))
     }
     const old = attributeSchemaJson(schema) as JsonObject
     if (Object.entries(old).some(([k, v]) => !sameValue(nextDef[k], v as JsonValue)))

@@ -8,7 +8,9 @@ import type { JsonValue } from '../../compat/json.ts'
 import { ConversionError } from '../../compat/timespan.ts'
 import { parseTimestampNs } from '../../compat/timestamp.ts'
 import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
+import { NoSuchMetricError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
+import { DeleteWithoutFilterError, ResourceBodyError } from '../../domain/request-errors.ts'
 import type {
   AttributeValue,
   Resource,
@@ -17,7 +19,6 @@ import type {
   ResourceType,
 } from '../../domain/resource.ts'
 import { jsonReply, NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import {
   resourceEtagHeaders,
   resourceJson,
@@ -141,7 +142,7 @@ async function validatedBody(
   try {
     return await parseResourceBody(ctx, rt, raw, mode, creator)
   } catch (e) {
-    if (e instanceof Invalid) throw e.toHttpError()
+    if (e instanceof Invalid) throw e.toError()
     throw e
   }
 }
@@ -167,7 +168,7 @@ function badRequest(e: unknown): never {
       'NoArchivePolicyRuleMatchError',
     ].includes(e.name)
   ) {
-    throw new HttpError(400, e.message)
+    throw new ResourceBodyError(e.message)
   }
   throw e
 }
@@ -227,12 +228,10 @@ async function listResources(ctx: RequestContext): Promise<Reply> {
   return resourceListReply(ctx, rt, resourcePolicyFilter(ctx, 'list resource', rt.name))
 }
 
-const CAUTION = `caution: the query can not be empty, or it will ${' '.repeat(18)}delete entire database`
-
 async function deleteResources(ctx: RequestContext): Promise<Reply> {
   const rt = await lookupResourceType(ctx, ctx.params.type)
   const filter = requestFilter(ctx, rt)
-  if (!filter) throw new HttpError(400, CAUTION)
+  if (!filter) throw new DeleteWithoutFilterError()
   const policy = resourcePolicyFilter(ctx, 'delete resources', rt.name)
   const deleted = await ctx.deps.indexer.deleteResources(rt.name, andPolicy(policy, filter) ?? filter)
   return jsonReply(200, { deleted })
@@ -334,7 +333,7 @@ async function attachNamedMetrics(ctx: RequestContext): Promise<Reply> {
   } catch (e) {
     if (e instanceof Invalid) {
       if (e.path.length === 0) e.errorType = undefined
-      throw e.toHttpError()
+      throw e.toError()
     }
     throw e
   }
@@ -356,7 +355,7 @@ async function lookupNamedMetric(
   const metric = await ctx.deps.indexer.getNamedMetric(id, ctx.params.name)
   if (metric) return { metric, resource: await ctx.deps.indexer.getResource('generic', id) }
   const r = await ctx.deps.indexer.getResource(rt.name, id)
-  if (r) throw new HttpError(404, `Metric ${ctx.params.name} does not exist`)
+  if (r) throw new NoSuchMetricError(ctx.params.name)
   throw noSuchResource(id)
 }
 

@@ -5,15 +5,23 @@
 
 import { pyMod } from '../../aggregates/operators.ts'
 import type { TimeSeries } from '../../carbonara/time-series.ts'
-import { encodeString, pyFloat } from '../../compat/json.ts'
+import { encodeString } from '../../compat/json.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../../compat/timespan.ts'
 import { parseTimestampNs } from '../../compat/timestamp.ts'
 import { parseUuid } from '../../compat/uuid.ts'
 import type { Metric } from '../../domain/metric.ts'
+import {
+  ArgumentValueError,
+  EmptySearchQueryError,
+  InvalidInputError,
+  InvalidSearchQueryError,
+  InvalidSearchValueError,
+  MetricNotProcessedError,
+  SearchAggregationMissingError,
+} from '../../domain/request-errors.ts'
 import { readMeasuresMany } from '../aggregates-reader.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
-import { argumentValueError, HttpError, invalidInput } from '../errors.ts'
 import { granularityJson, MeasuresJsonWriter } from '../measures-json.ts'
 import { route } from '../router.ts'
 import { listedMetricJson, metricPolicyTarget } from '../serializers.ts'
@@ -268,7 +276,7 @@ function timestampOr400(value: string | null, which: 'start' | 'stop'): bigint |
   try {
     return parseTimestampNs(value)
   } catch {
-    throw new HttpError(400, `Invalid value for ${which}`)
+    throw new InvalidSearchValueError(which)
   }
 }
 
@@ -281,17 +289,17 @@ export async function postSearchMetric(ctx: RequestContext): Promise<Reply> {
       ? []
       : (await ctx.deps.indexer.getMetrics(ids)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   for (const m of metrics) enforce(ctx, 'search metric', metricPolicyTarget(m))
-  if (ctx.body.length === 0) throw new HttpError(400, 'No query specified in body')
+  if (ctx.body.length === 0) throw new EmptySearchQueryError()
   const query = readJson(ctx)
   const schemaError = checkMetricSearchQuery(query)
-  if (schemaError) throw invalidInput(schemaError.reason, schemaError.path)
+  if (schemaError) throw new InvalidInputError(schemaError.reason, schemaError.path)
   const startNs = timestampOr400(ctx.query.get('start'), 'start')
   const stopNs = timestampOr400(ctx.query.get('stop'), 'stop')
   let predicate: (value: number) => boolean
   try {
     predicate = buildPredicate(query)
   } catch (e) {
-    if (e instanceof InvalidQuery) throw new HttpError(400, e.message)
+    if (e instanceof InvalidQuery) throw new InvalidSearchQueryError(e.message)
     throw e
   }
   const aggregation = ctx.query.get('aggregation') ?? 'mean'
@@ -301,7 +309,7 @@ export async function postSearchMetric(ctx: RequestContext): Promise<Reply> {
     try {
       granularities = requested.map((g) => parseTimespanNs(g)).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
     } catch (e) {
-      if (e instanceof ConversionError) throw argumentValueError('granularity', e.message)
+      if (e instanceof ConversionError) throw new ArgumentValueError('granularity', e.message)
       throw e
     }
   }
@@ -313,10 +321,7 @@ export async function postSearchMetric(ctx: RequestContext): Promise<Reply> {
     granularities ??= ap.definition.map((d) => d.granularityNs).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
     for (const g of granularities) {
       if (!ap.definition.some((d) => d.granularityNs === g)) {
-        throw new HttpError(400, {
-          cause: 'Aggregation does not exist',
-          detail: { granularity: pyFloat(nsToSeconds(g)), aggregation_method: aggregation },
-        })
+        throw new SearchAggregationMissingError(nsToSeconds(g), aggregation)
       }
     }
     plan.push({ metric, granularities })
@@ -339,10 +344,7 @@ export async function postSearchMetric(ctx: RequestContext): Promise<Reply> {
     if (!r.processed) {
       // The metric exists but never got measures processed (upstream `MetricDoesNotExist`).
       const m = plan[i].metric
-      throw new HttpError(400, {
-        cause: 'Metric does not exist',
-        detail: { metric: listedMetricJson(m, await policies.get(m.archivePolicyName)) },
-      })
+      throw new MetricNotProcessedError(listedMetricJson(m, await policies.get(m.archivePolicyName)))
     }
     byMetric.set(plan[i].metric.id, r.series)
   }

@@ -1,6 +1,7 @@
 /** `POST /v1/search/resource/<type>` (api.md §9.3), upstream `SearchResourceTypeController`. */
+
+import { MethodNotAllowedError } from '../../domain/request-errors.ts'
 import type { Reply, RequestContext } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
 import { andPolicy, resourcePolicyFilter } from './_policy-filter.ts'
 import { lookupResourceType, requestFilter, resourceListReply } from './_resource-common.ts'
@@ -17,7 +18,7 @@ export const searchRoutes = [
     // Upstream looks the type up before dispatching on the method: unknown type → 404.
     GET: async (ctx) => {
       await lookupResourceType(ctx, ctx.params.type)
-      throw new HttpError(405, '', { allow: 'POST' })
+      throw new MethodNotAllowedError('POST')
     },
   }),
 ]

@@ -1,8 +1,8 @@
 /** `GET /v1/capabilities` and `GET /v1/status` (api.md §1.4, §1.5). */
 import { ALL_AGGREGATION_METHOD_NAMES } from '../../carbonara/aggregation-method.ts'
 import { type JsonObject, pyFloat } from '../../compat/json.ts'
+import { StatusUnavailableError } from '../../domain/request-errors.ts'
 import { jsonReply } from '../context.ts'
-import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
 import { boolParam, enforce, queryParam } from './_common.ts'
 
@@ -26,7 +26,7 @@ export const statusRoutes = [
         report = await ctx.deps.incoming.report(details)
       } catch (e) {
         ctx.deps.log.error('status report failed', { err: e })
-        throw new HttpError(503, 'Unable to generate status. Please retry.')
+        throw new StatusUnavailableError()
       }
       const storage: Record<string, JsonObject> = {
         summary: { metrics: report.summary.metrics, measures: report.summary.measures },
