@@ -42,7 +42,7 @@ export class SqlResourceTypes implements ResourceTypeIndex {
   /** The type's row (locked until commit with `lock`), whatever its state. */
   async row(c: Db, name: string, lock = false): Promise<ResourceType | undefined> {
     if (!storable(name)) return undefined
-    const r = await sql<Row>`SELECT ${sql.join(TYPE_COLUMNS.map((k) => sql.id(k)))} FROM resource_type
+    const r = await sql<Row>`SELECT name, tablename, attributes, state, updated_at FROM resource_type
       WHERE name = ${name}${sql.raw(lock ? this.#c.dialect.forUpdate : '')}`.execute(c)
     return r.rows[0] ? toResourceType(r.rows[0]) : undefined
   }
