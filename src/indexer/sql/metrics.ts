@@ -10,7 +10,7 @@ import {
   QueryValueError,
 } from '../../domain/errors.ts'
 import type { Metric, MetricStatus, NewMetric } from '../../domain/metric.ts'
-import type { MetricIndex, MetricQuery } from '../indexer.ts'
+import type { MetricIndex, MetricQuery, MetricVisibility } from '../indexer.ts'
 import {
   chunks,
   type Db,
@@ -169,6 +169,7 @@ export class SqlMetrics implements MetricIndex {
         where.push(sql`${sql.id(column)} = ${value}`)
       }
     }
+    if (query.visibleTo) where.push(metricVisibility(query.visibleTo))
     return this.#c.tx(false, async (c) => {
       if (query.marker !== undefined) {
         if (!isUuid(query.marker)) throw new InvalidMarkerError(query.marker)
@@ -296,4 +297,14 @@ function checkMetricStrings(metric: NewMetric): void {
   checkStored(['name'], metric.name, NAME_LENGTH)
   checkStored(['unit'], metric.unit, UNIT_LENGTH)
   checkStored(['creator'], metric.creator, NAME_LENGTH)
+}
+
+function metricVisibility(v: MetricVisibility): Frag {
+  const any: Frag[] = []
+  for (const creator of v.creators) any.push(sql`creator = ${creator}`)
+  for (const project of v.creatorProjects) any.push(sql`creator LIKE ${`%:${project}`}`)
+  for (const project of v.resourceProjects) {
+    any.push(sql`resource_id IN (SELECT id FROM resource WHERE project_id = ${project})`)
+  }
+  return any.length === 0 ? sql`1 = 0` : sql`(${sql.join(any, sql` OR `)})`
 }
