@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { afterEach, beforeEach, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import {
   ArchivePolicyAlreadyExistsError,
@@ -13,41 +13,24 @@ import {
   NoSuchArchivePolicyRuleError,
   NoSuchMetricError,
 } from '../domain/errors.ts'
+import { type IndexerConformanceOptions, LOW, S, withFreshIndexer } from './conformance-support.ts'
 import type { Indexer, SortKey } from './indexer.ts'
 import { runResourceConformance } from './resource-conformance.ts'
+import { runResourceSearchConformance } from './resource-search-conformance.ts'
+import { runResourceTypeConformance } from './resource-type-conformance.ts'
 
-export interface IndexerConformanceOptions {
-  /** A fresh, empty, upgraded-or-not indexer per test; `cleanup` runs after it is closed. */
-  readonly newIndexer: () => Promise<{ indexer: Indexer; cleanup?: () => Promise<void> }>
-  /** `lifespan` filters work (false on MySQL: IndexerNotImplementedError, as upstream). */
-  readonly lifespanSupported?: boolean
-}
-
-const S = 1_000_000_000n
-
-export const LOW: ArchivePolicy = {
-  name: 'low',
-  backWindow: 0,
-  definition: [{ granularityNs: 300n * S, points: 8640, timespanNs: 2_592_000n * S }],
-  aggregationMethods: ['mean', 'min', 'max', 'sum', 'std', 'count'],
-}
+export type { IndexerConformanceOptions } from './conformance-support.ts'
+export { LOW } from './conformance-support.ts'
 
 /** Every Indexer driver runs this suite (embedded SQLite, PostgreSQL, MySQL/MariaDB). */
 export function runIndexerConformance(driverName: string, options: IndexerConformanceOptions): void {
+  runResourceTypeConformance(driverName, options)
   runResourceConformance(driverName, options)
+  runResourceSearchConformance(driverName, options)
   describe(`Indexer conformance: ${driverName}`, () => {
-    let indexer: Indexer
-    let cleanup: (() => Promise<void>) | undefined
-
-    beforeEach(async () => {
-      const made = await options.newIndexer()
-      indexer = made.indexer
-      cleanup = made.cleanup
-      await indexer.upgrade()
-    })
-    afterEach(async () => {
-      await indexer.close()
-      await cleanup?.()
+    let indexer!: Indexer
+    withFreshIndexer(options, (made) => {
+      indexer = made
     })
 
     const newMetric = (over: Partial<Parameters<Indexer['createMetric']>[0]> = {}) =>

@@ -7,6 +7,7 @@ import type {
   ResourceMetricSpec,
   ResourcePatch,
   ResourceType,
+  ResourceTypeState,
   ResourceTypeUpdate,
 } from '../domain/resource.ts'
 import type { Filter } from './filter.ts'
@@ -87,16 +88,8 @@ export interface ResourceQuery {
   readonly sorts: readonly SortKey[]
 }
 
-/**
- * The SQL index: archive policies, rules, metrics, resource types and resources.
- * One interface for the embedded engine, PostgreSQL and MySQL. Every method is a transaction
- * of its own. Errors are the classes of src/domain/errors.ts.
- */
-export interface Indexer {
-  /** Creates or migrates the schema (idempotent) and the built-in `generic` resource type. */
-  upgrade(): Promise<void>
-  close(): Promise<void>
-
+/** Archive policies and the rules that pick them for new metrics. */
+export interface ArchivePolicyIndex {
   createArchivePolicy(policy: ArchivePolicy): Promise<void>
   getArchivePolicy(name: string): Promise<ArchivePolicy | undefined>
   listArchivePolicies(): Promise<ArchivePolicy[]>
@@ -117,7 +110,10 @@ export interface Indexer {
   /** NoSuchArchivePolicyRuleError, ArchivePolicyRuleAlreadyExistsError (for the new name). */
   renameArchivePolicyRule(name: string, newName: string): Promise<ArchivePolicyRule>
   deleteArchivePolicyRule(name: string): Promise<void>
+}
 
+/** Metrics, their resource attachment by name, and the bookkeeping of metricd and the janitor. */
+export interface MetricIndex {
   /** NamedMetricAlreadyExistsError, NoSuchArchivePolicyError. */
   createMetric(metric: NewMetric): Promise<Metric>
   /** Metrics among `ids` (any order); `status` defaults to 'active'. */
@@ -138,8 +134,14 @@ export interface Indexer {
   /** Janitor: raw data cut to the back window (upstream `update_needs_raw_data_truncation`). */
   markRawDataTruncated(ids: readonly string[]): Promise<void>
 
-  // ---------------------------------------------------------------- resource types
+  /** Active metrics of a resource, ordered by name (no existence check). */
+  listResourceMetrics(resourceId: string): Promise<Metric[]>
+  /** The active metric named `name` on the resource, if any. */
+  getNamedMetric(resourceId: string, name: string): Promise<Metric | undefined>
+}
 
+/** Resource types and the DDL of their tables. */
+export interface ResourceTypeIndex {
   /**
    * Inserts the type (`creating`), creates `rt_<hex>` and `rt_<hex>_history`, then `active`.
    * ResourceTypeAlreadyExistsError; Error for an invalid attribute name (callers validate).
@@ -161,9 +163,26 @@ export interface Indexer {
    * `generic` or while any resource (or history row) has this type.
    */
   deleteResourceType(name: string): Promise<void>
+  /**
+   * Finishes or rolls back the types left in `creating`/`updating`/`deleting` by a dead
+   * process, once their `updated_at` is `staleAfterMs` old; never a type whose DDL runs in
+   * this process.
+   */
+  recoverResourceTypes(staleAfterMs: number): Promise<RecoveredType[]>
+}
 
-  // ---------------------------------------------------------------- resources
+/** What `recoverResourceTypes` did with one type. */
+export interface RecoveredType {
+  readonly name: string
+  /** The state it was found in. */
+  readonly from: ResourceTypeState
+  /** `rolled-back` (creating), `deleted` (deleting), `reconciled` (updating), or the error state. */
+  readonly outcome: 'rolled-back' | 'deleted' | 'reconciled' | ResourceTypeState
+  readonly error?: unknown
+}
 
+/** Resources, their revisions, listings and searches. */
+export interface ResourceIndex {
   /**
    * Inserts the resource, its type row and its metrics (new ones get the resource's creator;
    * existing ones must be active and have the same creator). NoSuchResourceTypeError,
@@ -214,16 +233,29 @@ export interface Indexer {
     page: Omit<ResourceQuery, 'type' | 'filter' | 'history'>,
   ): Promise<Resource[]>
 
-  // ---------------------------------------------------------------- named metrics
-
   /**
    * Adds metrics to a resource without a revision (`POST .../metric`). NoSuchResourceError,
    * NamedMetricAlreadyExistsError, NoSuchMetricError, NoSuchArchivePolicyError. Atomic.
    * Returns all active metrics of the resource, ordered by name.
    */
   attachMetrics(resourceId: string, metrics: Readonly<Record<string, ResourceMetricSpec>>): Promise<Metric[]>
-  /** Active metrics of a resource, ordered by name (no existence check). */
-  listResourceMetrics(resourceId: string): Promise<Metric[]>
-  /** The active metric named `name` on the resource, if any. */
-  getNamedMetric(resourceId: string, name: string): Promise<Metric | undefined>
+}
+
+/**
+ * The SQL index: archive policies, rules, metrics, resource types and resources.
+ * One interface for the embedded engine, PostgreSQL and MySQL, every method required (no
+ * optional capabilities). Every method is a transaction of its own. Errors are the classes
+ * of src/domain/errors.ts.
+ */
+export interface Indexer extends ArchivePolicyIndex, MetricIndex, ResourceTypeIndex, ResourceIndex {
+  readonly capabilities: IndexerCapabilities
+  /** Creates or migrates the schema (idempotent) and the built-in `generic` resource type. */
+  upgrade(): Promise<void>
+  close(): Promise<void>
+}
+
+/** What differs between drivers as seen by callers (everything else behaves the same). */
+export interface IndexerCapabilities {
+  /** `lifespan` filters; without, they fail with IndexerNotImplementedError (MySQL, as upstream). */
+  readonly lifespanFilters: boolean
 }

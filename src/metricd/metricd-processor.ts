@@ -12,19 +12,6 @@ import type { Logger } from '../log/logger.ts'
 import type { MetricStorageEngine, ProcessItem } from '../storage/metric-storage.ts'
 import type { MeasureProcessor } from './measure-processor.ts'
 
-/** Optional indexer capability used by the janitor's raw data truncation (SqliteIndexer has it). */
-export interface RawTruncationIndex {
-  listMetricsNeedingRawTruncation(limit: number): Promise<Metric[]>
-  markRawDataTruncated(ids: readonly string[]): Promise<void>
-}
-
-export function hasRawTruncation(indexer: object): indexer is RawTruncationIndex {
-  const i = indexer as Partial<RawTruncationIndex>
-  return (
-    typeof i.listMetricsNeedingRawTruncation === 'function' && typeof i.markRawDataTruncated === 'function'
-  )
-}
-
 export interface MetricdProcessorDeps {
   readonly indexer: Indexer
   readonly incoming: IncomingDriver
@@ -259,7 +246,6 @@ export class MetricdProcessor implements MeasureProcessor {
   /** Janitor step 2 (upstream `Chef.clean_raw_data_inactive_metrics`). */
   async truncateRawData(batchSize: number): Promise<number> {
     const { indexer, incoming, engine, coordinator, log } = this.#d
-    if (!hasRawTruncation(indexer)) return 0
     const metrics = await indexer.listMetricsNeedingRawTruncation(batchSize)
     const bySack = new Map<number, Metric[]>()
     for (const m of metrics) {

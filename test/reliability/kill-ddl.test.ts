@@ -256,11 +256,11 @@ async function verify(srv: Server, m: Model, url: string): Promise<number> {
 /** rt_* tables → their attribute columns (sorted). */
 async function tableColumns(ix: SqlIndexer): Promise<Map<string, string[]>> {
   const q =
-    ix.engine.name === 'sqlite'
+    ix.engine.dialect.name === 'sqlite'
       ? sql<{ t: string; c: string }>`SELECT m.name AS t, p.name AS c FROM sqlite_master m
           JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name LIKE 'rt\\_%' ESCAPE '\\'`
       : sql<{ t: string; c: string }>`SELECT table_name AS t, column_name AS c FROM information_schema.columns
-          WHERE table_schema = ${sql.raw(ix.engine.name === 'mysql' ? 'DATABASE()' : 'current_schema()')}
+          WHERE table_schema = ${sql.raw(ix.engine.dialect.name === 'mysql' ? 'DATABASE()' : 'current_schema()')}
           AND table_name LIKE 'rt\\_%'`
   const out = new Map<string, string[]>()
   for (const { t, c } of (await q.execute(ix.engine.db)).rows) {

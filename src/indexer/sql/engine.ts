@@ -4,10 +4,11 @@ import { DatabaseSync } from 'node:sqlite'
 import { Kysely, type LogEvent, MysqlDialect, PostgresDialect } from 'kysely'
 import { createPool as createMysqlPool } from 'mysql2'
 import pg from 'pg'
+import { DIALECTS, type SqlDialect } from './dialect.ts'
 import { nodeSqliteDialect } from './node-sqlite-dialect.ts'
 import { guardDialect } from './stored-strings.ts'
 
-export type EngineName = 'sqlite' | 'postgresql' | 'mysql'
+export type { EngineName } from './dialect.ts'
 
 /** `[indexer] url`, parsed (upstream's SQLAlchemy URL forms). */
 export type IndexerUrl = { readonly engine: 'sqlite'; readonly path: string } | ServerUrl
@@ -58,33 +59,12 @@ export function parseIndexerUrl(url: string, cwd = process.cwd()): IndexerUrl {
   }
 }
 
-/** Everything that differs between the engines, behind one shape. */
+/** A connection pool and the dialect of its engine (dialect.ts: every engine difference). */
 export interface SqlEngine {
-  readonly name: EngineName
+  readonly dialect: SqlDialect
   // biome-ignore lint/suspicious/noExplicitAny: tables are dynamic (rt_<hex>), typed at the edges
   readonly db: Kysely<any>
-  encodeUuid(id: string): unknown
-  decodeUuid(value: unknown): string
-  encodeBool(value: boolean): unknown
-  /** SQL that opens a transaction; `write` on SQLite takes the write lock up front. */
-  begin(write: boolean): string
-  /** Appended to a SELECT that must lock its rows until commit. */
-  readonly forUpdate: string
-  isUniqueViolation(error: unknown): boolean
-  isForeignKeyViolation(error: unknown): boolean
-  /** Deadlock / serialization failure / busy: the transaction may be retried. */
-  isRetryable(error: unknown): boolean
   close(): Promise<void>
-}
-
-function errorText(e: unknown): string {
-  if (!(e instanceof Error)) return String(e)
-  const x = e as Error & { code?: unknown; errno?: unknown; errcode?: unknown }
-  return `${x.code ?? ''} ${x.errno ?? ''} ${x.errcode ?? ''} ${x.message}`
-}
-
-function code(e: unknown): unknown {
-  return (e as { code?: unknown } | null)?.code
 }
 
 /**
@@ -136,19 +116,7 @@ function sqliteEngine(path: string, options: EngineOptions): SqlEngine {
   // FULL: a committed row survives power loss, like a PostgreSQL commit.
   raw.exec('PRAGMA synchronous = FULL')
   const db = new Kysely({ dialect: guardDialect(nodeSqliteDialect(raw)), log: sqlLogHook() })
-  return {
-    name: 'sqlite',
-    db,
-    encodeUuid: (id) => id,
-    decodeUuid: (v) => String(v),
-    encodeBool: (b) => (b ? 1 : 0),
-    begin: (write) => (write ? 'BEGIN IMMEDIATE' : 'BEGIN'),
-    forUpdate: '',
-    isUniqueViolation: (e) => /UNIQUE constraint failed|PRIMARY KEY constraint/.test(errorText(e)),
-    isForeignKeyViolation: (e) => /FOREIGN KEY constraint failed/.test(errorText(e)),
-    isRetryable: (e) => /SQLITE_BUSY|database is locked/.test(errorText(e)),
-    close: () => db.destroy(),
-  }
+  return { dialect: DIALECTS.sqlite, db, close: () => db.destroy() }
 }
 
 const PG_TIMESTAMP = 1114
@@ -176,19 +144,7 @@ function postgresEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {})
   const db = new Kysely({ dialect: guardDialect(new PostgresDialect({ pool })), log: sqlLogHook() })
-  return {
-    name: 'postgresql',
-    db,
-    encodeUuid: (id) => id,
-    decodeUuid: (v) => String(v),
-    encodeBool: (b) => b,
-    begin: () => 'BEGIN',
-    forUpdate: ' FOR UPDATE',
-    isUniqueViolation: (e) => code(e) === '23505',
-    isForeignKeyViolation: (e) => code(e) === '23503',
-    isRetryable: (e) => code(e) === '40P01' || code(e) === '40001',
-    close: () => db.destroy(),
-  }
+  return { dialect: DIALECTS.postgresql, db, close: () => db.destroy() }
 }
 
 function mysqlEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
@@ -208,23 +164,7 @@ function mysqlEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
     timezone: 'Z',
   })
   const db = new Kysely({ dialect: guardDialect(new MysqlDialect({ pool })), log: sqlLogHook() })
-  return {
-    name: 'mysql',
-    db,
-    encodeUuid: (id) => Buffer.from(id.replaceAll('-', ''), 'hex'),
-    decodeUuid: (v) => {
-      const hex = Buffer.isBuffer(v) ? v.toString('hex') : String(v).replaceAll('-', '')
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-    },
-    encodeBool: (b) => (b ? 1 : 0),
-    begin: () => 'START TRANSACTION',
-    forUpdate: ' FOR UPDATE',
-    isUniqueViolation: (e) => code(e) === 'ER_DUP_ENTRY',
-    isForeignKeyViolation: (e) =>
-      code(e) === 'ER_NO_REFERENCED_ROW_2' || code(e) === 'ER_ROW_IS_REFERENCED_2',
-    isRetryable: (e) => code(e) === 'ER_LOCK_DEADLOCK' || code(e) === 'ER_LOCK_WAIT_TIMEOUT',
-    close: () => db.destroy(),
-  }
+  return { dialect: DIALECTS.mysql, db, close: () => db.destroy() }
 }
 
 /** Naive UTC with microseconds, `YYYY-MM-DD HH:MM:SS.ffffff` — the one text form on every engine. */

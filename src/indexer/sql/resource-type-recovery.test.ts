@@ -7,19 +7,15 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { sql } from 'kysely'
+import { attributeIndexName } from './schema.ts'
 import { SqlIndexer } from './sql-indexer.ts'
 import { createMysqlDatabase, createPgDatabase, serverAvailable } from './test-databases.ts'
 
 const OLD = '2000-01-01 00:00:00.000000'
 
 async function columns(ix: SqlIndexer, table: string): Promise<string[]> {
-  const q =
-    ix.engine.name === 'sqlite'
-      ? sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`
-      : sql<{ name: string }>`SELECT column_name AS name FROM information_schema.columns
-          WHERE table_schema = ${sql.raw(ix.engine.name === 'mysql' ? 'DATABASE()' : 'current_schema()')}
-          AND table_name = ${table}`
-  return (await q.execute(ix.engine.db)).rows.map((r) => String(r.name)).sort()
+  const rows = (await ix.engine.dialect.tableColumns(table).execute(ix.engine.db)).rows
+  return rows.map((r) => String(r.name)).sort()
 }
 
 async function crashState(ix: SqlIndexer, name: string, state: string, updatedAt = OLD): Promise<void> {
@@ -115,25 +111,13 @@ function recoverySuite(engine: string, open: () => Promise<{ ix: SqlIndexer; dro
         // A PATCH removing `gone` and `half`, adding `added`, cut after the type table and the
         // first column of the history table.
         const db = ix.engine.db
-        for (const col of ['gone', 'half']) {
-          if (ix.engine.name === 'sqlite') {
-            const idx = (
-              await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index'
-              AND name LIKE 'ix_gts_%' AND tbl_name = ${u.tablename}`.execute(db)
-            ).rows
-            for (const i of idx) await sql.raw(`DROP INDEX IF EXISTS ${i.name}`).execute(db)
-          }
-          await sql.raw(`ALTER TABLE ${u.tablename} DROP COLUMN ${col}`).execute(db)
+        const drop = async (table: string, col: string) => {
+          for (const stmt of ix.engine.dialect.dropColumn(table, col, attributeIndexName(table, col)))
+            await sql.raw(stmt).execute(db)
         }
+        for (const col of ['gone', 'half']) await drop(u.tablename, col)
         await sql.raw(`ALTER TABLE ${u.tablename} ADD COLUMN added VARCHAR(10)`).execute(db)
-        if (ix.engine.name === 'sqlite') {
-          const idx = (
-            await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index'
-            AND name LIKE 'ix_gts_%' AND tbl_name = ${`${u.tablename}_history`}`.execute(db)
-          ).rows
-          for (const i of idx) await sql.raw(`DROP INDEX IF EXISTS ${i.name}`).execute(db)
-        }
-        await sql.raw(`ALTER TABLE ${u.tablename}_history DROP COLUMN gone`).execute(db)
+        await drop(`${u.tablename}_history`, 'gone')
         await crashState(ix, 'u', 'updating')
         const recovered = await ix.recoverResourceTypes(60_000)
         assert.deepEqual(

@@ -19,17 +19,20 @@
  */
 import { type Kysely, sql } from 'kysely'
 import type { ResourceAttributeSchema, ResourceType, ResourceTypeState } from '../../domain/resource.ts'
-import type { SqlEngine } from './engine.ts'
+import type { RecoveredType } from '../indexer.ts'
+import type { SqlDialect } from './dialect.ts'
 import { attributeIndexName, createAttributeIndex } from './schema.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: dynamic tables (rt_<hex>)
 type Db = Kysely<any>
 
+export type { RecoveredType } from '../indexer.ts'
+
 export const TRANSIENT_STATES: readonly ResourceTypeState[] = ['creating', 'updating', 'deleting']
 
 /** What SqlIndexer lends the recovery (its private plumbing). */
 export interface RecoveryHost {
-  readonly engine: SqlEngine
+  readonly dialect: SqlDialect
   tx<T>(fn: (c: Db) => Promise<T>): Promise<T>
   typeRow(c: Db, name: string, lock: boolean): Promise<ResourceType | undefined>
   /** Gives an existing column `schema`'s nullability, length (and MySQL index) again; idempotent. */
@@ -37,19 +40,9 @@ export interface RecoveryHost {
   indexExists(c: Db, table: string, name: string): Promise<boolean>
   encodeAttributes(attributes: Readonly<Record<string, ResourceAttributeSchema>>): string
   encodeTime(ns: bigint): unknown
-  quote(id: string): string
   nowNs(): bigint
   /** Types with DDL in flight in this process: never stale. */
   readonly inFlight: ReadonlySet<string>
-}
-
-export interface RecoveredType {
-  readonly name: string
-  /** The state it was found in. */
-  readonly from: ResourceTypeState
-  /** `rolled-back` (creating), `deleted` (deleting), `reconciled` (updating), or the error state. */
-  readonly outcome: 'rolled-back' | 'deleted' | 'reconciled' | ResourceTypeState
-  readonly error?: unknown
 }
 
 export async function recoverResourceTypes(
@@ -128,21 +121,7 @@ async function finishDelete(h: RecoveryHost, rt: ResourceType): Promise<void> {
 
 /** Attribute columns of a type table (`id` / `revision` are the tables' own). */
 async function attributeColumns(h: RecoveryHost, c: Db, table: string): Promise<Set<string>> {
-  let q: ReturnType<typeof sql<{ name: string }>>
-  switch (h.engine.name) {
-    case 'sqlite':
-      q = sql`SELECT name FROM pragma_table_info(${table})`
-      break
-    case 'postgresql':
-      q = sql`SELECT column_name AS name FROM information_schema.columns
-        WHERE table_schema = current_schema() AND table_name = ${table}`
-      break
-    case 'mysql':
-      q = sql`SELECT column_name AS name FROM information_schema.columns
-        WHERE table_schema = DATABASE() AND table_name = ${table}`
-      break
-  }
-  const rows = (await q.execute(c)).rows
+  const rows = (await h.dialect.tableColumns(table).execute(c)).rows
   if (rows.length === 0) throw new Error(`Table ${table} of a resource type in updating is missing`)
   return new Set(rows.map((r) => String(r.name)).filter((n) => n !== 'id' && n !== 'revision'))
 }
@@ -156,14 +135,12 @@ async function reconcile(h: RecoveryHost, rt: ResourceType): Promise<void> {
     await h.tx(async (c) => {
       for (const col of present[i] as Set<string>) {
         if (keptNames.has(col)) continue
-        // SQLite refuses to drop an indexed column; the others drop the index with it.
-        if (h.engine.name === 'sqlite')
-          await sql.raw(`DROP INDEX IF EXISTS ${attributeIndexName(table, col)}`).execute(c)
-        await sql.raw(`ALTER TABLE ${table} DROP COLUMN ${h.quote(col)}`).execute(c)
+        for (const stmt of h.dialect.dropColumn(table, col, attributeIndexName(table, col)))
+          await sql.raw(stmt).execute(c)
       }
       for (const [name, schema] of kept) {
         await h.restoreColumn(c, table, name, schema)
-        const ddl = createAttributeIndex(h.engine.name, table, name, schema, h.quote)
+        const ddl = createAttributeIndex(h.dialect.name, table, name, schema, h.dialect.quote)
         if (ddl && !(await h.indexExists(c, table, attributeIndexName(table, name))))
           await sql.raw(ddl).execute(c)
       }

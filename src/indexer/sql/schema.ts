@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { ResourceAttributeSchema } from '../../domain/resource.ts'
-import type { EngineName } from './engine.ts'
+import type { EngineName } from './dialect.ts'
 
 /** Upstream alembic head revision; stored in `alembic_version` so databases stay interchangeable. */
 export const ALEMBIC_HEAD = 'f89ed2e3c2ec'
@@ -207,7 +207,7 @@ export function extraIndexes(
     { name: 'ix_gts_resource_history_id', table: 'resource_history', cols: 'id, revision' },
   ]
   return list
-    .filter((i) => !(engine === 'mysql' && i.name === 'ix_gts_resource_type')) // InnoDB indexes FKs itself
+    .filter((i) => engine !== 'mysql' || i.name !== 'ix_gts_resource_type') // InnoDB indexes FKs itself
     .map((i) => ({ name: i.name, table: i.table, sql: `CREATE INDEX ${i.name} ON ${i.table} (${i.cols})` }))
 }
 
@@ -342,15 +342,4 @@ export function createAttributeIndex(
     else if (engine === 'mysql' && schema.maxLength > 255) col = `${col}(255)`
   }
   return `CREATE INDEX ${attributeIndexName(table, attribute)} ON ${table} (${col})`
-}
-
-/** SQL literal of a fill value for SQLite's `ADD COLUMN … NOT NULL DEFAULT` (no bound params in DDL). */
-export function sqliteLiteral(value: string | number | boolean): string {
-  if (typeof value === 'boolean') return value ? '1' : '0'
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`Cannot store ${value} as a default value`)
-    return String(value)
-  }
-  // SQLite string literals have no backslash escapes: doubling quotes is the whole escaping.
-  return `'${value.replaceAll("'", "''")}'`
 }
