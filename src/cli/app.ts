@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import { hostname } from 'node:os'
 import type { ApiConfig, ApiDeps } from '../api/deps.ts'
 import { createApiServer } from '../api/server.ts'
 import { parseTimespanNs } from '../compat/timespan.ts'
@@ -221,8 +223,13 @@ export function apiDepsFrom(runtime: Runtime): ApiDeps {
   }
 }
 
-export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs?: number } = {}): Metricd {
+export function createMetricd(
+  runtime: Runtime,
+  overrides: { firstCleanupDelayMs?: number; workerIndex?: number } = {},
+): Metricd {
   const m = runtime.config.metricd
+  // Worker 0 (or the only process) also runs the janitor and the backlog reporter.
+  const first = (overrides.workerIndex ?? 0) === 0
   const metricd = new Metricd(
     {
       processor: runtime.processor,
@@ -238,7 +245,13 @@ export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs
       cleanupBatchSize: m.cleanupBatchSize,
       batchMetrics: m.batchMetrics,
       greedy: m.greedy,
-      reportingDelayMs: m.metricReportingDelayMs,
+      processingReplicas: m.processingReplicas,
+      memberId:
+        overrides.workerIndex === undefined
+          ? undefined
+          : `${hostname()}.${overrides.workerIndex}.${randomUUID()}`,
+      reportingDelayMs: first ? m.metricReportingDelayMs : -1,
+      janitor: first,
       firstCleanupDelayMs: overrides.firstCleanupDelayMs,
     },
   )

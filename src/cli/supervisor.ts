@@ -236,13 +236,14 @@ export function notifyReady(): void {
 }
 
 /**
- * In a worker: `stop` runs on the primary's stop message or when the primary is gone (kill -9 of
- * the primary leaves no one to hand connections over, nor to replace this worker).
+ * In a worker: `stop` runs on the primary's stop message. A worker whose primary is gone (kill -9
+ * of the primary: nobody hands it connections or replaces it) exits at once, as cotyledon's
+ * workers do, so that killing a daemon's pid kills the daemon; what it acknowledged is durable.
  */
 export function stopWithPrimary(stop: (reason: string) => void): void {
   if (!cluster.isWorker) return
   process.on('message', (message: unknown) => {
     if (isProtocol(message, 'stop')) stop('primary asked')
   })
-  process.on('disconnect', () => stop('primary gone'))
+  process.on('disconnect', () => process.exit(1))
 }
