@@ -3,7 +3,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { hostname } from 'node:os'
 import type { ApiConfig, ApiDeps } from '../api/deps.ts'
-import { createApiServer } from '../api/server.ts'
+import { KeystoneAuth } from '../api/keystone/keystone-auth.ts'
+import { PolicySource } from '../api/policy-file.ts'
+import { type ApiServerOptions, createApiServer } from '../api/server.ts'
 import { parseTimespanNs } from '../compat/timespan.ts'
 import { parseTimestampNs } from '../compat/timestamp.ts'
 import { DEFAULT_AGGREGATION_METHODS, type GnocchiConfig, sqlitePathFromUrl } from '../config/config.ts'
@@ -211,6 +213,18 @@ export function apiConfigFrom(config: GnocchiConfig): ApiConfig {
   }
 }
 
+/** `[oslo_policy]` files and, in keystone mode, the token validation of `[keystone_authtoken]`. */
+export function apiServerOptionsFrom(runtime: Runtime): ApiServerOptions {
+  const { config } = runtime
+  const log = runtime.log.child({ component: 'api' })
+  return {
+    policySource: new PolicySource(config.osloPolicy.policyFile, config.osloPolicy.policyDirs, log),
+    keystone: config.keystone
+      ? new KeystoneAuth(config.keystone, log.child({ component: 'keystone' }))
+      : undefined,
+  }
+}
+
 export function apiDepsFrom(runtime: Runtime): ApiDeps {
   return {
     indexer: runtime.indexer,
@@ -322,7 +336,7 @@ export async function startApi(
 ): Promise<RunningApi> {
   const runtime = buildRuntime(config, log)
   await openRuntime(runtime, options.upgrade)
-  const server = createApiServer(apiDepsFrom(runtime))
+  const server = createApiServer(apiDepsFrom(runtime), apiServerOptionsFrom(runtime))
   const sockets = new Set<Socket>()
   server.on('connection', (socket: Socket) => {
     sockets.add(socket)
