@@ -4,28 +4,29 @@
  * the `[keystone_authtoken]` overrides of a gnocchi-api that validates them.
  */
 import net from 'node:net'
+import { requireService } from '../../src/testing/require-tool.ts'
 
 export const KEYSTONE_URL = process.env.GNOCCHI_TEST_KEYSTONE_URL ?? 'http://127.0.0.1:5000'
 /** The seeded service user of the tests (seed.py). */
 export const SERVICE_USER = 'gnocchi-api'
 export const SERVICE_PASSWORD = 'gnocchi-api-Q7v2-secret'
 
-/** Whether Keystone answers; throws with CI set when it does not. */
+/** Whether Keystone answers; throws with CI set when it does not (requireService). */
 export async function keystoneReachable(what: string): Promise<boolean> {
-  let ok = false
-  try {
-    const res = await fetch(`${KEYSTONE_URL}/v3`, { signal: AbortSignal.timeout(5000) })
-    ok = res.ok
-  } catch {
-    ok = false
-  }
-  if (!ok && process.env.CI)
-    throw new Error(`Keystone unreachable at ${KEYSTONE_URL} (required when CI is set)`)
-  if (!ok)
-    console.log(
-      `# skipping ${what}: Keystone unreachable at ${KEYSTONE_URL} (scripts/services/keystone/start.sh)`,
-    )
-  return ok
+  const skip = await requireService(
+    'Keystone server',
+    async () => {
+      try {
+        const res = await fetch(`${KEYSTONE_URL}/v3`, { signal: AbortSignal.timeout(5000) })
+        return res.ok || `${KEYSTONE_URL}/v3 answered ${res.status}`
+      } catch (e) {
+        return `unreachable at ${KEYSTONE_URL} (${(e as Error).message})`
+      }
+    },
+    'scripts/services/keystone/start.sh (Debian packages: see scripts/install-test-deps.sh)',
+  )
+  if (skip) process.stderr.write(`# skipping ${what}\n`)
+  return skip === false
 }
 
 export type Scope = { project: string } | { domain: string } | 'system' | 'unscoped'
