@@ -12,10 +12,19 @@
  * (process.cpuUsage, user + system, this process: the file system's kernel work included).
  *
  * Run: node bench/metricd-steady.ts [--metrics 1000] [--history 1440] [--per-update 1,10]
- *        [--rounds 3] [--storage file|redis] [--fsync true|false] [--batch-metrics 1]
+ *        [--rounds 3] [--storage file|redis] [--fsync true|false] [--sync-method fsync|syncfs] [--batch-metrics 1]
  *        [--policy high|low|medium] [--json]
  *        [--profile FILE.cpuprofile]   (V8 CPU profile of the timed passes only)
+ *        [--compare]   (also upstream's metricd code on the same workload, same run: see below)
+ *
+ * `--compare` runs bench/python/metricd_steady.py after ours: Debian's Gnocchi 4.4.2, its own
+ * indexer (a fresh PostgreSQL database), incoming and storage drivers of the same kind (file:
+ * file incoming + file storage, upstream never fsyncs; Redis: both on `--redis-url`'s server,
+ * DB index + 1), a tooz file coordinator, `Chef.process_new_measures_for_sack` over every
+ * sack. Same policy, metric count, history and new measures; CPU by getrusage of that
+ * process (its PostgreSQL server's CPU is not counted, our SQLite indexer's is).
  */
+import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -25,6 +34,7 @@ import { parseArgs } from 'node:util'
 import { buildRuntime, defaultArchivePolicies, openRuntime } from '../src/cli/app.ts'
 import { loadConfig } from '../src/config/config.ts'
 import { encodeBundle } from '../src/incoming/bundle.ts'
+import { createPgDatabase } from '../src/indexer/sql/test-databases.ts'
 import { createLogger } from '../src/log/logger.ts'
 
 const { values: v } = parseArgs({
@@ -35,11 +45,13 @@ const { values: v } = parseArgs({
     rounds: { type: 'string', default: '3' },
     storage: { type: 'string', default: 'file' },
     fsync: { type: 'string', default: 'true' },
+    'sync-method': { type: 'string', default: 'fsync' },
     'batch-metrics': { type: 'string', default: '1' },
     policy: { type: 'string', default: 'high' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/14' },
     json: { type: 'boolean' },
     profile: { type: 'string' },
+    compare: { type: 'boolean' },
   },
 })
 
@@ -61,6 +73,7 @@ const config = loadConfig({
     `storage.file_basepath=${join(dir, 'storage')}`,
     `storage.file_fsync=${v.fsync}`,
     `incoming.file_fsync=${v.fsync}`,
+    `storage.file_sync_method=${v['sync-method']}`,
     ...(redis
       ? ['storage.driver=redis', 'incoming.driver=redis', `storage.redis_url=${v['redis-url']}`]
       : []),
@@ -165,10 +178,13 @@ async function main(): Promise<void> {
       })
     }
   }
+  const hot = runtime.engine.hotMetrics
+  const hotLine = `hot-metric cache: ${hot.hits} hits, ${hot.misses} misses, ${hot.points} points\n`
   await runtime.close()
   rmSync(dir, { recursive: true, force: true })
+  const upstream = v.compare ? await upstreamRows() : undefined
   if (v.json) {
-    process.stdout.write(`${JSON.stringify({ options: v, rows }, null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify({ options: v, rows, upstream }, null, 2)}\n`)
     return
   }
   const aggregates = policy.definition.length * policy.aggregationMethods.length
@@ -177,14 +193,64 @@ async function main(): Promise<void> {
       `${history} points of history, storage ${v.storage}, fsync ${v.fsync}, batch_metrics ${v['batch-metrics']}\n`,
   )
   process.stdout.write(
-    '| new measures per metric | updates | CPU ms | CPU µs / update | updates / CPU-s | wall ms |\n',
+    '| new measures per metric | updates | CPU ms | CPU µs / update | updates / CPU-s | wall ms |' +
+      (upstream ? ' upstream µs / update | upstream updates / CPU-s | ratio |\n' : '\n'),
   )
-  process.stdout.write('|---:|---:|---:|---:|---:|---:|\n')
-  for (const r of rows) {
+  process.stdout.write(`|---:|---:|---:|---:|---:|---:|${upstream ? '---:|---:|---:|' : ''}\n`)
+  process.stdout.write(hotLine)
+  rows.forEach((r, i) => {
     const per = (r.cpuMs * 1000) / r.updates
-    process.stdout.write(
-      `| ${r.perUpdate} | ${r.updates} | ${r.cpuMs.toFixed(0)} | ${per.toFixed(0)} | ${(1e6 / per).toFixed(0)} | ${r.wallMs.toFixed(0)} |\n`,
+    let line = `| ${r.perUpdate} | ${r.updates} | ${r.cpuMs.toFixed(0)} | ${per.toFixed(0)} | ${(1e6 / per).toFixed(0)} | ${r.wallMs.toFixed(0)} |`
+    const u = upstream?.[i]
+    if (u) {
+      const uper = (u.cpuMs * 1000) / u.updates
+      line += ` ${uper.toFixed(0)} | ${(1e6 / uper).toFixed(0)} | ${(uper / per).toFixed(1)}× |`
+    }
+    process.stdout.write(`${line}\n`)
+  })
+}
+
+/** Upstream's metricd code on the same workload (see the header), its rows in our order. */
+async function upstreamRows(): Promise<Row[]> {
+  const pgDb = await createPgDatabase()
+  const udir = mkdtempSync(join(tmpdir(), 'gnocchi-steady-upstream-'))
+  let redisUrl = ''
+  if (redis) {
+    const u = new URL(String(v['redis-url']))
+    u.pathname = `/${Number(u.pathname.slice(1) || 0) + 1}`
+    redisUrl = u.toString()
+    const { Redis } = await import('ioredis')
+    const admin = new Redis(redisUrl)
+    await admin.flushdb()
+    await admin.quit()
+  }
+  const pgUrl = new URL(pgDb.url)
+  const cfg = {
+    dir: udir,
+    indexer_url: `postgresql+psycopg2://${pgUrl.username}@${pgUrl.host}${pgUrl.pathname}`,
+    storage: v.storage,
+    redis_url: redisUrl,
+    policy: v.policy,
+    metrics: metricsCount,
+    history,
+    sizes,
+    rounds,
+    t0_ns: Number(T0),
+  }
+  try {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        '/usr/bin/python3',
+        [join(import.meta.dirname, 'python', 'metricd_steady.py'), JSON.stringify(cfg)],
+        { maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      ),
     )
+    return (JSON.parse(out) as { rows: Row[] }).rows
+  } finally {
+    rmSync(udir, { recursive: true, force: true })
+    await pgDb.drop()
   }
 }
 

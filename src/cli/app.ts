@@ -75,6 +75,7 @@ export function buildRuntime(config: GnocchiConfig, log: Logger): Runtime {
         })
   const engine = new MetricStorageEngine(storageDriver, log.child({ component: 'storage' }), undefined, {
     readCachePoints: config.storage.readCachePoints,
+    processCachePoints: config.storage.processCachePoints,
   })
   // sqlite:///path: processes of one host; redis://…: tooz's Redis layout, across hosts.
   const coordinator: Coordinator =

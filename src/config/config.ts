@@ -78,6 +78,8 @@ export interface GnocchiConfig {
     readonly fileSyncMethod: 'fsync' | 'syncfs'
     /** gnocchi-ts extension `[storage] read_cache_points` (default 4 000 000; 0 disables). */
     readonly readCachePoints: number
+    /** gnocchi-ts extension `[storage] process_cache_points` (default 8 000 000; 0 disables). */
+    readonly processCachePoints: number
   }
   readonly incoming: {
     readonly driver: 'file' | 'redis'
@@ -323,6 +325,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       fileFsync: o.bool('storage', 'file_fsync', true),
       fileSyncMethod,
       readCachePoints: o.int('storage', 'read_cache_points', 4_000_000, 0),
+      processCachePoints: o.int('storage', 'process_cache_points', 8_000_000, 0),
     },
     incoming: {
       driver: incomingDriver,

@@ -24,10 +24,18 @@ import {
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import type { Metric } from '../domain/metric.ts'
 import type { Logger } from '../log/logger.ts'
+import { HotMetrics, hotSplitKey } from './hot-metrics.ts'
 import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from './read-measures.ts'
 import { SplitCache } from './split-cache.ts'
 import { ProcessingStatistics } from './statistics.ts'
-import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from './storage-driver.ts'
+import {
+  aggregationKey,
+  type RawVersion,
+  type SplitRef,
+  type SplitWrite,
+  type StorageDriver,
+  UNCHANGED,
+} from './storage-driver.ts'
 
 /** The pending measures of one metric, decoded (unsorted, duplicates allowed). */
 export interface ProcessItem {
@@ -66,6 +74,12 @@ const EMPTY: TimeSeries = { timestamps: new BigInt64Array(0), values: new Float6
 export const DEFAULT_READ_CACHE_POINTS = 4_000_000
 
 /**
+ * 8 M points = 128 MiB of decoded raw series and newest splits (policy `high` with a day of
+ * one-minute history: ~9 000 points a metric, so ~900 metrics stay hot).
+ */
+export const DEFAULT_PROCESS_CACHE_POINTS = 8_000_000
+
+/**
  * Aggregate storage orchestration over a StorageDriver (upstream `StorageDriver` in
  * gnocchi/storage/__init__.py): batched processing of new measures for many metrics, and the
  * read path of aggregation.md §5. Callers hold the sack lock of every metric they process.
@@ -76,17 +90,50 @@ export class MetricStorageEngine implements MetricStorage {
   readonly statistics: ProcessingStatistics
   /** Decoded splits of the read path (`[storage] read_cache_points`; 0 disables). */
   readonly readCache: SplitCache
+  /** What processing wrote last per metric (`[storage] process_cache_points`; 0 disables). */
+  readonly hotMetrics: HotMetrics
 
   constructor(
     driver: StorageDriver,
     log: Logger,
     statistics = new ProcessingStatistics(),
-    options: { readCachePoints?: number } = {},
+    options: { readCachePoints?: number; processCachePoints?: number } = {},
   ) {
     this.#driver = driver
     this.#log = log
     this.statistics = statistics
     this.readCache = new SplitCache(options.readCachePoints ?? DEFAULT_READ_CACHE_POINTS)
+    const hot =
+      driver.getUnaggregatedUnlessUnchanged !== undefined && driver.putProcessed !== undefined
+        ? (options.processCachePoints ?? DEFAULT_PROCESS_CACHE_POINTS)
+        : 0
+    this.hotMetrics = new HotMetrics(hot)
+  }
+
+  /**
+   * Raw objects of `ids`; with the hot-metric cache, UNCHANGED for those still as this process
+   * wrote them (their cache entry is then valid: see StorageDriver.getUnaggregatedUnlessUnchanged).
+   */
+  async #fetchRaw(ids: readonly string[]): Promise<Map<string, Uint8Array | undefined | typeof UNCHANGED>> {
+    const hot = this.hotMetrics
+    const driver = this.#driver
+    if (!hot.enabled || driver.getUnaggregatedUnlessUnchanged === undefined) {
+      return driver.getUnaggregated(ids)
+    }
+    const known = new Map<string, RawVersion>()
+    for (const id of ids) {
+      const e = hot.get(id)
+      if (e) known.set(id, e.version)
+    }
+    const raws = await driver.getUnaggregatedUnlessUnchanged(ids, known)
+    for (const id of ids) {
+      if (raws.get(id) === UNCHANGED) hot.hits++
+      else {
+        if (known.has(id)) hot.misses++
+        hot.delete(id)
+      }
+    }
+    return raws
   }
 
   get driver(): StorageDriver {
@@ -103,11 +150,14 @@ export class MetricStorageEngine implements MetricStorage {
     if (items.length === 0) return { newestTimestampNs }
     const stats = this.statistics
     const ids = items.map((i) => i.metric.id)
-    const rawBytes = await stats.time('raw measures fetch', () => this.#driver.getUnaggregated(ids))
+    const hot = this.hotMetrics
+    const rawBytes = await stats.time('raw measures fetch', () => this.#fetchRaw(ids))
     stats.add('raw measures fetch', items.length)
 
     const rawWrites: Array<readonly [string, Uint8Array]> = []
-    const splitUpdates: Array<{ ref: SplitRef; series: TimeSeries }> = []
+    const splitUpdates: Array<{ ref: SplitRef; series: TimeSeries; stored?: TimeSeries }> = []
+    /** Metric → the raw series it gets (for the hot-metric cache). */
+    const newRaws = new Map<string, TimeSeries>()
     const splitDeletes: SplitRef[] = []
     /** Metric → aggregations whose old splits must be listed for retention cleanup. */
     const toList: Array<{
@@ -121,15 +171,22 @@ export class MetricStorageEngine implements MetricStorage {
         stats.add('processed measures', item.measures.timestamps.length)
         if (item.measures.timestamps.length === 0) continue
         const spec = policySpec(item.policy)
-        const previous = decodeBoundTimeSeriesOrEmpty(rawBytes.get(id), (error) =>
-          this.#log.error('Data corruption detected for unaggregated timeserie, creating a new one', {
-            metric: id,
-            error,
-          }),
-        )
+        const got = rawBytes.get(id)
+        const entry = got === UNCHANGED ? hot.get(id) : undefined
+        const previous =
+          entry?.raw ??
+          decodeBoundTimeSeriesOrEmpty(got === UNCHANGED ? undefined : got, (error) =>
+            this.#log.error('Data corruption detected for unaggregated timeserie, creating a new one', {
+              metric: id,
+              error,
+            }),
+          )
+        // Rewritten below; until then (and for good if the write fails) nothing is known.
+        hot.delete(id)
         const result = processBatch(previous, item.measures, spec)
         if (result.newestTimestampNs !== null) newestTimestampNs.set(id, result.newestTimestampNs)
         rawWrites.push([id, encodeBoundTimeSeries(result.raw)])
+        newRaws.set(id, result.raw)
 
         const block = blockSizeOf(spec)
         const backWindow = effectiveBackWindow(spec)
@@ -160,6 +217,7 @@ export class MetricStorageEngine implements MetricStorage {
             splitUpdates.push({
               ref: { metricId: id, method: agg.method.name, granularityNs: g, keyNs: split.keyNs },
               series: split.series,
+              stored: entry?.splits.get(hotSplitKey(agg.method.name, g, split.keyNs)),
             })
           }
         }
@@ -193,24 +251,48 @@ export class MetricStorageEngine implements MetricStorage {
       stats.add('splits delete', splitDeletes.length)
     }
 
-    // Whole-object writes (WRITE_FULL): read what is stored, merge (new buckets win), rewrite.
+    // Whole-object writes (WRITE_FULL): read what is stored (unless the hot-metric cache holds
+    // it), merge (new buckets win), rewrite.
+    const writes: SplitWrite[] = []
+    const written = new Map<string, Map<string, TimeSeries>>()
     if (splitUpdates.length > 0) {
       await stats.time('splits update', async () => {
-        const existing = await this.#driver.getSplits(splitUpdates.map((u) => u.ref))
-        const writes: SplitWrite[] = []
-        for (let i = 0; i < splitUpdates.length; i++) {
-          const { ref, series } = splitUpdates[i]
-          const stored = this.#decodeStoredSplit(ref, existing[i]).series
-          const merged = mergeSeries(stored, series)
+        const toRead = splitUpdates.filter((u) => u.stored === undefined).map((u) => u.ref)
+        const existing = toRead.length > 0 ? await this.#driver.getSplits(toRead) : []
+        let r = 0
+        for (const { ref, series, stored } of splitUpdates) {
+          const base = stored ?? this.#decodeStoredSplit(ref, existing[r++]).series
+          const merged = mergeSeries(base, series)
           if (merged.timestamps.length === 0) continue
           writes.push({ ref, bytes: encodeSplitCompressed(ref.keyNs, ref.granularityNs, merged) })
+          let m = written.get(ref.metricId)
+          if (!m) {
+            m = new Map()
+            written.set(ref.metricId, m)
+          }
+          m.set(hotSplitKey(ref.method, ref.granularityNs, ref.keyNs), merged)
         }
-        await this.#driver.putSplits(writes)
+        if (!this.#driver.putProcessed) await this.#driver.putSplits(writes)
       })
       stats.add('splits update', splitUpdates.length)
     }
 
-    await stats.time('raw measures store', () => this.#driver.putUnaggregated(rawWrites))
+    const putProcessed = this.#driver.putProcessed?.bind(this.#driver)
+    if (!putProcessed) {
+      await stats.time('raw measures store', () => this.#driver.putUnaggregated(rawWrites))
+    } else {
+      const versions = await stats.time('raw measures store', () => putProcessed(writes, rawWrites))
+      if (hot.enabled) {
+        for (const [id, version] of versions) {
+          const raw = newRaws.get(id)
+          if (!raw) continue
+          const splits = written.get(id) ?? new Map<string, TimeSeries>()
+          let points = raw.timestamps.length
+          for (const sp of splits.values()) points += sp.timestamps.length
+          hot.set(id, { version, raw, splits, points })
+        }
+      }
+    }
     stats.add('raw measures store', rawWrites.length)
     return { newestTimestampNs }
   }
@@ -232,6 +314,7 @@ export class MetricStorageEngine implements MetricStorage {
     let from = 0
     while (from < n && raw.timestamps[from] < first) from++
     if (from === 0) return
+    this.hotMetrics.delete(metric.id)
     const kept = { timestamps: raw.timestamps.subarray(from), values: raw.values.subarray(from) }
     await this.#driver.putUnaggregated([[metric.id, encodeBoundTimeSeries(kept)]])
   }
@@ -292,6 +375,7 @@ export class MetricStorageEngine implements MetricStorage {
   }
 
   async deleteMetric(metricId: string): Promise<void> {
+    this.hotMetrics.delete(metricId)
     await this.#driver.deleteMetric(metricId)
   }
 

@@ -41,6 +41,26 @@ export interface StorageDriver {
     metricId: string,
     aggregations: ReadonlyArray<{ readonly method: string; readonly granularityNs: bigint }>,
   ): Promise<{ keys: Map<string, bigint[]>; versions: Map<string, string | undefined> } | undefined>
+  /**
+   * Optional, for the engine's hot-metric cache (HotMetrics): like getUnaggregated, except that
+   * a metric whose raw object is still the one of version `known.get(id)` (returned by
+   * putProcessed) comes back as UNCHANGED, at the cost of a cheap check instead of a read.
+   * Every processing rewrites the raw object (ours and upstream's), so UNCHANGED also means
+   * that no other process has processed the metric since.
+   */
+  getUnaggregatedUnlessUnchanged?(
+    metricIds: readonly string[],
+    known: ReadonlyMap<string, RawVersion>,
+  ): Promise<Map<string, Uint8Array | undefined | typeof UNCHANGED>>
+  /**
+   * Optional: `splits`, then the raw objects, as one step (putSplits then putUnaggregated, or
+   * better: Redis writes both in one atomic HSET per metric). Returns the version of each raw
+   * object written, for getUnaggregatedUnlessUnchanged.
+   */
+  putProcessed?(
+    splits: readonly SplitWrite[],
+    raws: ReadonlyArray<readonly [string, Uint8Array]>,
+  ): Promise<Map<string, RawVersion>>
   /** Same order as `refs`; `undefined` for a missing split. */
   getSplits(refs: readonly SplitRef[]): Promise<Array<Uint8Array | undefined>>
   putSplits(writes: readonly SplitWrite[]): Promise<void>
@@ -49,6 +69,12 @@ export interface StorageDriver {
   deleteMetric(metricId: string): Promise<void>
   close(): Promise<void>
 }
+
+/** See StorageDriver.getUnaggregatedUnlessUnchanged. */
+export const UNCHANGED: unique symbol = Symbol('unchanged')
+
+/** A driver's opaque identity of one stored raw object (file: inode and times; Redis: its bytes). */
+export type RawVersion = string | Uint8Array
 
 export function aggregationKey(method: string, granularityNs: bigint): string {
   return `${method}|${granularityNs}`

@@ -11,10 +11,18 @@ import {
   renameIntoPlace,
   unlinkIfExists,
   writeFileAtomic,
+  writeFileBeside,
   writeTmpFile,
 } from '../../fs/durable-fs.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME as RAW_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
-import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
+import {
+  aggregationKey,
+  type RawVersion,
+  type SplitRef,
+  type SplitWrite,
+  type StorageDriver,
+  UNCHANGED,
+} from '../storage-driver.ts'
 import { FileSystemSyncer, findSyncBinary } from './syncfs.ts'
 
 /**
@@ -191,9 +199,7 @@ export class FileStorageDriver implements StorageDriver {
       return
     }
     const options = { fsync: this.#fsync, made }
-    await mapLimit(files, this.#concurrency, ([path, bytes]) =>
-      writeFileAtomic(this.#tmpPath, path, bytes, options),
-    )
+    await mapLimit(files, this.#concurrency, ([path, bytes]) => writeFileBeside(path, bytes, options))
     if (!this.#fsync) return
     const dirs = new Set(files.map(([path]) => dirname(path)))
     await Promise.all(
@@ -207,6 +213,46 @@ export class FileStorageDriver implements StorageDriver {
 
   async putUnaggregated(entries: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
     await this.#writeAll(entries.map(([id, bytes]) => [join(this.#metricDir(id), RAW_NAME), bytes] as const))
+  }
+
+  /**
+   * A raw object's version is its inode identity (device, inode, size, modification and change
+   * times), taken by a stat after our rename while the sack lock is held. Objects are only ever
+   * replaced by renaming a new file over them (upstream too), so another writer's object is
+   * another inode; an inode number is reused only after it is freed, and then with other times.
+   */
+  async getUnaggregatedUnlessUnchanged(
+    metricIds: readonly string[],
+    known: ReadonlyMap<string, RawVersion>,
+  ): Promise<Map<string, Uint8Array | undefined | typeof UNCHANGED>> {
+    const out = new Map<string, Uint8Array | undefined | typeof UNCHANGED>()
+    for (const id of metricIds) {
+      const path = join(this.#metricDir(id), RAW_NAME)
+      const version = known.get(id)
+      if (version !== undefined && this.#identity(path) === version) out.set(id, UNCHANGED)
+      else out.set(id, readFileIfExists(path))
+    }
+    return out
+  }
+
+  #identity(path: string): string | undefined {
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false })
+    return st && `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+  }
+
+  /** Splits first, raw objects last (a crash in between leaves the previous raw series). */
+  async putProcessed(
+    splits: readonly SplitWrite[],
+    raws: ReadonlyArray<readonly [string, Uint8Array]>,
+  ): Promise<Map<string, RawVersion>> {
+    await this.putSplits(splits)
+    await this.putUnaggregated(raws)
+    const versions = new Map<string, RawVersion>()
+    for (const [id] of raws) {
+      const version = this.#identity(join(this.#metricDir(id), RAW_NAME))
+      if (version !== undefined) versions.set(id, version)
+    }
+    return versions
   }
 
   async listSplitKeys(

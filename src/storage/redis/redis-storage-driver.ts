@@ -8,7 +8,14 @@ import {
   pipelineResults,
 } from '../../redis/redis-client.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
-import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
+import {
+  aggregationKey,
+  type RawVersion,
+  type SplitRef,
+  type SplitWrite,
+  type StorageDriver,
+  UNCHANGED,
+} from '../storage-driver.ts'
 
 export interface RedisStorageOptions {
   /** `[storage] redis_url`, e.g. `redis://localhost:6379/` (the path selects the DB index). */
@@ -57,6 +64,54 @@ export class RedisStorageDriver implements StorageDriver {
     const pipe = this.#client.pipeline()
     for (const [id, bytes] of entries) pipe.hset(metricKey(id), RAW_OBJECT_NAME, asBuffer(bytes))
     pipelineResults(await pipe.exec())
+  }
+
+  /**
+   * A raw object's version is its bytes: the check reads them (one HGET per metric, as
+   * getUnaggregated) and compares, which saves decoding them and reading the splits.
+   */
+  async getUnaggregatedUnlessUnchanged(
+    metricIds: readonly string[],
+    known: ReadonlyMap<string, RawVersion>,
+  ): Promise<Map<string, Uint8Array | undefined | typeof UNCHANGED>> {
+    const raws = await this.getUnaggregated(metricIds)
+    const out = new Map<string, Uint8Array | undefined | typeof UNCHANGED>()
+    for (const [id, bytes] of raws) {
+      const version = known.get(id)
+      const same =
+        bytes !== undefined &&
+        version instanceof Uint8Array &&
+        Buffer.compare(asBuffer(bytes), asBuffer(version)) === 0
+      out.set(id, same ? UNCHANGED : bytes)
+    }
+    return out
+  }
+
+  /** One HSET per metric, its splits and raw object together: atomic, fewer commands. */
+  async putProcessed(
+    splits: readonly SplitWrite[],
+    raws: ReadonlyArray<readonly [string, Uint8Array]>,
+  ): Promise<Map<string, RawVersion>> {
+    const fields = new Map<string, Array<string | Buffer>>()
+    for (const w of splits) {
+      const list = fields.get(w.ref.metricId)
+      const pair = [splitField(w.ref), asBuffer(w.bytes)]
+      if (list) list.push(...pair)
+      else fields.set(w.ref.metricId, pair)
+    }
+    const versions = new Map<string, RawVersion>()
+    for (const [id, bytes] of raws) {
+      const list = fields.get(id)
+      const pair = [RAW_OBJECT_NAME, asBuffer(bytes)]
+      if (list) list.push(...pair)
+      else fields.set(id, pair)
+      versions.set(id, bytes)
+    }
+    if (fields.size === 0) return versions
+    const pipe = this.#client.pipeline()
+    for (const [id, args] of fields) pipe.hset(metricKey(id), ...args)
+    pipelineResults(await pipe.exec())
+    return versions
   }
 
   /** One HKEYS of the metric's hash (field names only), filtered here. */
