@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { type GnocchiConfig, loadConfig } from '../config/config.ts'
 import { createLogger, ignoreStdioErrors, type Logger } from '../log/logger.ts'
+import { stopWithPrimary, workerIndex } from './supervisor.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -28,6 +29,8 @@ export interface ParsedCommand {
   readonly values: CommandValues
   readonly config: GnocchiConfig
   readonly log: Logger
+  /** Loads the configuration again from the same files and options (SIGHUP); throws on errors. */
+  reloadConfig(): GnocchiConfig
 }
 
 export function parseCommand(
@@ -53,29 +56,41 @@ export function parseCommand(
   }
   const overrides = [...((values.set as string[] | undefined) ?? []), ...extraOverrides(values)]
   if (values.debug) overrides.push('DEFAULT.debug=true')
-  let config: GnocchiConfig
-  try {
-    config = loadConfig({
+  const load = () =>
+    loadConfig({
       configFiles: values['config-file'] as string[] | undefined,
       configDirs: values['config-dir'] as string[] | undefined,
       overrides,
     })
+  let config: GnocchiConfig
+  try {
+    config = load()
   } catch (e) {
     process.stderr.write(`Configuration error: ${(e as Error).message}\n`)
     process.exit(2)
   }
   ignoreStdioErrors()
-  const log = createLogger({ level: config.debug ? 'debug' : 'info' })
-  return { values, config, log }
+  const worker = workerIndex()
+  const log = createLogger({
+    level: config.debug ? 'debug' : 'info',
+    ...(worker === undefined ? {} : { base: { worker, pid: process.pid } }),
+  })
+  return { values, config, log, reloadConfig: load }
 }
 
-/** SIGTERM/SIGINT → `stop()` then exit 0; a second signal exits at once. */
+/**
+ * SIGTERM/SIGINT → `stop()` then exit 0; a second signal exits at once. A supervised worker
+ * (supervisor.ts) also stops on its primary's stop message or when the primary is gone.
+ */
 export function exitOnSignals(stop: () => Promise<void>, log: Logger): void {
   let stopping = false
-  const handler = (signal: string) => {
-    if (stopping) process.exit(1)
+  const handler = (reason: string, signal: boolean) => {
+    if (stopping) {
+      if (signal) process.exit(1)
+      return
+    }
     stopping = true
-    log.info('Stopping', { signal })
+    log.info('Stopping', signal ? { signal: reason } : { reason })
     stop().then(
       () => process.exit(0),
       (error) => {
@@ -84,8 +99,9 @@ export function exitOnSignals(stop: () => Promise<void>, log: Logger): void {
       },
     )
   }
-  process.on('SIGTERM', handler)
-  process.on('SIGINT', handler)
+  process.on('SIGTERM', () => handler('SIGTERM', true))
+  process.on('SIGINT', () => handler('SIGINT', true))
+  stopWithPrimary((reason) => handler(reason, false))
 }
 
 export function fail(log: Logger, msg: string, error: unknown): never {

@@ -1,4 +1,7 @@
-import type { Server } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { hostname } from 'node:os'
 import type { ApiConfig, ApiDeps } from '../api/deps.ts'
 import { KeystoneAuth } from '../api/keystone/keystone-auth.ts'
 import { PolicySource } from '../api/policy-file.ts'
@@ -253,8 +256,13 @@ export function apiDepsFrom(runtime: Runtime): ApiDeps {
   }
 }
 
-export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs?: number } = {}): Metricd {
+export function createMetricd(
+  runtime: Runtime,
+  overrides: { firstCleanupDelayMs?: number; workerIndex?: number } = {},
+): Metricd {
   const m = runtime.config.metricd
+  // Worker 0 (or the only process) also runs the janitor and the backlog reporter.
+  const first = (overrides.workerIndex ?? 0) === 0
   const metricd = new Metricd(
     {
       processor: runtime.processor,
@@ -270,7 +278,13 @@ export function createMetricd(runtime: Runtime, overrides: { firstCleanupDelayMs
       cleanupBatchSize: m.cleanupBatchSize,
       batchMetrics: m.batchMetrics,
       greedy: m.greedy,
-      reportingDelayMs: m.metricReportingDelayMs,
+      processingReplicas: m.processingReplicas,
+      memberId:
+        overrides.workerIndex === undefined
+          ? undefined
+          : `${hostname()}.${overrides.workerIndex}.${randomUUID()}`,
+      reportingDelayMs: first ? m.metricReportingDelayMs : -1,
+      janitor: first,
       firstCleanupDelayMs: overrides.firstCleanupDelayMs,
     },
   )
@@ -342,6 +356,11 @@ export async function startApi(
   const runtime = buildRuntime(config, log)
   await openRuntime(runtime, options.upgrade)
   const server = createApiServer(apiDepsFrom(runtime), apiServerOptionsFrom(runtime))
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
   const metricd = options.embeddedMetricd
     ? createMetricd(runtime, { firstCleanupDelayMs: options.firstCleanupDelayMs })
     : undefined
@@ -372,18 +391,35 @@ export async function startApi(
     metricd,
     stop: () => {
       stopping ??= (async () => {
+        await drainKeepAlive(server, sockets)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        server.closeIdleConnections()
-        const timer = setTimeout(() => server.closeAllConnections(), 2000)
+        // Requests in flight finish (bounded by the operation timeout).
+        const idle = setInterval(() => server.closeIdleConnections(), 50)
+        const timer = setTimeout(() => server.closeAllConnections(), config.api.operationTimeoutMs + 5000)
         timer.unref()
         await metricd?.stop()
         await closed
+        clearInterval(idle)
         clearTimeout(timer)
         await runtime.close()
       })()
       return stopping
     },
   }
+}
+
+/**
+ * Before closing: answers every request with `Connection: close` for up to a second, so busy
+ * keep-alive clients hear that the connection ends instead of having it closed under a request
+ * they are sending (which `server.close()` does to the connections idle at that instant).
+ */
+async function drainKeepAlive(server: Server, sockets: Set<Socket>): Promise<void> {
+  if (sockets.size === 0) return
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('connection', 'close')
+  })
+  const deadline = Date.now() + 1000
+  while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
 }
 
 /** A URL for the logs, without its credentials. */

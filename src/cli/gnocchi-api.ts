@@ -1,5 +1,7 @@
+import cluster from 'node:cluster'
 import { COMMON_HELP, exitOnSignals, fail, parseCommand } from './_common.ts'
-import { startApi } from './app.ts'
+import { buildRuntime, openRuntime, startApi } from './app.ts'
+import { notifyReady, Supervisor, workerIndex } from './supervisor.ts'
 
 const HELP = `Usage: gnocchi-api [options]
 
@@ -7,6 +9,9 @@ Serves the Gnocchi REST API v1 (default 127.0.0.1:8041 for the embedded deployme
 and port otherwise). Unless disabled, metricd runs in the same process ([api] embedded_metricd,
 default true) and a new data directory is initialised on first start ([api] auto_upgrade,
 default true; the same steps as gnocchi-upgrade, default archive policies included).
+With [api] workers = N > 1 (default: the number of CPUs), N worker processes serve the port;
+the embedded metricd runs in worker 0 only. SIGHUP re-reads the configuration and replaces
+the workers one at a time; SIGTERM stops accepting, finishes the requests in flight and exits.
 
 Options:
   --host HOST                        Override [api] host.
@@ -19,7 +24,7 @@ Options:
 
 ${COMMON_HELP}`
 
-const { values, config, log } = parseCommand(
+const { values, config, log, reloadConfig } = parseCommand(
   process.argv.slice(2),
   {
     host: { type: 'string' },
@@ -42,17 +47,78 @@ const { values, config, log } = parseCommand(
   },
 )
 
-try {
-  const running = await startApi(config, log, {
-    upgrade: config.api.autoUpgrade
-      ? {
-          skipArchivePoliciesCreation: values['skip-archive-policies-creation'] === true,
-          sacksNumber: values['sacks-number'] ? Number(values['sacks-number']) : 128,
-        }
-      : false,
-    embeddedMetricd: config.api.embeddedMetricd,
-  })
-  exitOnSignals(() => running.stop(), log)
-} catch (error) {
-  fail(log, 'gnocchi-api failed to start', error)
+const upgrade = config.api.autoUpgrade
+  ? {
+      skipArchivePoliciesCreation: values['skip-archive-policies-creation'] === true,
+      sacksNumber: values['sacks-number'] ? Number(values['sacks-number']) : 128,
+    }
+  : false
+
+if (cluster.isPrimary && config.api.workers > 1) {
+  // The primary initialises the data directory once, then only supervises: the workers
+  // re-read the same command line and configuration files themselves.
+  try {
+    const runtime = buildRuntime(config, log)
+    try {
+      await openRuntime(runtime, upgrade)
+    } finally {
+      await runtime.close()
+    }
+    let metricdSlotNotified = false
+    const supervisor: Supervisor = new Supervisor({
+      name: 'gnocchi-api',
+      log,
+      plan: () => ({ workers: reloadConfig().api.workers }),
+      // Measures accepted by any worker wake the embedded metricd of worker 0 (the file
+      // incoming driver has no cross-process notification of its own).
+      onMessage: (_index, message) => {
+        if ((message as { gnocchi?: string }).gnocchi !== 'added' || metricdSlotNotified) return
+        metricdSlotNotified = true
+        setImmediate(() => {
+          metricdSlotNotified = false
+          supervisor.send(0, { gnocchi: 'added' })
+        })
+      },
+    })
+    supervisor.handleSignals()
+    await supervisor.start()
+    log.info('gnocchi-api listening', {
+      host: config.api.host,
+      port: config.api.port,
+      workers: config.api.workers,
+      pids: supervisor.pids(),
+    })
+  } catch (error) {
+    fail(log, 'gnocchi-api failed to start', error)
+  }
+} else {
+  const worker = workerIndex()
+  try {
+    const running = await startApi(config, log, {
+      upgrade: worker === undefined ? upgrade : false,
+      embeddedMetricd: config.api.embeddedMetricd && (worker ?? 0) === 0,
+    })
+    exitOnSignals(() => running.stop(), log)
+    if (worker !== undefined) {
+      if (running.metricd) {
+        const metricd = running.metricd
+        process.on('message', (m: unknown) => {
+          if ((m as { gnocchi?: string }).gnocchi === 'added') metricd.notify()
+        })
+      } else if (config.api.embeddedMetricd) {
+        let pending = false
+        running.runtime.incoming.onAdded(() => {
+          if (pending) return
+          pending = true
+          setImmediate(() => {
+            pending = false
+            process.send?.({ gnocchi: 'added' })
+          })
+        })
+      }
+      notifyReady()
+    }
+  } catch (error) {
+    fail(log, 'gnocchi-api failed to start', error)
+  }
 }

@@ -46,6 +46,8 @@ export interface GnocchiConfig {
   readonly api: {
     readonly host: string
     readonly port: number
+    /** gnocchi-ts extension `[api] workers` (default: CPUs): processes serving the port (1: no fork). */
+    readonly workers: number
     readonly authMode: 'basic' | 'remoteuser' | 'keystone'
     readonly maxLimit: number
     readonly operationTimeoutMs: number
@@ -313,6 +315,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
     api: {
       host: o.str('api', 'host', embedded ? '127.0.0.1' : '0.0.0.0'),
       port: o.int('api', 'port', 8041, 0, 65535),
+      workers: o.int('api', 'workers', cpus, 1),
       authMode,
       maxLimit: o.int('api', 'max_limit', 1000, 1),
       operationTimeoutMs: o.has('api', 'operation_timeout')

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Coordinator } from '../coordination/coordinator.ts'
+import { HashRing } from '../coordination/hashring.ts'
 import { isStorageFullError } from '../domain/storage-full.ts'
 import type { IncomingDriver } from '../incoming/incoming-driver.ts'
 import type { Logger } from '../log/logger.ts'
@@ -27,6 +28,14 @@ export interface MetricdOptions {
    * from any process (IncomingDriver.watchForWork), not only every `processingDelayMs`.
    */
   readonly greedy?: boolean
+  /**
+   * `[metricd] processing_replicas` (default 3): members that share each sack. The loop only
+   * scans the sacks the coordinator's hash ring gives this member (tooz-compatible, so
+   * upstream's metricd can be a member too); sack locks still keep a sack to one worker.
+   */
+  readonly processingReplicas?: number
+  /** Run the janitor (default true); one worker per gnocchi-metricd is enough, as upstream. */
+  readonly janitor?: boolean
 }
 
 export interface MetricdDeps {
@@ -89,6 +98,9 @@ export class Metricd {
   #stopping = false
   #loops: Promise<void>[] = []
   #unwatch: (() => Promise<void>) | undefined
+  #partition:
+    | { readonly at: number; readonly members: string; readonly sacks: ReadonlySet<number> }
+    | undefined
 
   constructor(deps: MetricdDeps, options: MetricdOptions) {
     this.#d = deps
@@ -106,7 +118,8 @@ export class Metricd {
         this.#d.log.warn('Greedy processing unavailable, scanning every metric_processing_delay', { error })
       }
     }
-    this.#loops = [this.#processingLoop(), this.#janitorLoop()]
+    this.#loops = [this.#processingLoop()]
+    if (this.#o.janitor ?? true) this.#loops.push(this.#janitorLoop())
     if (this.#o.reportingDelayMs >= 0) this.#loops.push(this.#reporterLoop())
     this.#d.log.info('metricd started', {
       member: this.memberId,
@@ -119,10 +132,52 @@ export class Metricd {
     this.#processingSleep.wake()
   }
 
-  /** Processes every sack with work once (also used by tests and `--stop-after-processing`). */
-  async processAllSacks(): Promise<number> {
+  /**
+   * The sacks the hash ring of the processing group's live members gives this member, refreshed
+   * at most every `processingDelayMs` (5 s at most) as upstream's ttl cache; undefined (every
+   * sack) when the membership is unknown, this member is not in it, or the ring gives it none,
+   * as upstream falls back to every sack.
+   */
+  async assignedSacks(): Promise<ReadonlySet<number> | undefined> {
+    const ttl = Math.min(this.#o.processingDelayMs, 5000)
+    if (this.#partition && Date.now() - this.#partition.at < ttl) return this.#partitionOrAll()
+    let members: string[] | undefined
+    try {
+      members = [...((await this.#d.coordinator.processingMembers())?.keys() ?? [])]
+    } catch (error) {
+      this.#d.log.warn('Group membership unavailable, scanning every sack', { error })
+    }
+    if (!members?.includes(this.memberId)) {
+      this.#partition = undefined
+      return undefined
+    }
+    const key = members.sort().join(' ')
+    if (this.#partition?.members !== key) {
+      const ring = new HashRing(members)
+      const replicas = this.#o.processingReplicas ?? 3
+      const sacks = new Set<number>()
+      for (let s = 0; s < this.#d.incoming.sackCount; s++) {
+        if (ring.nodesFor(this.#d.incoming.sackName(s), replicas).has(this.memberId)) sacks.add(s)
+      }
+      this.#d.log.info('Sack assignment changed', { members: members.length, sacks: sacks.size })
+      this.#partition = { at: Date.now(), members: key, sacks }
+    } else this.#partition = { ...this.#partition, at: Date.now() }
+    return this.#partitionOrAll()
+  }
+
+  #partitionOrAll(): ReadonlySet<number> | undefined {
+    return this.#partition && this.#partition.sacks.size > 0 ? this.#partition.sacks : undefined
+  }
+
+  /**
+   * Processes every sack with work once (also used by tests and `--stop-after-processing`);
+   * `onlyAssigned`: only this member's sacks (the processing loop).
+   */
+  async processAllSacks(onlyAssigned = false): Promise<number> {
     let metrics = 0
     let sacks = await this.#d.incoming.sacksWithWork()
+    const mine = onlyAssigned ? await this.assignedSacks() : undefined
+    if (mine) sacks = sacks.filter((s) => mine.has(s))
     // Several sacks per batch (see MetricdProcessor.processSacks).
     while (sacks.length > 0 && !this.#stopping) {
       try {
@@ -150,7 +205,7 @@ export class Metricd {
     while (!this.#stopping) {
       const started = Date.now()
       try {
-        const n = await this.processAllSacks()
+        const n = await this.processAllSacks(true)
         if (n > 0) this.#d.log.debug('processed metrics', { metrics: n })
       } catch (error) {
         this.#d.log.error('Unexpected error during measures processing', { error })

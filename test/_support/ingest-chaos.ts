@@ -55,10 +55,12 @@ export async function runIngestChaos(o: ChaosOptions): Promise<ChaosReport | und
   const metrics = o.metrics ?? 4
   const port = await freePort()
   const conf = join(dir, 'gnocchi.conf')
+  // One process per daemon: the kills and restarts are counted per process (and a primary
+  // with workers takes seconds longer to restart); test/scaleout covers the workers.
   await writeFile(
     conf,
-    `[api]\nhost = 127.0.0.1\nport = ${port}\nmax_limit = 1000\n${backend.conf}` +
-      '[metricd]\nmetric_processing_delay = 0.05\nmetric_reporting_delay = -1\nmetric_cleanup_delay = 300\n',
+    `[api]\nhost = 127.0.0.1\nport = ${port}\nmax_limit = 1000\nworkers = 1\n${backend.conf}` +
+      '[metricd]\nworkers = 1\nmetric_processing_delay = 0.05\nmetric_reporting_delay = -1\nmetric_cleanup_delay = 300\n',
   )
   const apiArgs = ['src/cli/gnocchi-api.ts', '--config-file', conf, '--skip-archive-policies-creation']
   if (o.mode === 'separate') apiArgs.push('--no-embedded-metricd')

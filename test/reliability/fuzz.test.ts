@@ -169,7 +169,7 @@ async function onChild(t: TestContext, set: BackendSet, perSeed: number): Promis
   const conf = join(dir, 'gnocchi.conf')
   await writeFile(
     conf,
-    `[api]\nhost = 127.0.0.1\nport = ${port}\n${backend.conf}` +
+    `[api]\nhost = 127.0.0.1\nport = ${port}\nworkers = 1\n${backend.conf}` +
       '[metricd]\nmetric_processing_delay = 0.1\nmetric_reporting_delay = -1\nmetric_cleanup_delay = 2\n',
   )
   const api = new Proc('api', [
@@ -242,7 +242,7 @@ if (only !== undefined) {
     const conf = join(dir, 'gnocchi.conf')
     await writeFile(
       conf,
-      `[api]\nhost = 127.0.0.1\nport = ${port}\n[indexer]\nurl = sqlite:///${dir}/g.sqlite\n[storage]\nfile_basepath = ${dir}\n`,
+      `[api]\nhost = 127.0.0.1\nport = ${port}\nworkers = 1\n[indexer]\nurl = sqlite:///${dir}/g.sqlite\n[storage]\nfile_basepath = ${dir}\n`,
     )
     const api = new Proc('api', [
       'src/cli/gnocchi-api.ts',

@@ -286,7 +286,7 @@ async function run(engine: string, url: string): Promise<Figures> {
   const conf = join(dir, 'gnocchi.conf')
   await writeFile(
     conf,
-    `[api]\nhost = 127.0.0.1\nport = ${port}\n[storage]\nfile_basepath = ${dir}\n[indexer]\nurl = ${url}\n` +
+    `[api]\nhost = 127.0.0.1\nport = ${port}\nworkers = 1\n[storage]\nfile_basepath = ${dir}\n[indexer]\nurl = ${url}\n` +
       'resource_type_ddl_timeout = 0\n[metricd]\nmetric_processing_delay = 60\nmetric_cleanup_delay = 3600\n' +
       'metric_reporting_delay = -1\n',
   )
