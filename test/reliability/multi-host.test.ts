@@ -75,7 +75,13 @@ test('3 hosts × (API 2 workers + metricd 2 workers) on PostgreSQL + Redis: kill
     await Promise.all(hosts.slice(1).map(startHost))
     const status = async (h: Host) => (await http(h.port, 'GET', '/v1/status')).json as Status
     const h0 = hosts[0] as Host
-    await until('6 processors', async () => (await status(h0)).metricd.processors.length === 6, 120_000)
+    await until('6 processors', async () => (await status(h0)).metricd.processors.length === 6, 60_000).catch(
+      async (e) => {
+        console.log('# metricd status at the timeout:', JSON.stringify((await status(h0)).metricd))
+        for (const h of hosts) console.log('# metricd log tail:', h.metricd.log.join('').slice(-1500))
+        throw e
+      },
+    )
 
     const ids: string[] = []
     for (let i = 0; i < METRICS; i++) {

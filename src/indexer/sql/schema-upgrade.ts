@@ -6,7 +6,23 @@ import { TYPE_COLUMNS, toResourceType } from './resource-type-codec.ts'
 import { createMissingAttributeIndexes, indexExists } from './resource-type-ddl.ts'
 import { ALEMBIC_HEAD, createSchema, extraIndexes, migrations } from './schema.ts'
 
+/**
+ * Several processes may upgrade at once (the API and metricd of a host starting together with
+ * `auto_upgrade`): every step is idempotent given what is already there, so the loser of a
+ * race (duplicate table, index or row) retries from the top and finds the work done.
+ */
 export async function upgradeSchema(ctx: SqlContext): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await upgradeOnce(ctx)
+    } catch (e) {
+      if (attempt >= 5 || (e instanceof Error && e.message.startsWith('Unknown indexer schema'))) throw e
+      await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 200))
+    }
+  }
+}
+
+async function upgradeOnce(ctx: SqlContext): Promise<void> {
   const db = ctx.db
   const d = ctx.dialect
   const exists = async (table: string) => (await d.tableExists(table).execute(db)).rows.length > 0
