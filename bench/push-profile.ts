@@ -31,7 +31,12 @@ const { values: v } = parseArgs({
 })
 const concurrency = Number(v.concurrency)
 const sets = [...(v['ours-set'] ?? [])]
-const target = await startOurs({ cpus: v['server-cpus'] ?? '1', sets, keepData: false, nodeOptions: v['ours-node-options'] })
+const target = await startOurs({
+  cpus: v['server-cpus'] ?? '1',
+  sets,
+  keepData: false,
+  nodeOptions: v['ours-node-options'],
+})
 try {
   const c = new HttpClient(target.baseUrl, concurrency)
   if (v['no-metricd']) {
@@ -67,13 +72,25 @@ try {
       return { method: 'POST', path: '/v1/batch/metrics/measures', body: Buffer.from(`{${parts.join(',')}}`) }
     }
     const m = ids[i % ids.length] as string
-    return { method: 'POST', path: `/v1/metric/${m}/measures`, body: Buffer.from(measures(m, Number(v.shape))) }
+    return {
+      method: 'POST',
+      path: `/v1/metric/${m}/measures`,
+      body: Buffer.from(measures(m, Number(v.shape))),
+    }
   })
   // warm-up (JIT), unmeasured
-  await runLoad(c, reqs.slice(0, Math.min(200, n / 10)), { concurrency, maxSeconds: 60, label: 'warm-up', progress: stderrProgress(), ok: (s) => s === 202 })
+  await runLoad(c, reqs.slice(0, Math.min(200, n / 10)), {
+    concurrency,
+    maxSeconds: 60,
+    label: 'warm-up',
+    progress: stderrProgress(),
+    ok: (s) => s === 202,
+  })
   const pids = target.serverRoots()
   const strace = v.strace
-    ? spawn('strace', ['-c', '-f', '-o', v.strace, ...pids.flatMap((p) => ['-p', String(p)])], { stdio: 'ignore' })
+    ? spawn('strace', ['-c', '-f', '-o', v.strace, ...pids.flatMap((p) => ['-p', String(p)])], {
+        stdio: 'ignore',
+      })
     : undefined
   const perf = v.perf
     ? spawn('perf', ['record', '-g', '-o', v.perf, '-p', pids.join(',')], { stdio: 'ignore' })
@@ -82,7 +99,13 @@ try {
   const meter = new UsageMeter(() => target.serverRoots())
   meter.start()
   const t0us = process.hrtime.bigint() / 1000n
-  const load = await runLoad(c, reqs, { concurrency, maxSeconds: 120, label: 'push', progress: stderrProgress(), ok: (s) => s === 202 })
+  const load = await runLoad(c, reqs, {
+    concurrency,
+    maxSeconds: 120,
+    label: 'push',
+    progress: stderrProgress(),
+    ok: (s) => s === 202,
+  })
   const u = meter.stop()
   const t1us = process.hrtime.bigint() / 1000n
   for (const tracer of [strace, perf]) {

@@ -21,7 +21,13 @@ it('merges concurrent batches per key, in arrival order, into one flush', async 
     gc.add(new Map([['a', bytes(4, 5)]])),
   ])
   assert.equal(flushes.length, 1)
-  assert.deepEqual(flushes[0], new Map([['a', bytes(1, 3, 4, 5)], ['b', bytes(2)]]))
+  assert.deepEqual(
+    flushes[0],
+    new Map([
+      ['a', bytes(1, 3, 4, 5)],
+      ['b', bytes(2)],
+    ]),
+  )
 })
 
 it('queues what arrives during a flush for the next one, and answers each caller after its own', async () => {

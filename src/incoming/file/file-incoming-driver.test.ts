@@ -61,7 +61,8 @@ it('writes one file per metric for concurrent calls (group commit), bundles in c
     await driver.open()
     const a = '5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10'
     const b = '0f6b6f0c-8a43-4a55-9f0e-4f5b2d1c7e21'
-    const bundle = (t: bigint) => encodeBundle({ timestamps: BigInt64Array.of(t), values: Float64Array.of(1) })
+    const bundle = (t: bigint) =>
+      encodeBundle({ timestamps: BigInt64Array.of(t), values: Float64Array.of(1) })
     await Promise.all([
       driver.addMeasures(new Map([[a, bundle(1n)]])),
       driver.addMeasures(
