@@ -5,7 +5,7 @@ import { GroupCommit } from './group-commit.ts'
 const bytes = (...v: number[]) => Uint8Array.from(v)
 
 it('merges concurrent batches per key, in arrival order, into one flush', async () => {
-  const flushes: Map<string, Uint8Array>[] = []
+  const flushes: ReadonlyMap<string, readonly Uint8Array[]>[] = []
   const gc = new GroupCommit(async (merged) => {
     flushes.push(merged)
     return new Map()
@@ -24,8 +24,8 @@ it('merges concurrent batches per key, in arrival order, into one flush', async 
   assert.deepEqual(
     flushes[0],
     new Map([
-      ['a', bytes(1, 3, 4, 5)],
-      ['b', bytes(2)],
+      ['a', [bytes(1), bytes(3), bytes(4, 5)]],
+      ['b', [bytes(2)]],
     ]),
   )
 })

@@ -1,5 +1,3 @@
-import { concatBytes } from './bundle.ts'
-
 interface Waiter {
   readonly keys: readonly string[]
   readonly resolve: () => void
@@ -7,23 +5,27 @@ interface Waiter {
 }
 
 /**
- * Group commit of incoming writes: the batches of concurrent `add` calls are merged into one
- * write per metric (bundles concatenated in arrival order, as upstream's metricd concatenates
- * a metric's bundle files), flushed together, and every caller is answered once the flush
+ * Group commit of incoming writes: the batches of concurrent `add` calls are merged per metric
+ * (bundles in arrival order) and flushed together, and every caller is answered once the flush
  * that holds its measures is durable. While one flush runs, new batches queue for the next,
- * so under load each flush carries the requests that arrived during the previous one (one
- * file, fsync and directory fsync per metric per flush instead of per request).
+ * so under load each flush carries the requests that arrived during the previous one (file
+ * driver: one file, fsync and directory fsync per metric per flush instead of per request;
+ * Redis: one pipeline, one socket write, per flush).
  *
  * `flush` returns the error of each metric it could not write (absent: durable); a caller
  * fails only when one of its own metrics did.
  */
 export class GroupCommit {
-  readonly #flush: (merged: Map<string, Uint8Array>) => Promise<ReadonlyMap<string, unknown>>
+  readonly #flush: (
+    merged: ReadonlyMap<string, readonly Uint8Array[]>,
+  ) => Promise<ReadonlyMap<string, unknown>>
   #pending = new Map<string, Uint8Array[]>()
   #waiters: Waiter[] = []
   #running = false
 
-  constructor(flush: (merged: Map<string, Uint8Array>) => Promise<ReadonlyMap<string, unknown>>) {
+  constructor(
+    flush: (merged: ReadonlyMap<string, readonly Uint8Array[]>) => Promise<ReadonlyMap<string, unknown>>,
+  ) {
     this.#flush = flush
   }
 
@@ -49,11 +51,9 @@ export class GroupCommit {
       const waiters = this.#waiters
       this.#pending = new Map()
       this.#waiters = []
-      const merged = new Map<string, Uint8Array>()
-      for (const [key, chunks] of group) merged.set(key, concatBytes(chunks))
       let errors: ReadonlyMap<string, unknown>
       try {
-        errors = await this.#flush(merged)
+        errors = await this.#flush(group)
       } catch (e) {
         for (const w of waiters) w.reject(e)
         continue

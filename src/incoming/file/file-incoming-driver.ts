@@ -149,9 +149,12 @@ export class FileIncomingDriver implements IncomingDriver {
 
   readonly #commits = new GroupCommit((merged) => this.#writeBundles(merged))
 
-  async #writeBundles(merged: ReadonlyMap<string, Uint8Array>): Promise<ReadonlyMap<string, unknown>> {
+  async #writeBundles(
+    merged: ReadonlyMap<string, readonly Uint8Array[]>,
+  ): Promise<ReadonlyMap<string, unknown>> {
     const suffix = bundleSuffix(new Date())
-    const entries = [...merged]
+    // A metric's bundles of one flush in one file: upstream's metricd concatenates its files.
+    const entries = [...merged].map(([id, chunks]) => [id, concatBytes(chunks)] as const)
     const errors = new Map<string, unknown>()
     const made = new Set<string>()
     const options = { fsync: this.#fsync, made, fresh: true }
