@@ -8,7 +8,7 @@
  * body the byte scanner declines, then status and median wall time of 5 requests per case.
  */
 
-import { nestedDeeperThan } from '../src/api/py-json.ts'
+import { nestedDeeperThan } from '../src/compat/py-json.ts'
 import { bundleFromJsonMeasures } from '../src/ingest/json-measures.ts'
 import { request, startTestServer } from '../test/api/_harness.ts'
 

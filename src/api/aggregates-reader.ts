@@ -16,7 +16,7 @@ import type { TimeSeries } from '../carbonara/time-series.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import { GnocchiError } from '../domain/errors.ts'
 import type { Metric } from '../domain/metric.ts'
-import type { MetricStorage } from './deps.ts'
+import type { MetricStorage } from '../storage/read-measures.ts'
 
 export const DEFAULT_AGGREGATES_MAX_POINTS = 5_000_000
 export const DEFAULT_READ_CONCURRENCY = 16

@@ -4,9 +4,9 @@
  * resolution (`*`, `+x`, `-x`, server defaults).
  */
 import { ALL_AGGREGATION_METHOD_NAMES } from '../carbonara/aggregation-method.ts'
+import { encodeFloat } from '../compat/json.ts'
+import { ConversionError, nsToSeconds, parseTimespanNs } from '../compat/timespan.ts'
 import type { ArchivePolicy, ArchivePolicyItem } from '../domain/archive-policy.ts'
-import { encodeFloat } from './json.ts'
-import { ConversionError, nsToSeconds, parseTimespanNs } from './timespan.ts'
 import {
   all,
   coerceInt,

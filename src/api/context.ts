@@ -1,9 +1,9 @@
 /** What a route handler receives and returns. */
 import type { IncomingHttpHeaders } from 'node:http'
+import { encodeJson, type JsonValue } from '../compat/json.ts'
 import type { RequestAuth } from './auth.ts'
 import type { BodyLease } from './body-budget.ts'
 import type { ApiDeps } from './deps.ts'
-import { encodeJson, type JsonValue } from './json.ts'
 import type { PolicyEnforcer } from './policy.ts'
 import type { ChunkedBody } from './reply-chunks.ts'
 

@@ -18,6 +18,7 @@ import {
   UnaggregableTimeseriesError,
   UnknownAggregationError,
 } from '../aggregates/errors.ts'
+import { encodeJson, type JsonValue, PyFloat } from '../compat/json.ts'
 import {
   ArchivePolicyAlreadyExistsError,
   ArchivePolicyInUseError,
@@ -55,7 +56,6 @@ import {
 } from '../ingest/errors.ts'
 import { TooManyDatapointsError } from './aggregates-reader.ts'
 import { acceptableOffers, bestOffer } from './content-negotiation.ts'
-import { encodeJson, type JsonValue, PyFloat } from './json.ts'
 
 export class HttpError extends Error {
   override name = 'HttpError'

@@ -10,11 +10,11 @@
  * (never truncated to latin1). The chunks go to the socket as they are (`toBody`).
  */
 
-import { encodeFloat, encodeString } from './json.ts'
-import { MAX_FLOAT_REPR_BYTES, writePythonFloat } from './py-float-repr.ts'
+import { encodeFloat, encodeString } from '../compat/json.ts'
+import { MAX_FLOAT_REPR_BYTES, writePythonFloat } from '../compat/py-float-repr.ts'
+import { nsToSeconds } from '../compat/timespan.ts'
+import { MAX_MEASURE_TIMESTAMP_BYTES, MeasureTimestampFormatter } from '../compat/timestamp.ts'
 import { ChunkedBody, type ChunkPool, replyChunkPool } from './reply-chunks.ts'
-import { nsToSeconds } from './timespan.ts'
-import { MAX_MEASURE_TIMESTAMP_BYTES, MeasureTimestampFormatter } from './timestamp.ts'
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 

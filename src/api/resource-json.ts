@@ -4,14 +4,14 @@
  * and attribute values.
  */
 import { createHash } from 'node:crypto'
+import { encodeJson, type JsonObject, type JsonValue, PyFloat } from '../compat/json.ts'
+import { ConversionError } from '../compat/timespan.ts'
+import { formatIsoMicros, parseTimestampNs } from '../compat/timestamp.ts'
+import { parseUuid } from '../compat/uuid.ts'
 import type { AttributeValue, Resource, ResourceAttributeSchema, ResourceType } from '../domain/resource.ts'
 import { isValidAttributeName } from '../domain/resource.ts'
 import { splitCreator } from './auth.ts'
 import { HttpError } from './errors.ts'
-import { encodeJson, type JsonObject, type JsonValue, PyFloat } from './json.ts'
-import { ConversionError } from './timespan.ts'
-import { formatIsoMicros, parseTimestampNs } from './timestamp.ts'
-import { parseUuid } from './uuid.ts'
 import { Invalid, isPlainObject, type Path } from './validation.ts'
 
 // ------------------------------------------------------------------ resource types

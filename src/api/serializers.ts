@@ -2,11 +2,12 @@
  * JSON shapes of domain objects, key order as upstream emits them (api.md §3.3, §4, §5.1).
  * Metric representations differ per endpoint as upstream's do.
  */
+
+import type { JsonObject, JsonValue } from '../compat/json.ts'
+import { formatTimedelta } from '../compat/timespan.ts'
 import type { ArchivePolicy, ArchivePolicyItem, ArchivePolicyRule } from '../domain/archive-policy.ts'
 import type { Metric } from '../domain/metric.ts'
 import { splitCreator } from './auth.ts'
-import type { JsonObject, JsonValue } from './json.ts'
-import { formatTimedelta } from './timespan.ts'
 
 export function archivePolicyItemJson(item: ArchivePolicyItem): JsonObject {
   return {

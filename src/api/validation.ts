@@ -7,9 +7,10 @@
  * Validators throw the first `Invalid` in voluptuous' order (input keys in order, then missing
  * required keys), which is what `str(MultipleInvalid)` shows.
  */
+
+import { encodeString } from '../compat/json.ts'
+import { parsePyIntString } from '../compat/py-float.ts'
 import { type HttpError, invalidInput } from './errors.ts'
-import { encodeString } from './json.ts'
-import { parsePyIntString } from './py-float.ts'
 
 export type Path = readonly (string | number)[]
 

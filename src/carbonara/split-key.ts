@@ -1,3 +1,4 @@
+import { pythonFloatRepr } from '../compat/py-float-repr.ts'
 import { NS_PER_SECOND } from './time-series.ts'
 
 /** Number of granularity steps covered by one stored split (upstream `POINTS_PER_SPLIT`). */
@@ -23,25 +24,4 @@ export function nextSplitKey(key: bigint, granularityNs: bigint): bigint {
 export function formatSecondsAsPythonFloat(ns: bigint): string {
   if (ns % NS_PER_SECOND === 0n) return `${ns / NS_PER_SECOND}.0`
   return pythonFloatRepr(Number(ns) / 1e9)
-}
-
-/** Python's `repr(float)`: shortest round-trip digits, always with a `.` or exponent. */
-export function pythonFloatRepr(x: number): string {
-  if (Number.isNaN(x)) return 'NaN'
-  if (x === Number.POSITIVE_INFINITY) return 'Infinity'
-  if (x === Number.NEGATIVE_INFINITY) return '-Infinity'
-  if (Object.is(x, -0)) return '-0.0'
-  if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.0`
-  const s = String(x)
-  // JS switches to exponent form at 1e21 / 1e-7; Python at 1e16 / 1e-4 (repr). Rebuild from digits.
-  const abs = Math.abs(x)
-  if (abs >= 1e16 || abs < 1e-4) {
-    const [mant, expPart] = x.toExponential().split('e')
-    const exp = Number(expPart)
-    const mantissa = mant
-    const sign = exp < 0 ? '-' : '+'
-    const e = Math.abs(exp).toString().padStart(2, '0')
-    return `${mantissa}e${sign}${e}`
-  }
-  return s
 }

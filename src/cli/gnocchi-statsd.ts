@@ -1,4 +1,4 @@
-import { parseUuid } from '../api/uuid.ts'
+import { parseUuid } from '../compat/uuid.ts'
 import { StatsdDaemon } from '../statsd/statsd-daemon.ts'
 import { COMMON_HELP, exitOnSignals, fail, parseCommand } from './_common.ts'
 import { buildRuntime, openRuntime } from './app.ts'

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { pyFloat } from '../api/py-float.ts'
-import { ConversionError } from '../api/timespan.ts'
-import { BEFORE_EPOCH, parseTimestampsNs } from '../api/timestamp.ts'
+import { pyFloat } from '../compat/py-float.ts'
+import { ConversionError } from '../compat/timespan.ts'
+import { BEFORE_EPOCH, parseTimestampsNs } from '../compat/timestamp.ts'
 import { decodeBundle } from '../incoming/bundle.ts'
 import { mulberry32 } from '../testing/prng.ts'
 import { InvalidMeasuresError } from './errors.ts'
@@ -11,7 +11,7 @@ import { bundleFromJsonMeasures } from './json-measures.ts'
 const NOW = 1_600_000_000_123_456_000n
 const now = () => NOW
 
-/** The reference: src/api/timestamp.ts's general converter + Python float(), as upstream. */
+/** The reference: src/compat/timestamp.ts's general converter + Python float(), as upstream. */
 function reference(body: unknown): { timestamps: bigint[]; values: number[] } | string {
   if (
     !Array.isArray(body) ||

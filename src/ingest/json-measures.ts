@@ -9,12 +9,12 @@
  * Upstream converts all timestamps before any value, so a timestamp error wins over a value
  * error wherever they are. One pass over the parsed JSON: the common shapes (epoch numbers,
  * `YYYY-MM-DDTHH:MM:SS[.f][Z|±00:00]`) are converted without BigInt and written straight into
- * the bundle; everything else goes through the general converter of src/api/timestamp.ts.
+ * the bundle; everything else goes through the general converter of src/compat/timestamp.ts.
  */
 import { endianness } from 'node:os'
-import { parsePyFloatString, pyFloat } from '../api/py-float.ts'
-import { parseTimespanNs } from '../api/timespan.ts'
-import { BEFORE_EPOCH, nowNs, parseIsoNs, parseTimestampsNs, UNABLE_TO_CONVERT } from '../api/timestamp.ts'
+import { parsePyFloatString, pyFloat } from '../compat/py-float.ts'
+import { parseTimespanNs } from '../compat/timespan.ts'
+import { BEFORE_EPOCH, nowNs, parseIsoNs, parseTimestampsNs, UNABLE_TO_CONVERT } from '../compat/timestamp.ts'
 import { BUNDLE_RECORD_LENGTH, encodeBundle } from '../incoming/bundle.ts'
 import { InvalidMeasuresError } from './errors.ts'
 

@@ -1,4 +1,3 @@
-import type { MeasureProcessor } from '../api/deps.ts'
 import type { TimeSeries } from '../carbonara/time-series.ts'
 import type { Coordinator, Lock } from '../coordination/coordinator.ts'
 import { sackLockName } from '../coordination/lock-names.ts'
@@ -11,6 +10,7 @@ import type { IncomingDriver, PendingMeasures } from '../incoming/incoming-drive
 import type { Indexer } from '../indexer/indexer.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MetricStorageEngine, ProcessItem } from '../storage/metric-storage.ts'
+import type { MeasureProcessor } from './measure-processor.ts'
 
 /** Optional indexer capability used by the janitor's raw data truncation (SqliteIndexer has it). */
 export interface RawTruncationIndex {

@@ -11,7 +11,7 @@
  * Metric keys are `<name>|<type>`. Bad lines are reported and skipped (upstream drops the rest
  * of the datagram on some of them, with a traceback; we keep the good lines).
  */
-import { parsePyFloatString } from '../api/py-float.ts'
+import { parsePyFloatString } from '../compat/py-float.ts'
 
 export type StatsdType = 'c' | 'g' | 'ms'
 

@@ -7,7 +7,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
-import { nowNs } from '../api/timestamp.ts'
+import { nowNs } from '../compat/timestamp.ts'
 import type { IncomingDriver } from '../incoming/incoming-driver.ts'
 import type { Indexer } from '../indexer/indexer.ts'
 import { ArchivePolicyRuleMatcher } from '../ingest/archive-policy-rules.ts'

@@ -1,4 +1,3 @@
-import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from '../api/deps.ts'
 import {
   type ArchivePolicySpec,
   blockSizeOf,
@@ -25,6 +24,7 @@ import {
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import type { Metric } from '../domain/metric.ts'
 import type { Logger } from '../log/logger.ts'
+import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from './read-measures.ts'
 import { SplitCache } from './split-cache.ts'
 import { ProcessingStatistics } from './statistics.ts'
 import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from './storage-driver.ts'

@@ -11,7 +11,6 @@ import { parseOperations } from '../../src/aggregates/parse-operations.ts'
 import { collectReferences } from '../../src/aggregates/references.ts'
 import { metricRef } from '../../src/aggregates/testing/fixtures.ts'
 import { mulberry32, randomAggregatesCase } from '../../src/aggregates/testing/random-operations.ts'
-import { encodeFloat, encodeString } from '../../src/api/json.ts'
 import {
   encodeMeasureList,
   encodeMeasureListBody,
@@ -25,9 +24,10 @@ import {
   encodeMeasuresResponse,
   encodeMeasuresResponseBody,
 } from '../../src/api/routes/aggregates-common.ts'
-import { nsToSeconds } from '../../src/api/timespan.ts'
-import { MeasureTimestampFormatter } from '../../src/api/timestamp.ts'
 import type { TimeSeries } from '../../src/carbonara/time-series.ts'
+import { encodeFloat, encodeString } from '../../src/compat/json.ts'
+import { nsToSeconds } from '../../src/compat/timespan.ts'
+import { MeasureTimestampFormatter } from '../../src/compat/timestamp.ts'
 
 type Results = Array<{ granularity: bigint | string; series: TimeSeries }>
 

@@ -4,19 +4,19 @@ import { test } from 'node:test'
 import { parseBasicAuthUser, splitCreator } from '../../src/api/auth.ts'
 import { acceptableOffers, acceptsJson, mimeType } from '../../src/api/content-negotiation.ts'
 import { HttpError, pyRepr, renderHttpError } from '../../src/api/errors.ts'
-import { encodeJson, pyFloat } from '../../src/api/json.ts'
 import { PolicyEnforcer, parseCheck } from '../../src/api/policy.ts'
 import { hostUrl, pyQuote, pyUrlencode } from '../../src/api/proxy-headers.ts'
 import { fnmatchToRegExp } from '../../src/api/routes/metric.ts'
-import { formatTimedelta, parseTimespanNs, pytimeparse } from '../../src/api/timespan.ts'
+import { all, coerceInt, length, listOf, object, range, str, validate } from '../../src/api/validation.ts'
+import { encodeJson, pyFloat } from '../../src/compat/json.ts'
+import { formatTimedelta, parseTimespanNs, pytimeparse } from '../../src/compat/timespan.ts'
 import {
   formatIsoMicros,
   MeasureTimestampFormatter,
   parseIsoNs,
   parseTimestampsNs,
-} from '../../src/api/timestamp.ts'
-import { parseUuid, resourceUuid } from '../../src/api/uuid.ts'
-import { all, coerceInt, length, listOf, object, range, str, validate } from '../../src/api/validation.ts'
+} from '../../src/compat/timestamp.ts'
+import { parseUuid, resourceUuid } from '../../src/compat/uuid.ts'
 
 const S = 1_000_000_000n
 

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test'
 import { HttpError } from '../../src/api/errors.ts'
 import { parseJsonFilter } from '../../src/api/filters/json-filter.ts'
 import { parseStringFilter } from '../../src/api/filters/string-filter.ts'
-import { encodeJson, type JsonValue } from '../../src/api/json.ts'
+import { encodeJson, type JsonValue } from '../../src/compat/json.ts'
 
 function parsed(q: string): string {
   try {

@@ -13,10 +13,11 @@
  * QueryValueError), except that string-filter numbers (Python floats upstream) compared with a
  * string column become their Python `str()` (`2` → `"2.0"`), which the typed Filter cannot say.
  */
+
+import { encodeJson, PyFloat } from '../../compat/json.ts'
+import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import type { ComparisonOp, Filter, FilterScalar } from '../../indexer/filter.ts'
 import { HttpError, invalidInput } from '../errors.ts'
-import { encodeJson, PyFloat } from '../json.ts'
-import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { Invalid, type Path } from '../validation.ts'
 
 /** Deeper filters are refused (upstream would hit Python's recursion limit: a 500). */

@@ -14,8 +14,9 @@
  * The result is the raw JSON filter (numbers as PyFloat, since upstream makes them floats);
  * it still has to go through the JSON filter schema (json-filter.ts).
  */
+
+import { encodeJson, type JsonValue, PyFloat } from '../../compat/json.ts'
 import { HttpError } from '../errors.ts'
-import { encodeJson, type JsonValue, PyFloat } from '../json.ts'
 import { MAX_FILTER_DEPTH } from './json-filter.ts'
 
 /** Raw filter values as the parser produces them (upstream: Python objects). */

@@ -1,4 +1,6 @@
 /** Helpers shared by the route modules: body decoding, policy checks, URLs, query parsing. */
+
+import { JsonBodyError, parseBodyJson } from '../../compat/py-json.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type { Resource } from '../../domain/resource.ts'
 import { mimeType } from '../content-negotiation.ts'
@@ -6,7 +8,6 @@ import type { RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { flattenTarget, type PolicyTarget } from '../policy.ts'
 import { pyQuote } from '../proxy-headers.ts'
-import { JsonBodyError, parseBodyJson } from '../py-json.ts'
 import { resourceJson } from '../resource-json.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 

@@ -3,6 +3,8 @@
  * listing options (pagination, sorts, Link header), filters from a body or `filter=`,
  * conditional requests (api.md §8.2) and the `metrics` map of resource bodies (§8.4).
  */
+
+import { parseUuid, ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type { Resource, ResourceMetricSpec, ResourceType } from '../../domain/resource.ts'
 import type { Filter } from '../../indexer/filter.ts'
@@ -15,7 +17,6 @@ import { parseStringFilter } from '../filters/string-filter.ts'
 import { hostUrlPath, type PaginationOptions, paginationOptions } from '../pagination.ts'
 import { pyUrlencode } from '../proxy-headers.ts'
 import { resourceEtag, resourceJson, resourceLastModifiedSeconds } from '../resource-json.ts'
-import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { Invalid, isPlainObject, type Path } from '../validation.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 

@@ -14,18 +14,18 @@ import {
 } from '../../aggregates/index.ts'
 import type { FillMode } from '../../carbonara/cross-series.ts'
 import type { TimeSeries } from '../../carbonara/time-series.ts'
+import { encodeString } from '../../compat/json.ts'
+import { parsePyFloatString } from '../../compat/py-float.ts'
+import { ConversionError, parseTimespanNs } from '../../compat/timespan.ts'
+import { parseTimestampNs } from '../../compat/timestamp.ts'
 import type { ArchivePolicy } from '../../domain/archive-policy.ts'
 import { MetricLockedError } from '../../domain/errors.ts'
 import type { Metric } from '../../domain/metric.ts'
 import { type ReadItem, readMeasuresMany } from '../aggregates-reader.ts'
 import type { RequestContext } from '../context.ts'
 import { argumentValueError, HttpError } from '../errors.ts'
-import { encodeString } from '../json.ts'
 import { MeasuresJsonWriter } from '../measures-json.ts'
-import { parsePyFloatString } from '../py-float.ts'
 import type { ChunkedBody } from '../reply-chunks.ts'
-import { ConversionError, parseTimespanNs } from '../timespan.ts'
-import { parseTimestampNs } from '../timestamp.ts'
 
 export interface QueryValues {
   readonly startNs: bigint | null

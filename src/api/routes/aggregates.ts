@@ -20,16 +20,16 @@ import {
   operationToJson,
   parseOperations,
 } from '../../aggregates/index.ts'
+import { encodeJson, type JsonValue } from '../../compat/json.ts'
+import { parseUuid } from '../../compat/uuid.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
 import { HttpError, invalidInput } from '../errors.ts'
-import { encodeJson, type JsonValue } from '../json.ts'
 import type { ChunkedBody } from '../reply-chunks.ts'
 import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { detailedMetricJson, metricPolicyTarget } from '../serializers.ts'
-import { parseUuid } from '../uuid.ts'
 import { isPlainObject } from '../validation.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
 import {

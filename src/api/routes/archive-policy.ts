@@ -1,4 +1,7 @@
 /** `/v1/archive_policy[/<name>]` (api.md §3.4). */
+
+import { encodeFloat } from '../../compat/json.ts'
+import { nsToSeconds } from '../../compat/timespan.ts'
 import type { ArchivePolicyItem } from '../../domain/archive-policy.ts'
 import {
   ArchivePolicyAlreadyExistsError,
@@ -14,10 +17,8 @@ import {
 } from '../archive-policy-schema.ts'
 import { jsonReply, NO_CONTENT, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
-import { encodeFloat } from '../json.ts'
 import { route } from '../router.ts'
 import { archivePolicyJson } from '../serializers.ts'
-import { nsToSeconds } from '../timespan.ts'
 import { validate } from '../validation.ts'
 import { enforce, locationHeader, readJson } from './_common.ts'
 

@@ -7,6 +7,8 @@
  * are looked up (and created) with nothing queued unless all exist; then one batched
  * `addMeasures`.
  */
+
+import { parseUuid, ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import type { Metric } from '../../domain/metric.ts'
 import { ArchivePolicyRuleMatcher } from '../../ingest/archive-policy-rules.ts'
 import { InvalidMeasuresError, UnknownMetricsError } from '../../ingest/errors.ts'
@@ -18,7 +20,6 @@ import { HttpError } from '../errors.ts'
 import { resourcePolicyTarget } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
-import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { all, Invalid, isPlainObject, length, object, type Path, str, validate } from '../validation.ts'
 import { boolParam, enforce, MEASURES_JSON, queryParam, readJson, scanJsonBody } from './_common.ts'
 

@@ -7,6 +7,8 @@
  * inflated (Telegraf's `content_encoding = "gzip"`); upstream would fail to parse it.
  */
 import { gunzipSync } from 'node:zlib'
+import { nowNs } from '../../compat/timestamp.ts'
+import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import { NoSuchResourceTypeError, ResourceTypeAlreadyExistsError } from '../../domain/errors.ts'
 import { PRECISION_NS, parseCreateDatabase, parseLineProtocol } from '../../ingest/line-protocol.ts'
 import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
@@ -14,8 +16,6 @@ import { bodyBudgetExceeded } from '../body-budget.ts'
 import { NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
-import { nowNs } from '../timestamp.ts'
-import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { enforce, queryParam } from './_common.ts'
 import { batchMeasures, requestIngestEnvironment } from './_ingest-common.ts'
 

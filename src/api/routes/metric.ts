@@ -1,5 +1,6 @@
 /** `/v1/metric[/<id>]` (api.md §5.2–5.4) and archive policy rule matching (§4). */
 import { randomUUID } from 'node:crypto'
+import { parseUuid, ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import type { ArchivePolicy } from '../../domain/archive-policy.ts'
 import {
   NamedMetricAlreadyExistsError,
@@ -16,7 +17,6 @@ import { pyUrlencode } from '../proxy-headers.ts'
 import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { createdMetricJson, detailedMetricJson, listedMetricJson } from '../serializers.ts'
-import { parseUuid, ResourceIdError, resourceUuid } from '../uuid.ts'
 import { all, Invalid, length, object, str, type Validator, validate } from '../validation.ts'
 import { enforce, enforceMetric, locationHeader, readJson } from './_common.ts'
 import { metricPolicyCreator } from './_policy-filter.ts'

@@ -3,6 +3,8 @@
  * becomes a resource of type `prometheus` (created with its type when missing) whose metrics
  * are the series' `__name__`s; all samples are queued in one batched write. 202.
  */
+
+import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import type { ResourceAttributeSchema } from '../../domain/resource.ts'
 import { decodeRemoteWrite } from '../../ingest/remote-write.ts'
 import { getOrCreateResourceMetrics } from '../../ingest/resource-metrics.ts'
@@ -10,7 +12,6 @@ import { SNAPPY_MAX_UNCOMPRESSED_BYTES, snappyDeclaredLength } from '../../inges
 import { ACCEPTED, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { route } from '../router.ts'
-import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { batchMeasures, requestIngestEnvironment } from './_ingest-common.ts'
 
 const PROMETHEUS_RESOURCE_TYPE = 'prometheus'

@@ -2,10 +2,11 @@
  * `/v1/resource_type[/<name>]` (api.md §7), learnt from upstream `ResourceTypesController` and
  * `ResourceTypeController` (JSON patch of `/attributes`, re-validated with the update schema).
  */
+
+import type { JsonObject, JsonValue } from '../../compat/json.ts'
 import type { ResourceAttributeChange, ResourceAttributeSchema, ResourceType } from '../../domain/resource.ts'
 import { jsonReply, NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
-import type { JsonObject, JsonValue } from '../json.ts'
 import {
   type AttributeDefinition,
   attributeSchemaJson,

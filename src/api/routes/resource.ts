@@ -3,6 +3,11 @@
  * upstream `ResourcesByTypeController`, `ResourcesController`, `ResourceController`,
  * `ResourceHistoryController` and `NamedMetricController`.
  */
+
+import type { JsonValue } from '../../compat/json.ts'
+import { ConversionError } from '../../compat/timespan.ts'
+import { parseTimestampNs } from '../../compat/timestamp.ts'
+import { ResourceIdError, resourceUuid } from '../../compat/uuid.ts'
 import type { Metric } from '../../domain/metric.ts'
 import type {
   AttributeValue,
@@ -13,7 +18,6 @@ import type {
 } from '../../domain/resource.ts'
 import { jsonReply, NO_CONTENT, type Reply, type RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
-import type { JsonValue } from '../json.ts'
 import {
   resourceEtagHeaders,
   resourceJson,
@@ -22,9 +26,6 @@ import {
 } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { detailedMetricJson, listedMetricJson } from '../serializers.ts'
-import { ConversionError } from '../timespan.ts'
-import { parseTimestampNs } from '../timestamp.ts'
-import { ResourceIdError, resourceUuid } from '../uuid.ts'
 import { Invalid, isPlainObject } from '../validation.ts'
 import { boolParam, enforce, enforceMetric, locationHeader, queryParam, readJson, v1Url } from './_common.ts'
 import { andPolicy, resourcePolicyFilter } from './_policy-filter.ts'

@@ -1,8 +1,8 @@
 /** `GET /v1/capabilities` and `GET /v1/status` (api.md §1.4, §1.5). */
 import { ALL_AGGREGATION_METHOD_NAMES } from '../../carbonara/aggregation-method.ts'
+import { type JsonObject, pyFloat } from '../../compat/json.ts'
 import { jsonReply } from '../context.ts'
 import { HttpError } from '../errors.ts'
-import { type JsonObject, pyFloat } from '../json.ts'
 import { route } from '../router.ts'
 import { boolParam, enforce, queryParam } from './_common.ts'
 

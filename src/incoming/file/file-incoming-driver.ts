@@ -10,7 +10,7 @@ import {
   readFileIfExists,
   unlinkIfExists,
   writeFileAtomic,
-} from '../../storage/file/durable-fs.ts'
+} from '../../fs/durable-fs.ts'
 import { concatBytes } from '../bundle.ts'
 import { GroupCommit } from '../group-commit.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'

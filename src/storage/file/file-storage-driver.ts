@@ -1,8 +1,6 @@
 import { type BigIntStats, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
-import { parseSecondsToNs, RAW_OBJECT_NAME as RAW_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
-import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
 import {
   DirSyncer,
   ensureDirSync,
@@ -14,7 +12,9 @@ import {
   unlinkIfExists,
   writeFileAtomic,
   writeTmpFile,
-} from './durable-fs.ts'
+} from '../../fs/durable-fs.ts'
+import { parseSecondsToNs, RAW_OBJECT_NAME as RAW_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
+import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
 import { FileSystemSyncer, findSyncBinary } from './syncfs.ts'
 
 /**

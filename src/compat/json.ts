@@ -8,7 +8,7 @@
  * that are floats in upstream's model (granularities, measure values) must be wrapped with
  * `pyFloat()` so that `60` is written `60.0`.
  */
-import { pythonFloatRepr } from '../carbonara/split-key.ts'
+import { pythonFloatRepr } from './py-float-repr.ts'
 
 export class PyFloat {
   readonly value: number

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Metric } from '../domain/metric.ts'
+import type { Metric } from '../metric.ts'
 
 /** A fresh active metric record of `archivePolicyName`, owned by admin, for storage tests. */
 export function testMetric(archivePolicyName: string): Metric {

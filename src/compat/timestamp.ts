@@ -3,6 +3,7 @@
  * `datetime64` ISO strings, pytimeparse relative durations — and the two output formats.
  * Internally a timestamp is int64 nanoseconds since the epoch (bigint).
  */
+import { civilFromDays, daysFromCivil } from './civil-date.ts'
 import { parsePyFloatString } from './py-float.ts'
 import { ConversionError, parseTimespanNs, secondsToNs } from './timespan.ts'
 
@@ -28,17 +29,6 @@ function isLeap(y: number): boolean {
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-
-/** Days from 1970-01-01 to the given proleptic Gregorian date. */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y
-  const era = Math.floor(yy / 400)
-  const yoe = yy - era * 400
-  const mp = (m + 9) % 12
-  const doy = Math.floor((153 * mp + 2) / 5) + d - 1
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-}
 
 /** numpy `datetime64(<str>)` converted to ns UTC; undefined when numpy would raise. */
 export function parseIsoNs(s: string, now: () => bigint = nowNs): bigint | undefined {
@@ -136,21 +126,6 @@ export function parseTimestampNs(value: unknown, now: () => bigint = nowNs): big
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n)
-}
-
-function civilFromDays(z: number): [number, number, number] {
-  const zz = z + 719468
-  const era = Math.floor(zz / 146097)
-  const doe = zz - era * 146097
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
-  )
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
-  const mp = Math.floor((5 * doy + 2) / 153)
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1
-  const m = mp < 10 ? mp + 3 : mp - 9
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-  return [y, m, d]
 }
 
 function datePrefix(day: number): string {

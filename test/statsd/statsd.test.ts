@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startTestServer, type TestServer } from '../../test/api/_harness.ts'
-import { createLogger } from '../log/logger.ts'
-import { parseStatsdLine, StatsdAggregator } from './statsd-aggregator.ts'
-import { StatsdDaemon } from './statsd-daemon.ts'
+import { createLogger } from '../../src/log/logger.ts'
+import { parseStatsdLine, StatsdAggregator } from '../../src/statsd/statsd-aggregator.ts'
+import { StatsdDaemon } from '../../src/statsd/statsd-daemon.ts'
+import { startTestServer, type TestServer } from '../api/_harness.ts'
 
 describe('statsd lines', () => {
   const f = (line: string, want: unknown) => assert.deepEqual(parseStatsdLine(line), want, line)

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { test } from 'node:test'
-import { pythonFloatRepr } from '../carbonara/split-key.ts'
 import { mulberry32 } from '../testing/prng.ts'
-import { MAX_FLOAT_REPR_BYTES, writePythonFloat } from './py-float-repr.ts'
+import { MAX_FLOAT_REPR_BYTES, pythonFloatRepr, writePythonFloat } from './py-float-repr.ts'
 
 function sampleDoubles(seed: number, perFamily: number): number[] {
   const rand = mulberry32(seed)

@@ -1,6 +1,6 @@
 /**
  * Python's `repr(float)` written as ASCII bytes, for the measure writers: the same text as
- * `pythonFloatRepr` (src/carbonara/split-key.ts), without a string per value where it can.
+ * `pythonFloatRepr` (below), without a string per value where it can.
  *
  * Why: a reply of a year of one-minute points formats 525 600 values; `String(x)` allocates a
  * heap string per value and the copy into the reply buffer reads it back character by
@@ -19,8 +19,6 @@
  *   rounding error of |x|·10^K is below 0.25, so `Math.round` finds m whenever it exists. An
  *   off-by-one ⌊log10⌋ (possible below 1, where 10^-k is not a double) only makes the check fail (m ≥ 10^15) or allow fewer digits.
  */
-import { pythonFloatRepr } from '../carbonara/split-key.ts'
-
 /** Longest repr: sign, 17 digits, point and `e-308`. */
 export const MAX_FLOAT_REPR_BYTES = 24
 
@@ -128,4 +126,25 @@ export function writePythonFloat(x: number, out: Buffer, p: number): number {
   // 16 or 17 significant digits: JavaScript's shortest round-trip digits, which are Python's
   // in this range of fixed notation.
   return writeAscii(a < TWO_53 ? String(x) : pythonFloatRepr(x), out, p)
+}
+
+/** Python's `repr(float)`: shortest round-trip digits, always with a `.` or exponent. */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'NaN'
+  if (x === Number.POSITIVE_INFINITY) return 'Infinity'
+  if (x === Number.NEGATIVE_INFINITY) return '-Infinity'
+  if (Object.is(x, -0)) return '-0.0'
+  if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.0`
+  const s = String(x)
+  // JS switches to exponent form at 1e21 / 1e-7; Python at 1e16 / 1e-4 (repr). Rebuild from digits.
+  const abs = Math.abs(x)
+  if (abs >= 1e16 || abs < 1e-4) {
+    const [mant, expPart] = x.toExponential().split('e')
+    const exp = Number(expPart)
+    const mantissa = mant
+    const sign = exp < 0 ? '-' : '+'
+    const e = Math.abs(exp).toString().padStart(2, '0')
+    return `${mantissa}e${sign}${e}`
+  }
+  return s
 }
