@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { requirePython, UPSTREAM_PYTHON } from '../testing/test-tools.ts'
 import { pyFloatRepr } from './_py-format.ts'
 import { OperationsParseError, OperationsValidationError } from './errors.ts'
 import type { OperationNode } from './operation-node.ts'
@@ -18,19 +19,11 @@ import { mulberry32, randomAggregatesCase } from './testing/random-operations.ts
  * values within 1e-9 relative, same error reasons). Skipped when upstream is not importable.
  */
 
-const PYTHON = '/usr/bin/python3'
+const PYTHON = UPSTREAM_PYTHON
 const SCRIPT = fileURLToPath(new URL('./testing/upstream_aggregates.py', import.meta.url))
 
-function upstreamAvailable(): boolean {
-  const r = spawnSync(PYTHON, ['-c', 'import numpy\nnumpy.int = int\nimport gnocchi.rest.aggregates.api'], {
-    encoding: 'utf8',
-  })
-  return r.status === 0
-}
-
-const SKIP = upstreamAvailable()
-  ? false
-  : 'upstream python3-gnocchi (with voluptuous, pyparsing, pecan) not importable by /usr/bin/python3'
+// The numpy.int shim of testing/upstream_aggregates.py: upstream's code still references it.
+const SKIP = requirePython('gnocchi.rest.aggregates.api', 'python3-gnocchi', 'import numpy\nnumpy.int = int')
 
 function callUpstream(input: unknown): unknown[] {
   const r = spawnSync(PYTHON, [SCRIPT], {

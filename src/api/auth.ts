@@ -6,11 +6,15 @@
  *   case-insensitive, password ignored); user `admin` has the `admin` role.
  * - `remoteuser`: upstream reads the WSGI `REMOTE_USER`; a Node server has no WSGI
  *   environment, so the fronting proxy passes it as the `X-Remote-User` header.
+ * - `keystone`: the identity of the validated token (keystone/keystone-auth.ts), as upstream's
+ *   KeystoneAuthHelper reads it; the user is `user_id:project_id`. Domain-scoped tokens put
+ *   their domain where the project goes (upstream PR #878, docs/keystone.md).
  */
 import { HttpError } from './errors.ts'
+import type { KeystoneIdentity } from './keystone/keystone-auth.ts'
 import type { Credentials } from './policy.ts'
 
-export type AuthMode = 'basic' | 'remoteuser'
+export type AuthMode = 'basic' | 'remoteuser' | 'keystone'
 
 export const REMOTE_USER_HEADER = 'x-remote-user'
 
@@ -31,20 +35,28 @@ export function parseBasicAuthUser(header: string | undefined): string | undefin
 export class RequestAuth {
   readonly #mode: AuthMode
   readonly #headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly #identity: KeystoneIdentity | undefined
   #user: string | undefined
 
-  constructor(mode: AuthMode, headers: Readonly<Record<string, string | string[] | undefined>>) {
+  constructor(
+    mode: AuthMode,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    identity?: KeystoneIdentity,
+  ) {
     this.#mode = mode
     this.#headers = headers
+    this.#identity = identity
   }
 
   /** The current user string; 401 when the request carries no usable credentials. */
   currentUser(): string {
     if (this.#user !== undefined) return this.#user
     const user =
-      this.#mode === 'basic'
-        ? parseBasicAuthUser(headerValue(this.#headers.authorization))
-        : decodeLatin1(headerValue(this.#headers[REMOTE_USER_HEADER]))
+      this.#mode === 'keystone'
+        ? keystoneUser(this.#identity)
+        : this.#mode === 'basic'
+          ? parseBasicAuthUser(headerValue(this.#headers.authorization))
+          : decodeLatin1(headerValue(this.#headers[REMOTE_USER_HEADER]))
     if (user === undefined) throw new HttpError(401)
     this.#user = user
     return user
@@ -53,8 +65,28 @@ export class RequestAuth {
   /** Credentials for the policy engine (`{user, roles, system}`). */
   credentials(): Credentials {
     const user = this.currentUser()
+    const id = this.#identity
+    if (this.#mode === 'keystone' && id !== undefined) {
+      // Upstream's keys (user, user_id, project_id, domain_id, roles), plus oslo.context's
+      // other policy values so that an operator's policy file can use them.
+      // A scope the token lacks is left out rather than None: upstream's `None` matched the
+      // `None` of resources without a project (docs/compatibility.md).
+      const creds: Record<string, unknown> = { user, user_id: id.userId, roles: id.roles }
+      if (id.projectId !== null) creds.project_id = id.projectId
+      if (id.domainId !== null) creds.domain_id = id.domainId
+      if (id.userDomainId !== null) creds.user_domain_id = id.userDomainId
+      if (id.projectDomainId !== null) creds.project_domain_id = id.projectDomainId
+      if (id.systemScope !== null) creds.system_scope = id.systemScope
+      return creds as Credentials
+    }
     return { user, roles: user === 'admin' ? ['admin'] : [], system: 'all' }
   }
+}
+
+/** `user_id:project_id` (the domain for a domain-scoped token, nothing for a system one). */
+function keystoneUser(id: KeystoneIdentity | undefined): string | undefined {
+  if (id === undefined) return undefined
+  return `${id.userId}:${id.projectId ?? id.domainId ?? ''}`
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

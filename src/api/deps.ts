@@ -7,7 +7,7 @@ import type { MetricStorage } from '../storage/read-measures.ts'
 
 export interface ApiConfig {
   readonly maxLimit: number
-  readonly authMode: 'basic' | 'remoteuser'
+  readonly authMode: 'basic' | 'remoteuser' | 'keystone'
   readonly corsAllowedOrigins: readonly string[]
   readonly enableProxyHeadersParsing: boolean
   readonly operationTimeoutMs: number

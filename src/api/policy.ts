@@ -13,8 +13,10 @@ export const DEFAULT_POLICY_RULES: Readonly<Record<string, string>> = {
   admin_or_creator: 'role:admin or user:%(creator)s or project_id:%(created_by_project_id)s',
   admin_or_service: 'role:admin or role:service',
   creator: 'user:%(creator)s or project_id:%(created_by_project_id)s',
-  resource_owner: 'project_id:%(project_id)s',
-  metric_owner: 'project_id:%(resource.project_id)s',
+  // `domain_id:` alternatives: domain-scoped Keystone tokens (upstream PR #878); no other
+  // credentials carry a domain_id.
+  resource_owner: 'project_id:%(project_id)s or domain_id:%(project_id)s',
+  metric_owner: 'project_id:%(resource.project_id)s or domain_id:%(resource.project_id)s',
   'get status': 'role:admin',
   'create resource': '',
   'get resource': 'rule:admin_or_creator or rule:resource_owner',
@@ -148,6 +150,27 @@ function interpolate(match: string, target: PolicyTarget): string | undefined {
   return missing ? undefined : out
 }
 
+/**
+ * oslo.policy `GenericCheck`: a kind that is a Python literal (`'Member'`, `True`, `42`) is
+ * compared as `str(literal)`; otherwise it is a `.` path into the credentials, and a list on
+ * the way matches when any element does.
+ */
+function pyLiteral(kind: string): string | undefined {
+  if (/^'[^'\\]*'$/.test(kind) || /^"[^"\\]*"$/.test(kind)) return kind.slice(1, -1)
+  if (kind === 'True' || kind === 'False' || kind === 'None') return kind
+  if (/^-?\d+$/.test(kind)) return String(Number.parseInt(kind, 10))
+  return undefined
+}
+
+function findInCreds(value: unknown, path: readonly string[], match: string): boolean {
+  if (path.length === 0) return pyStr(value) === match
+  if (Array.isArray(value)) return value.some((v) => findInCreds(v, path, match))
+  if (value === null || typeof value !== 'object' || !Object.hasOwn(value, path[0])) return false
+  const next = (value as Record<string, unknown>)[path[0]]
+  if (Array.isArray(next)) return next.some((v) => findInCreds(v, path.slice(1), match))
+  return findInCreds(next, path.slice(1), match)
+}
+
 function pyStr(v: unknown): string {
   if (v === null || v === undefined) return 'None'
   if (v === true) return 'True'
@@ -193,7 +216,10 @@ export class PolicyEnforcer {
       case 'role':
         return check.match.includes(needle)
       case 'generic':
-        return check.key in creds && check.match.includes(needle)
+        return (
+          (pyLiteral(check.key) !== undefined || check.key.split('.')[0] in creds) &&
+          check.match.includes(needle)
+        )
       default:
         return false
     }
@@ -225,10 +251,9 @@ export class PolicyEnforcer {
       case 'generic': {
         const match = interpolate(check.match, target)
         if (match === undefined) return false
-        if (!(check.key in creds)) return false
-        const value = creds[check.key]
-        if (Array.isArray(value)) return value.map(pyStr).includes(match)
-        return pyStr(value) === match
+        const literal = pyLiteral(check.key)
+        if (literal !== undefined) return literal === match
+        return findInCreds(creds, check.key.split('.'), match)
       }
     }
   }

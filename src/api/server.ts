@@ -13,7 +13,9 @@ import type { Reply, RequestContext } from './context.ts'
 import { defaultCorsConfig, preflightHeaders, simpleCorsHeaders } from './cors.ts'
 import type { ApiDeps } from './deps.ts'
 import { type ErrorRequestInfo, HttpError, renderHttpError, toHttpError } from './errors.ts'
+import type { KeystoneAuth, KeystoneIdentity } from './keystone/keystone-auth.ts'
 import { DEFAULT_POLICY_RULES, PolicyEnforcer } from './policy.ts'
+import type { PolicySource } from './policy-file.ts'
 import { hostUrl, pyQuote, requestOrigin } from './proxy-headers.ts'
 import { ChunkedBody } from './reply-chunks.ts'
 import { type Route, Router, splitPath } from './router.ts'
@@ -39,6 +41,10 @@ export interface ApiServerOptions {
   readonly maxBodyBytes?: number
   /** Policy rules overriding the defaults (oslo.policy file contents). */
   readonly policyRules?: Readonly<Record<string, string>>
+  /** `[oslo_policy]` files, reloaded when they change (takes precedence over policyRules). */
+  readonly policySource?: PolicySource
+  /** Required with `authMode: 'keystone'`: validates the tokens of `/v1` requests. */
+  readonly keystone?: KeystoneAuth
   readonly keepAliveTimeoutMs?: number
 }
 
@@ -76,9 +82,13 @@ export function createRequestHandler(
   options: ApiServerOptions = {},
 ): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const router = new Router(API_ROUTES)
-  const policy = options.policyRules
+  const fixedPolicy = options.policyRules
     ? new PolicyEnforcer({ ...DEFAULT_POLICY_RULES, ...options.policyRules })
     : new PolicyEnforcer()
+  const policySource = options.policySource
+  const keystone = deps.config.authMode === 'keystone' ? options.keystone : undefined
+  if (deps.config.authMode === 'keystone' && !keystone)
+    throw new Error('auth_mode keystone needs a KeystoneAuth')
   const cors = defaultCorsConfig(deps.config.corsAllowedOrigins)
   const bodyBuffers = new BodyBufferPool()
   const budget = new BodyBudget(deps.config.maxBodyBytesInFlight ?? defaultBodyBudgetBytes())
@@ -209,6 +219,13 @@ export function createRequestHandler(
     }
     if (refused === 'too-large') throw new HttpError(413)
     if (refused === 'overloaded') throw bodyBudgetExceeded()
+    // keystonemiddleware guards the whole /v1 mount (upstream's api-paste pipeline), before routing.
+    let identity: KeystoneIdentity | undefined
+    if (keystone && segments[0] === 'v1') {
+      const outcome = await keystone.authenticate(req.headers)
+      if (outcome.kind === 'reject') return KEYSTONE_REJECTION
+      if (outcome.kind === 'confirmed') identity = outcome.identity
+    }
     const base = hostUrl(origin)
     if (rawPath === '/v1' && (method === 'GET' || method === 'HEAD')) {
       const location = `${base}${pyQuote(origin.scriptPrefix)}/v1/`
@@ -229,8 +246,8 @@ export function createRequestHandler(
       hostUrl: base,
       scriptPrefix: origin.scriptPrefix,
       rawPath,
-      auth: new RequestAuth(deps.config.authMode, req.headers),
-      policy,
+      auth: new RequestAuth(deps.config.authMode, req.headers, identity),
+      policy: policySource?.current() ?? fixedPolicy,
       deps,
     }
     return match.handler(ctx)
@@ -252,6 +269,8 @@ export function createRequestHandler(
   function send(req: http.IncomingMessage, res: http.ServerResponse, method: string, reply: Reply) {
     const headers: Record<string, string> = { ...reply.headers }
     if (reply.contentType) headers['content-type'] = reply.contentType
+    // keystonemiddleware's process_response: every 401 says where to get a token.
+    if (keystone && reply.status === 401) headers['www-authenticate'] = keystone.wwwAuthenticate
     if (method !== 'OPTIONS') Object.assign(headers, simpleCorsHeaders(cors, req.headers, headers.vary))
     const noBody = reply.status === 204 || reply.status === 304
     if (reply.body instanceof ChunkedBody) {
@@ -276,6 +295,13 @@ export function createRequestHandler(
     res.writeHead(reply.status, headers)
     res.end(method === 'HEAD' ? undefined : body)
   }
+}
+
+/** keystonemiddleware's own 401 (a JSON body whatever the Accept header). */
+const KEYSTONE_REJECTION: Reply = {
+  status: 401,
+  contentType: 'application/json',
+  body: '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}',
 }
 
 function bodyBytes(body: string | Uint8Array | undefined): Uint8Array {

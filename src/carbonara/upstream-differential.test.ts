@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { requirePython, UPSTREAM_PYTHON } from '../testing/test-tools.ts'
 import { parseCrossReducer, reduceAcross } from './cross-series.ts'
 import { processBatch } from './process-batch.ts'
 import { mulberry32, seriesNs } from './testing/fixtures.ts'
@@ -15,18 +16,11 @@ import { emptyTimeSeries } from './time-series.ts'
  * point and aggregate must match bit for bit.
  */
 
-const PYTHON = '/usr/bin/python3'
+const PYTHON = UPSTREAM_PYTHON
 const SCRIPT = fileURLToPath(new URL('./testing/upstream_carbonara.py', import.meta.url))
 const CROSS_SCRIPT = fileURLToPath(new URL('./testing/upstream_cross.py', import.meta.url))
 
-function upstreamAvailable(): boolean {
-  const r = spawnSync(PYTHON, ['-c', 'import gnocchi.carbonara'], { encoding: 'utf8' })
-  return r.status === 0
-}
-
-const SKIP = upstreamAvailable()
-  ? false
-  : 'upstream python3-gnocchi not importable by /usr/bin/python3 (apt install python3-gnocchi)'
+const SKIP = requirePython('gnocchi.carbonara', 'python3-gnocchi')
 
 function pyRepr(v: number): string {
   if (Number.isNaN(v)) return 'nan'

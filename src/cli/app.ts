@@ -1,6 +1,8 @@
 import type { Server } from 'node:http'
 import type { ApiConfig, ApiDeps } from '../api/deps.ts'
-import { createApiServer } from '../api/server.ts'
+import { KeystoneAuth } from '../api/keystone/keystone-auth.ts'
+import { PolicySource } from '../api/policy-file.ts'
+import { type ApiServerOptions, createApiServer } from '../api/server.ts'
 import { parseTimespanNs } from '../compat/timespan.ts'
 import { parseTimestampNs } from '../compat/timestamp.ts'
 import { DEFAULT_AGGREGATION_METHODS, type GnocchiConfig, sqlitePathFromUrl } from '../config/config.ts'
@@ -208,6 +210,18 @@ export function apiConfigFrom(config: GnocchiConfig): ApiConfig {
   }
 }
 
+/** `[oslo_policy]` files and, in keystone mode, the token validation of `[keystone_authtoken]`. */
+export function apiServerOptionsFrom(runtime: Runtime): ApiServerOptions {
+  const { config } = runtime
+  const log = runtime.log.child({ component: 'api' })
+  return {
+    policySource: new PolicySource(config.osloPolicy.policyFile, config.osloPolicy.policyDirs, log),
+    keystone: config.keystone
+      ? new KeystoneAuth(config.keystone, log.child({ component: 'keystone' }))
+      : undefined,
+  }
+}
+
 export function apiDepsFrom(runtime: Runtime): ApiDeps {
   return {
     indexer: runtime.indexer,
@@ -308,7 +322,7 @@ export async function startApi(
 ): Promise<RunningApi> {
   const runtime = buildRuntime(config, log)
   await openRuntime(runtime, options.upgrade)
-  const server = createApiServer(apiDepsFrom(runtime))
+  const server = createApiServer(apiDepsFrom(runtime), apiServerOptionsFrom(runtime))
   const metricd = options.embeddedMetricd
     ? createMetricd(runtime, { firstCleanupDelayMs: options.firstCleanupDelayMs })
     : undefined

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { test } from 'node:test'
 import { mulberry32 } from '../testing/prng.ts'
+import { requireTool } from '../testing/require-tool.ts'
+import { probePython, UPSTREAM_PYTHON } from '../testing/test-tools.ts'
 import { MAX_FLOAT_REPR_BYTES, pythonFloatRepr, writePythonFloat } from './py-float-repr.ts'
 
 function sampleDoubles(seed: number, perFamily: number): number[] {
@@ -60,10 +61,10 @@ test('writePythonFloat writes pythonFloatRepr', () => {
   assert.ok(count > 1_500_000)
 })
 
-const PYTHON = '/usr/bin/python3'
+const PYTHON = UPSTREAM_PYTHON
 
 test('pythonFloatRepr and writePythonFloat match CPython repr', {
-  skip: !existsSync(PYTHON) && !process.env.CI,
+  skip: requireTool('python3', () => probePython('pass'), 'apt-get install python3'),
 }, () => {
   const values = sampleDoubles(7, 4_000)
   const view = new DataView(new ArrayBuffer(8))

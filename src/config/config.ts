@@ -2,6 +2,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { availableParallelism, homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { type IniData, normalizeOptionName, parseBool, parseIni, parseList } from './ini.ts'
+import {
+  type KeystoneAuthConfig,
+  keystoneAuthConfig,
+  type OsloPolicyConfig,
+  osloPolicyConfig,
+} from './keystone-config.ts'
 
 /**
  * Configuration with upstream's sections, option names and defaults (architecture.md §10).
@@ -37,7 +43,7 @@ export interface GnocchiConfig {
   readonly api: {
     readonly host: string
     readonly port: number
-    readonly authMode: 'basic' | 'remoteuser'
+    readonly authMode: 'basic' | 'remoteuser' | 'keystone'
     readonly maxLimit: number
     readonly operationTimeoutMs: number
     readonly enableProxyHeadersParsing: boolean
@@ -105,6 +111,9 @@ export interface GnocchiConfig {
     readonly flushDelayMs: number
   }
   readonly cors: { readonly allowedOrigin: readonly string[] }
+  /** `[keystone_authtoken]`, read only with `[api] auth_mode = keystone`. */
+  readonly keystone: KeystoneAuthConfig | undefined
+  readonly osloPolicy: OsloPolicyConfig
 }
 
 export interface LoadConfigOptions {
@@ -170,7 +179,7 @@ export function sqliteUrlForPath(path: string): string {
   return `sqlite:///${path}`
 }
 
-class Options {
+export class Options {
   readonly #data: IniData
   constructor(data: IniData) {
     this.#data = data
@@ -267,8 +276,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
   if (fileSyncMethod !== 'fsync' && fileSyncMethod !== 'syncfs')
     throw new Error(`[storage] file_sync_method must be fsync or syncfs, got ${fileSyncMethod}`)
   const authMode = o.str('api', 'auth_mode', 'basic')
-  if (authMode !== 'basic' && authMode !== 'remoteuser') {
-    throw new Error(`[api] auth_mode ${authMode} is not supported (basic, remoteuser)`)
+  if (authMode !== 'basic' && authMode !== 'remoteuser' && authMode !== 'keystone') {
+    throw new Error(`[api] auth_mode ${authMode} is not supported (basic, remoteuser, keystone)`)
   }
   const seconds = (section: string, name: string, def: number) =>
     Math.round(o.float(section, name, def) * 1000)
@@ -347,5 +356,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       flushDelayMs: seconds('statsd', 'flush_delay', 10),
     },
     cors: { allowedOrigin: o.list('cors', 'allowed_origin', []) },
+    keystone: authMode === 'keystone' ? keystoneAuthConfig(o) : undefined,
+    osloPolicy: osloPolicyConfig(o, allFiles, cwd),
   }
 }

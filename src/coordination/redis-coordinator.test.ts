@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { redisTestDb, TEST_REDIS_HOST_PORT } from '../testing/redis-test-db.ts'
+import { requirePython, UPSTREAM_PYTHON } from '../testing/test-tools.ts'
 import { runCoordinatorConformance } from './coordinator-conformance.ts'
 import { sackLockName } from './lock-names.ts'
 import { decodeMsgpack, encodeNumberMap } from './msgpack.ts'
@@ -15,7 +16,7 @@ const db = new URL(testDb.url).pathname.slice(1)
 /** tooz and upstream name the DB with ?db=N. */
 const toozUrl = (extra = '') => `redis://${TEST_REDIS_HOST_PORT}?db=${db}${extra}`
 
-const PYTHON = '/usr/bin/python3'
+const PYTHON = UPSTREAM_PYTHON
 const TOOZ = fileURLToPath(new URL('./testing/upstream_tooz.py', import.meta.url))
 
 describe('tooz URL options', () => {
@@ -118,14 +119,8 @@ if (testDb.reachable) {
     })
   })
 
-  const toozMissing =
-    spawnSync(PYTHON, ['-c', 'import tooz.drivers.redis, redis'], { encoding: 'utf8' }).status === 0
-      ? ''
-      : `tooz (python3-tooz, python3-redis) not importable with ${PYTHON}`
-  if (toozMissing && process.env.CI) throw new Error(`${toozMissing} (required when CI is set)`)
-
   describe('shared coordination with upstream (tooz in a subprocess)', {
-    skip: toozMissing || undefined,
+    skip: requirePython('tooz.drivers.redis, redis', 'python3-tooz python3-redis'),
   }, () => {
     before(() => testDb.flush())
     after(() => testDb.flush())

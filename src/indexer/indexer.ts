@@ -54,6 +54,18 @@ export interface MetricQuery {
   readonly marker?: string
   /** Already completed with the tie-breakers; keys are metric table columns. */
   readonly sorts: readonly SortKey[]
+  /** Only the metrics the caller may see (listing under the policy); absent: all. */
+  readonly visibleTo?: MetricVisibility
+}
+
+/** Metrics matching any of these are visible (an empty list matches nothing). */
+export interface MetricVisibility {
+  /** `creator` equal to one of these. */
+  readonly creators: readonly string[]
+  /** `creator` ending with `:<project>` (created by that project). */
+  readonly creatorProjects: readonly string[]
+  /** Attached to a resource of one of these projects. */
+  readonly resourceProjects: readonly string[]
 }
 
 /** `GET /v1/resource/<type>`, `POST /v1/search/resource/<type>` and history listings. */

@@ -3,19 +3,16 @@ import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { decodeBundle } from '../incoming/bundle.ts'
 import { mulberry32 } from '../testing/prng.ts'
+import { requireShared } from '../testing/test-tools.ts'
 import { InvalidMeasuresError, RemoteWriteDecodeError } from './errors.ts'
 import { decodeRemoteWrite, decodeWriteRequest } from './remote-write.ts'
 import { decodeSnappyBlock } from './snappy.ts'
 import { encodeSnappyBlock, encodeWriteRequest } from './testing/remote-write-encoder.ts'
 
-const FIXTURES = '/work/shared/conformance/gabbits/prometheus_fixtures'
-const fixture = (name: string) => {
-  try {
-    return readFileSync(`${FIXTURES}/${name}.dump`)
-  } catch {
-    return undefined
-  }
-}
+// Upstream's own remote-write capture, in the shared copy of its functional suite.
+const FIXTURE = requireShared(
+  'conformance/gabbits/prometheus_fixtures/031b586e-ebe1-4737-812e-cf0ddf26f5ad.dump',
+)
 
 describe('snappy block', () => {
   test('round trips through the test encoder (seeded)', () => {
@@ -48,10 +45,8 @@ describe('snappy block', () => {
 })
 
 describe('remote write', () => {
-  test('upstream fixture: one job@instance, 56 metrics', {
-    skip: !fixture('031b586e-ebe1-4737-812e-cf0ddf26f5ad'),
-  }, () => {
-    const out = decodeRemoteWrite(fixture('031b586e-ebe1-4737-812e-cf0ddf26f5ad')!)
+  test('upstream fixture: one job@instance, 56 metrics', { skip: FIXTURE.skip }, () => {
+    const out = decodeRemoteWrite(readFileSync(FIXTURE.path))
     assert.equal(out.size, 1)
     const [r] = out.values()
     assert.equal(r.job, 'prometheus')

@@ -211,7 +211,6 @@ export class MetricdProcessor implements MeasureProcessor {
     }
     if (items.length > 0) {
       await engine.processMeasures(items)
-      // TODO(gnocchi-ts): reset resource ended_at from newestTimestampNs once resources land.
       await indexer.markMetricsProcessed(items.map((i) => i.metric.id))
     }
     for (const pending of pendings) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type RunningApi, startApi } from '../../src/cli/app.ts'
 import { loadConfig } from '../../src/config/config.ts'
-import { createLogger } from '../../src/log/logger.ts'
+import { createLogger, type Logger } from '../../src/log/logger.ts'
 
 export interface TestServer {
   readonly url: string
@@ -23,6 +23,8 @@ export async function startTestServer(
     dataDir?: string
     /** Run metricd in the API process (default true). */
     embeddedMetricd?: boolean
+    /** Where the server logs (default: errors to stderr). */
+    log?: Logger
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gnocchi-api-test-'))
@@ -40,7 +42,7 @@ export async function startTestServer(
       ...(options.overrides ?? []),
     ],
   })
-  const log = createLogger({ level: process.env.GNOCCHI_TEST_LOG ? 'debug' : 'error' })
+  const log = options.log ?? createLogger({ level: process.env.GNOCCHI_TEST_LOG ? 'debug' : 'error' })
   const running = await startApi(config, log, {
     upgrade: { skipArchivePoliciesCreation: true, sacksNumber: 8 },
     embeddedMetricd: options.embeddedMetricd ?? true,

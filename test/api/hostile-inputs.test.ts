@@ -195,8 +195,9 @@ describe('hostile inputs: expected answers, the same on every engine', () => {
     'search type nul',
   ]
 
-  test('statuses', (t) => {
-    if (answers.size === 0) return t.skip('no engine ran')
+  test('statuses', () => {
+    // SQLite always runs: no answers means its suite recorded nothing, not a missing tool.
+    assert.ok(answers.size > 0, 'no engine recorded answers')
     for (const [name, status] of [
       ...expect400.map((n) => [n, 400] as const),
       ...expect404.map((n) => [n, 404] as const),
@@ -211,8 +212,9 @@ describe('hostile inputs: expected answers, the same on every engine', () => {
     )
   })
 
-  test('identical across engines', (t) => {
-    if (answers.size === 0) return t.skip('no engine ran')
+  test('identical across engines', () => {
+    // SQLite always runs: no answers means its suite recorded nothing, not a missing tool.
+    assert.ok(answers.size > 0, 'no engine recorded answers')
     for (const [name, perEngine] of answers) {
       const [[first, expected], ...others] = [...perEngine]
       for (const [engine, a] of others) {

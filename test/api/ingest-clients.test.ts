@@ -6,7 +6,7 @@
  * Each test skips with a message when its tool is missing, and fails instead when CI is set.
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -15,18 +15,12 @@ import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createLogger } from '../../src/log/logger.ts'
 import { StatsdDaemon } from '../../src/statsd/statsd-daemon.ts'
+import { requireTool } from '../../src/testing/require-tool.ts'
+import { requireCommand } from '../../src/testing/test-tools.ts'
 import { startTestServer, type TestServer } from './_harness.ts'
 
 const ADMIN = 'basic YWRtaW46'
 let server: TestServer
-
-function findBinary(name: string): string | undefined {
-  try {
-    return execFileSync('which', [name], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
 
 async function tryImport<T>(name: string): Promise<T | undefined> {
   try {
@@ -36,11 +30,9 @@ async function tryImport<T>(name: string): Promise<T | undefined> {
   }
 }
 
-/** Skip reason, or a failure under CI. */
-function missing(what: string): string | false {
-  if (process.env.CI) assert.fail(`${what} is required in CI`)
-  return `${what} is not installed`
-}
+/** Skip reason when the npm dev dependency `name` did not import (a failure under CI). */
+const npmSkip = (name: string, mod: unknown) =>
+  requireTool(`npm package ${name}`, () => (mod ? true : 'not importable'), 'npm install')
 
 async function freePort(): Promise<number> {
   const s = createServer()
@@ -84,9 +76,9 @@ after(async () => {
 })
 
 describe('real clients', () => {
-  const prometheus = findBinary('prometheus')
+  const prometheus = requireCommand('prometheus', 'prometheus')
   test('Prometheus remote write', {
-    skip: prometheus ? false : missing('Debian package prometheus'),
+    skip: prometheus.skip,
     timeout: 90_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gnocchi-prometheus-'))
@@ -109,7 +101,7 @@ remote_write:
     let output = ''
     try {
       child = spawn(
-        prometheus!,
+        prometheus.path,
         [
           `--config.file=${join(dir, 'prometheus.yml')}`,
           `--storage.tsdb.path=${join(dir, 'data')}`,
@@ -164,10 +156,8 @@ remote_write:
       close(cb: (e?: Error) => void): void
     }
     const mod = await tryImport<HotShots & { default?: HotShots }>('hot-shots')
-    if (!mod) {
-      t.skip(missing('npm package hot-shots') as string)
-      return
-    }
+    const skip = npmSkip('hot-shots', mod)
+    if (skip || !mod) return t.skip(skip || undefined)
     const StatsD = mod.StatsD ?? mod.default?.StatsD
     const resourceId = '5e2b0d7f-7d5c-4a0e-9a4e-111111111111'
     const daemon = new StatsdDaemon(
@@ -235,10 +225,8 @@ remote_write:
       }
     }
     const mod = await tryImport<InfluxModule & { default?: InfluxModule }>('influx')
-    if (!mod) {
-      t.skip(missing('npm package influx') as string)
-      return
-    }
+    const skip = npmSkip('influx', mod)
+    if (skip || !mod) return t.skip(skip || undefined)
     const InfluxDB = mod.InfluxDB ?? mod.default?.InfluxDB
     const influx = new InfluxDB({
       hosts: [{ host: '127.0.0.1', port: server.port, path: '/v1/influxdb' }],

@@ -1,19 +1,17 @@
 /** Debian's `gnocchi` CLI (python3-gnocchiclient), run against a test server as admin. */
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { promisify } from 'node:util'
+import { requireCommand } from '../../src/testing/test-tools.ts'
 import type { TestServer } from '../api/_harness.ts'
 
-const GNOCCHI = '/usr/bin/gnocchi'
+const GNOCCHI = requireCommand('gnocchi', 'python3-gnocchiclient')
 /** A `skip` option for the tests that need the CLI. */
-export const skip = existsSync(GNOCCHI)
-  ? false
-  : `${GNOCCHI} not installed (Debian package python3-gnocchiclient)`
+export const skip = GNOCCHI.skip
 const run = promisify(execFile)
 
 /** Runs `gnocchi args…` against `server` with basic auth as admin; resolves to its stdout. */
 export async function gnocchiOn(server: TestServer, ...args: string[]): Promise<string> {
-  const { stdout } = await run(GNOCCHI, args, {
+  const { stdout } = await run(GNOCCHI.path, args, {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/tmp',

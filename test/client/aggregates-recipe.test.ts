@@ -1,5 +1,5 @@
 /**
- * The CPU-utilisation recipe of /work/shared/seeds/gnocchi-aggregation-article.txt end to end
+ * The CPU-utilisation recipe of ../shared/seeds/gnocchi-aggregation-article.txt end to end
  * through Debian's `gnocchi` CLI (python3-gnocchiclient): a cumulative `cpu` metric in
  * nanoseconds (Ceilometer style, one sample a minute, `medium`-like policy), then
  *   gnocchi aggregates '(metric cpu mean)'                          — the stored data

@@ -1,6 +1,6 @@
 /**
  * Debian's `gnocchi` CLI (python3-gnocchiclient) against our server: the client must work
- * unchanged. Skipped only when /usr/bin/gnocchi is missing.
+ * unchanged. Skipped only when `gnocchi` is not on PATH (a failure when CI is set).
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'

@@ -6,17 +6,11 @@
  * test/reliability/kill-ingest.test.ts runs the other variants and backend sets).
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { prepareBackend } from '../_support/backends.ts'
 import { runIngestChaos } from '../_support/ingest-chaos.ts'
-import { ROOT } from '../_support/processes.ts'
-
-const HAS_API = existsSync(join(ROOT, 'src', 'api', 'server.ts'))
 
 test('every acknowledged measure is aggregated exactly once across kill -9', {
-  skip: HAS_API ? false : 'needs the HTTP layer (src/api/server.ts)',
   timeout: 90_000,
 }, async () => {
   const report = await runIngestChaos({

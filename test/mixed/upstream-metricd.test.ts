@@ -13,20 +13,23 @@
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createPgDatabase, serverAvailable, type TestDatabase } from '../../src/indexer/sql/test-databases.ts'
 import { redisTestDb, TEST_REDIS_HOST_PORT } from '../../src/testing/redis-test-db.ts'
+import { requireCommand } from '../../src/testing/test-tools.ts'
 import { request, startTestServer, type TestServer } from '../api/_harness.ts'
 
-const UPSTREAM_METRICD = '/usr/bin/gnocchi-metricd'
+const UPSTREAM_METRICD = requireCommand('gnocchi-metricd', 'python3-gnocchi')
 const testDb = await redisTestDb(14, 'mixed deployment with upstream metricd')
 const pgUp = await serverAvailable('postgresql')
-const upstreamMissing = existsSync(UPSTREAM_METRICD) ? '' : `${UPSTREAM_METRICD} missing (python3-gnocchi)`
-if (upstreamMissing && process.env.CI) throw new Error(`${upstreamMissing} (required when CI is set)`)
-const skip = !testDb.reachable ? 'Redis unreachable' : !pgUp ? 'PostgreSQL unreachable' : upstreamMissing
+const skip = !testDb.reachable
+  ? 'Redis unreachable'
+  : !pgUp
+    ? 'PostgreSQL unreachable'
+    : UPSTREAM_METRICD.skip
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -74,7 +77,7 @@ describe('mixed deployment: our API, upstream gnocchi-metricd', { skip: skip || 
         '',
       ].join('\n'),
     )
-    upstream = spawn(UPSTREAM_METRICD, ['--config-file', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+    upstream = spawn(UPSTREAM_METRICD.path, ['--config-file', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
     const keep = (d: Buffer) => {
       upstreamLog = (upstreamLog + String(d)).slice(-20_000)
     }

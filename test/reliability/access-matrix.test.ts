@@ -4,6 +4,10 @@
  * with project-scoped credentials (a member of the resource's project, a member of the
  * creator's project) on the targets upstream builds. A 403 must be a 403; an allowed call
  * must succeed (2xx), so a route that forgets its check or checks the wrong target fails.
+ * In `keystone` mode the same table runs with real tokens of the test Keystone
+ * (scripts/services/keystone) for all five callers: alice (member of project-a, the owner),
+ * bob (project-b), admin, demo (member of R's project) and carol (reader of project-a, the
+ * creator's project).
  */
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
@@ -15,6 +19,7 @@ import { type Credentials, flattenTarget, PolicyEnforcer, type PolicyTarget } fr
 import { isLoopbackHost, startApi } from '../../src/cli/app.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger } from '../../src/log/logger.ts'
+import { type IssuedToken, issueToken, keystoneOverrides, keystoneReachable } from '../_support/keystone.ts'
 import { request, startTestServer, type TestServer } from '../api/_harness.ts'
 import {
   ACCESS_TABLE,
@@ -25,11 +30,25 @@ import {
   type TargetKind,
 } from './access-table.ts'
 
-const USERS = { owner: 'alice', other: 'bob', admin: 'admin' } as const
-type HttpCaller = keyof typeof USERS
-const HTTP_CALLERS: readonly HttpCaller[] = ['owner', 'other', 'admin']
+const USERS: Record<Caller, string> = {
+  owner: 'alice',
+  other: 'bob',
+  admin: 'admin',
+  project: 'demo',
+  creatorProject: 'carol',
+}
+const HTTP_CALLERS: readonly Caller[] = ['owner', 'other', 'admin']
+const ALL_CALLERS: readonly Caller[] = ['owner', 'other', 'admin', 'project', 'creatorProject']
+/** The Keystone project each user's token is scoped to (seed.py). */
+const KEYSTONE_PROJECTS: Record<string, string> = {
+  alice: 'project-a',
+  bob: 'project-b',
+  admin: 'admin',
+  demo: 'demo',
+  carol: 'project-a',
+}
 
-type Mode = 'basic' | 'remoteuser'
+type Mode = 'basic' | 'remoteuser' | 'keystone'
 /**
  * `ACCESS_MATRIX_URL=http://127.0.0.1:8041` runs the unfiltered basic-mode matrix against a
  * running server instead (the real Gnocchi anchor: the table is upstream's behaviour).
@@ -42,9 +61,22 @@ const SETUPS = EXTERNAL
       { mode: 'basic', filtered: false },
       { mode: 'remoteuser', filtered: false },
       { mode: 'basic', filtered: true },
+      { mode: 'keystone', filtered: true },
     ] as const)
+const keystoneUp = EXTERNAL ? false : await keystoneReachable('the access matrix in keystone mode')
 
-function authHeaders(mode: Mode, user: string): Record<string, string> {
+const tokens = new Map<string, IssuedToken>()
+/** A token of `user`, renewed when it has less than 5 s to live (the test Keystone's live 20 s). */
+async function tokenOf(user: string): Promise<IssuedToken> {
+  const t = tokens.get(user)
+  if (t && t.expiresAtMs - Date.now() > 5000) return t
+  const fresh = await issueToken(user, { project: KEYSTONE_PROJECTS[user] })
+  tokens.set(user, fresh)
+  return fresh
+}
+
+async function authHeaders(mode: Mode, user: string): Promise<Record<string, string>> {
+  if (mode === 'keystone') return { 'x-auth-token': (await tokenOf(user)).token }
   return mode === 'basic'
     ? { authorization: `basic ${Buffer.from(`${user}:`).toString('base64')}` }
     : { 'x-remote-user': user }
@@ -59,7 +91,7 @@ async function call(
   body?: unknown,
   contentType?: string,
 ) {
-  const headers = authHeaders(mode, user)
+  const headers = await authHeaders(mode, user)
   // Upstream (pecan) answers 406 to a DELETE that accepts only JSON.
   if (method === 'DELETE') headers.accept = '*/*'
   if (contentType) headers['content-type'] = contentType
@@ -72,6 +104,9 @@ async function expectStatus(p: ReturnType<typeof call>, status: number, what: st
   return JSON.parse(res.text || 'null')
 }
 
+/** R's project_id: `p1`, in keystone mode demo's project (the `project` caller's). */
+let projectOfR = 'p1'
+
 /** R with metric `cpu` and S, created by alice, with a measure each. */
 async function newFixture(server: TestServer, mode: Mode, unique: string): Promise<Fixture> {
   const alice = (method: string, path: string, body?: unknown) =>
@@ -80,7 +115,7 @@ async function newFixture(server: TestServer, mode: Mode, unique: string): Promi
     alice('POST', '/v1/resource/generic', {
       id: randomUUID(),
       user_id: 'alice',
-      project_id: 'p1',
+      project_id: projectOfR,
       metrics: { cpu: { archive_policy_name: 'matrix' } },
     }),
     201,
@@ -118,15 +153,21 @@ async function createAdminObject(server: TestServer, mode: Mode, row: AccessRow,
 }
 
 for (const { mode, filtered } of SETUPS) {
-  describe(`access matrix over HTTP, ${mode} mode${filtered ? ', filter_listings' : ''}`, () => {
+  const keystone = mode === 'keystone'
+  const callers = keystone ? ALL_CALLERS : HTTP_CALLERS
+  const title = `access matrix over HTTP, ${mode} mode${filtered && !keystone ? ', filter_listings' : ''}`
+  describe(title, { skip: keystone && !keystoneUp ? 'Keystone unreachable' : false }, () => {
     let server: TestServer
     let base: Fixture
     before(async () => {
+      if (keystone) projectOfR = (await tokenOf('demo')).projectId ?? ''
       server = EXTERNAL
         ? ({ url: EXTERNAL, stop: async () => {} } as TestServer)
         : await startTestServer({
             maxLimit: 1000,
-            overrides: [`api.auth_mode=${mode}`, `api.filter_listings=${filtered}`],
+            overrides: keystone
+              ? keystoneOverrides()
+              : [`api.auth_mode=${mode}`, `api.filter_listings=${filtered}`],
           })
       const ap = await call(server, mode, 'admin', 'POST', '/v1/archive_policy', {
         name: 'matrix',
@@ -135,11 +176,14 @@ for (const { mode, filtered } of SETUPS) {
       assert.ok(ap.status === 201 || (EXTERNAL && ap.status === 409), ap.text)
       base = await newFixture(server, mode, 'base')
     })
-    after(() => server.stop())
+    after(async () => {
+      await server.stop()
+      projectOfR = 'p1'
+    })
 
     ACCESS_TABLE.forEach((row, i) => {
       test(`${row.method} ${row.name} (${row.rule})`, async () => {
-        for (const caller of HTTP_CALLERS) {
+        for (const caller of callers) {
           const unique = `${RUN}${i}${caller}`
           const f = row.fresh ? await newFixture(server, mode, unique) : { ...base, unique }
           await createAdminObject(server, mode, row, f)
@@ -163,22 +207,31 @@ for (const { mode, filtered } of SETUPS) {
 
     for (const row of LISTINGS) {
       test(`${row.method} ${row.name}: each caller sees what it may read`, async () => {
-        for (const caller of HTTP_CALLERS) {
-          const res = await call(server, mode, USERS[caller], row.method, row.path, row.body)
+        for (const caller of callers) {
+          const body = keystone
+            ? JSON.parse(JSON.stringify(row.body ?? null).replaceAll('"p1"', JSON.stringify(projectOfR)))
+            : row.body
+          const res = await call(server, mode, USERS[caller], row.method, row.path, body ?? undefined)
           assert.ok(res.status < 500, `${caller}: ${res.status} ${res.text}`)
           const needle =
             row.kind === 'metrics' ? base.metricId : row.kind === 'aggregates' ? base.cpuId : base.resourceId
           const sees = res.status === 200 && res.text.includes(needle)
+          // Project-scoped callers: a member of R's project finds R (not S, which has no
+          // resource); a member of the creators' project finds both.
+          const expected =
+            row.sees.includes(caller as 'owner') ||
+            caller === 'creatorProject' ||
+            (caller === 'project' && row.kind !== 'metrics')
           assert.equal(
             sees,
-            !filtered || row.sees.includes(caller),
+            !filtered || expected,
             `${caller} ${row.path}: ${res.status} ${res.text.slice(0, 300)}`,
           )
         }
       })
     }
 
-    if (filtered)
+    if (filtered && !keystone)
       test('listing with a creator filter of someone else finds nothing for a non-admin', async () => {
         const mine = await expectStatus(
           call(server, mode, 'bob', 'GET', '/v1/metric?creator=alice'),

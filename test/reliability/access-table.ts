@@ -3,8 +3,8 @@
  * with upstream's rule and what each kind of caller gets under the default policy.
  *
  * Callers: `owner` (alice, who created the resource R, its metric `cpu` and the metric S),
- * `other` (bob), `admin`; and two project-scoped callers checked against the policy engine
- * only, since no auth mode we serve issues project credentials yet (Keystone: #21):
+ * `other` (bob), `admin`; and two project-scoped callers, which only Keystone tokens make
+ * (access-matrix.test.ts runs them in keystone mode and through the policy engine):
  * `project` (a member of R's `project_id`) and `creatorProject` (a member of the project that
  * created R and S). Upstream's targets: rest/api.py `enforce(rule, target)`.
  */

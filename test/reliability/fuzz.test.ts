@@ -12,7 +12,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { type BackendSet, prepareBackend } from '../_support/backends.ts'
 import { freePort, Proc, rssKiBOf, sleep, waitReady } from '../_support/processes.ts'
 import { BODIES } from './fuzz/bodies.ts'
@@ -157,10 +157,14 @@ async function fuzz(t: Target, perSeed: number, label: string): Promise<RunStats
   return stats
 }
 
-async function onChild(set: BackendSet, perSeed: number): Promise<void> {
+async function onChild(t: TestContext, set: BackendSet, perSeed: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gnocchi-fuzz-'))
   const backend = await prepareBackend(set, dir, REDIS_DB[set])
-  if (!backend) return
+  if (!backend) {
+    // Only without CI: prepareBackend fails there.
+    await rm(dir, { recursive: true, force: true })
+    return t.skip(`${set} services unreachable`)
+  }
   const port = await freePort()
   const conf = join(dir, 'gnocchi.conf')
   await writeFile(
@@ -295,11 +299,11 @@ if (only !== undefined) {
     )
   })
 } else if (!LONG) {
-  test('fuzz: embedded default, fast', { timeout: 120_000 }, () =>
-    onChild('embedded', Number(process.env.FUZZ_REQUESTS ?? 2_000)),
+  test('fuzz: embedded default, fast', { timeout: 120_000 }, (t) =>
+    onChild(t, 'embedded', Number(process.env.FUZZ_REQUESTS ?? 2_000)),
   )
 } else {
-  test('fuzz: embedded default, long', { timeout: 3600_000 }, () => onChild('embedded', 20_000))
-  test('fuzz: PostgreSQL + Redis, long', { timeout: 3600_000 }, () => onChild('postgresql+redis', 15_000))
-  test('fuzz: MariaDB + Redis, long', { timeout: 3600_000 }, () => onChild('mysql+redis', 15_000))
+  test('fuzz: embedded default, long', { timeout: 3600_000 }, (t) => onChild(t, 'embedded', 20_000))
+  test('fuzz: PostgreSQL + Redis, long', { timeout: 3600_000 }, (t) => onChild(t, 'postgresql+redis', 15_000))
+  test('fuzz: MariaDB + Redis, long', { timeout: 3600_000 }, (t) => onChild(t, 'mysql+redis', 15_000))
 }

@@ -8,16 +8,22 @@
  * helpers return no filter, so any user lists and searches every resource and metric although
  * `GET` of each one answers 403 (its functional suite checks that a user lists others'
  * metrics). We do the same by default; `[api] filter_listings = true` filters in these modes
- * too (docs/compatibility.md).
+ * too (docs/compatibility.md). In `keystone` mode listings are always filtered, as upstream.
  */
 import { type Filter, f } from '../../indexer/filter.ts'
+import type { MetricVisibility } from '../../indexer/indexer.ts'
 import type { RequestContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import type { Credentials } from '../policy.ts'
 
+/** The project of the credentials; a domain-scoped token's domain (upstream PR #878). */
 function projectOf(creds: Credentials): string | undefined {
-  const p = creds.project_id
-  return typeof p === 'string' && p !== '' ? p : undefined
+  for (const p of [creds.project_id, creds.domain_id]) if (typeof p === 'string' && p !== '') return p
+  return undefined
+}
+
+function filtering(ctx: RequestContext): boolean {
+  return ctx.deps.config.filterListings === true || ctx.deps.config.authMode === 'keystone'
 }
 
 function insufficient(): HttpError {
@@ -30,7 +36,7 @@ export function resourcePolicyFilter(
   rule: string,
   resourceType: string,
 ): Filter | undefined {
-  if (!ctx.deps.config.filterListings) return undefined
+  if (!filtering(ctx)) return undefined
   const creds = ctx.auth.credentials()
   const allows = (target: Record<string, unknown>) =>
     ctx.policy.enforce(rule, { resource_type: resourceType, ...target }, creds)
@@ -54,14 +60,26 @@ export function andPolicy(policy: Filter | undefined, filter: Filter | undefined
 }
 
 /**
- * The creator a metric listing is restricted to; undefined when all metrics may be seen.
- * Project-scoped credentials are not issued yet by any auth mode we serve (Keystone: #21).
+ * What a metric listing is restricted to (ORed); undefined when all metrics may be seen.
+ * Upstream: metrics created by the caller's project, or attached to a resource of its
+ * project (`get_metric_policy_filter` and `get_resource_policy_filter(prefix="resource")`).
  */
-export function metricPolicyCreator(ctx: RequestContext, rule: string): string | undefined {
-  if (!ctx.deps.config.filterListings) return undefined
+export function metricPolicyVisibility(ctx: RequestContext, rule: string): MetricVisibility | undefined {
+  if (!filtering(ctx)) return undefined
   const creds = ctx.auth.credentials()
-  if (ctx.policy.enforce(rule, {}, creds)) return undefined
+  const allows = (target: Record<string, unknown>) => ctx.policy.enforce(rule, target, creds)
+  if (allows({})) return undefined
+  const creators: string[] = []
+  const creatorProjects: string[] = []
+  const resourceProjects: string[] = []
+  const project = projectOf(creds)
+  if (project !== undefined) {
+    if (allows({ created_by_project_id: project })) creatorProjects.push(project)
+    if (allows({ 'resource.resource_type': null, 'resource.project_id': project }))
+      resourceProjects.push(project)
+  }
   const user = String(creds.user)
-  if (ctx.policy.enforce(rule, { creator: user }, creds)) return user
-  throw insufficient()
+  if (allows({ creator: user })) creators.push(user)
+  if (creators.length + creatorProjects.length + resourceProjects.length === 0) throw insufficient()
+  return { creators, creatorProjects, resourceProjects }
 }

@@ -24,6 +24,7 @@ import type { CalendarUnit, Resample } from '../../storage/read-measures.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { rawJsonReply } from '../context.ts'
 import { HttpError, invalidInput } from '../errors.ts'
+import { resourceJson } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { metricPolicyTarget } from '../serializers.ts'
 import { boolParam, enforce, queryParam, readJson } from './_common.ts'
@@ -81,6 +82,8 @@ export async function crossMetricMeasures(
   ctx: RequestContext,
   metrics: readonly Metric[],
   p: CrossParams,
+  /** The resource each metric was found on (upstream's target then has `resource.*`). */
+  resourceOf?: ReadonlyMap<string, Resource>,
 ): Promise<string> {
   const q = validateQs({
     start: p.start,
@@ -91,7 +94,10 @@ export async function crossMetricMeasures(
   })
   const aggregation = p.aggregation
   const reaggregation = p.reaggregation ?? aggregation
-  for (const m of metrics) enforce(ctx, 'get metric', metricPolicyTarget(m))
+  for (const m of metrics) {
+    const r = resourceOf?.get(m.id)
+    enforce(ctx, 'get metric', metricPolicyTarget(m, r ? resourceJson(r, { withMetrics: false }) : null))
+  }
   if (metrics.length === 0) return '[]'
 
   let resample: Resample | null = null
@@ -239,11 +245,16 @@ export async function aggregationResource(ctx: RequestContext): Promise<Reply> {
   const metricsOf = (rs: readonly Resource[]) =>
     rs.map((r) => byId.get(r.metrics[metricName] ?? '')).filter((m): m is Metric => m !== undefined)
   const params = crossParams(ctx)
+  const resourceOf = new Map<string, Resource>()
+  for (const r of resources) {
+    const id = r.metrics[metricName]
+    if (id !== undefined) resourceOf.set(id, r)
+  }
   if (attrs.length === 0)
-    return rawJsonReply(200, await crossMetricMeasures(ctx, metricsOf(resources), params))
+    return rawJsonReply(200, await crossMetricMeasures(ctx, metricsOf(resources), params, resourceOf))
   const parts: string[] = []
   for (const g of groupResources(resources, attrs)) {
-    const measures = await crossMetricMeasures(ctx, metricsOf(g.resources), params)
+    const measures = await crossMetricMeasures(ctx, metricsOf(g.resources), params, resourceOf)
     parts.push(`{"group": ${encodeJson(g.group)}, "measures": ${measures}}`)
   }
   return rawJsonReply(200, `[${parts.join(', ')}]`)

@@ -19,7 +19,7 @@ import { route } from '../router.ts'
 import { createdMetricJson, detailedMetricJson, listedMetricJson } from '../serializers.ts'
 import { all, Invalid, length, object, str, type Validator, validate } from '../validation.ts'
 import { enforce, enforceMetric, locationHeader, readJson } from './_common.ts'
-import { metricPolicyCreator } from './_policy-filter.ts'
+import { metricPolicyVisibility } from './_policy-filter.ts'
 
 export { fnmatchToRegExp }
 
@@ -151,18 +151,17 @@ export const metricRoutes = [
       const filters: Record<string, string> = {}
       for (const [k, v] of Object.entries(rest)) if (v !== undefined) filters[k] = v
       if (creator !== undefined) filters.creator = creator
-      const allowedCreator = metricPolicyCreator(ctx, 'list metric')
-      const othersOnly = allowedCreator !== undefined && creator !== undefined && creator !== allowedCreator
-      if (allowedCreator !== undefined) filters.creator = allowedCreator
+      const visibleTo = metricPolicyVisibility(ctx, 'list metric')
       // Only active metrics are ever listed upstream, whatever `status` says.
       const metrics =
-        status === 'delete' || othersOnly
+        status === 'delete'
           ? []
           : await ctx.deps.indexer.listMetrics({
               filters,
               limit: page.limit,
               marker: page.marker,
               sorts: parseSorts(page.sorts),
+              visibleTo,
             })
       const aps = new ArchivePolicyCache(ctx)
       const body = await Promise.all(

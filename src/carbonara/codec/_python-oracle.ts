@@ -5,8 +5,11 @@
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { Skip } from '../../testing/require-tool.ts'
+import { probePython, requirePython, UPSTREAM_PYTHON } from '../../testing/test-tools.ts'
 
-export const PYTHON = '/usr/bin/python3'
+export const PYTHON = UPSTREAM_PYTHON
+const MODULES = 'gnocchi.carbonara, lz4.block'
 export const ORACLE_PATH = fileURLToPath(
   new URL('../../../tools/golden/carbonara_oracle.py', import.meta.url),
 )
@@ -33,18 +36,15 @@ export interface OracleReply {
   message?: string
 }
 
-let availability: string | undefined
-
-/** Empty string when upstream carbonara can be imported, else why not (for test skips). */
+/** Empty string when upstream carbonara can be imported, else why not (benchmarks). */
 export function upstreamUnavailableReason(): string {
-  if (availability === undefined) {
-    const r = spawnSync(PYTHON, ['-c', 'import gnocchi.carbonara, lz4.block'], { encoding: 'utf8' })
-    availability =
-      r.status === 0
-        ? ''
-        : `upstream python3-gnocchi not importable with ${PYTHON} (${r.error?.message ?? r.stderr.trim().split('\n').at(-1)}); install python3-gnocchi to run this cross-check`
-  }
-  return availability
+  const probe = probePython(`import ${MODULES}`)
+  return probe === true ? '' : probe
+}
+
+/** Skip option for the cross-checks (a failure when CI is set). */
+export function requireUpstreamCarbonara(): Skip {
+  return requirePython(MODULES, 'python3-gnocchi python3-lz4')
 }
 
 export function runOracle(requests: readonly OracleRequest[]): OracleReply[] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { TimeSeries } from '../time-series.ts'
-import { fromHex, runOracle, toHex, upstreamUnavailableReason } from './_python-oracle.ts'
+import { fromHex, requireUpstreamCarbonara, runOracle, toHex } from './_python-oracle.ts'
 import { rawSeries, SHAPES, seededRandom, seriesFromJson, seriesToJson } from './_series-shapes.ts'
 import { decodeBoundTimeSeries, decodeBoundTimeSeriesOrEmpty, encodeBoundTimeSeries } from './bound-codec.ts'
 import { InvalidDataError } from './errors.ts'
@@ -135,7 +135,7 @@ describe('bound codec (raw v3)', () => {
     }
   })
 
-  const skip = upstreamUnavailableReason() || false
+  const skip = requireUpstreamCarbonara()
   test('cross-check with upstream on random series, both directions (fixed seed)', { skip }, () => {
     const random = seededRandom(2024)
     const cases: TimeSeries[] = []

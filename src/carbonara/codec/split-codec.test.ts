@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { TimeSeries } from '../time-series.ts'
-import { fromHex, runOracle, toHex, upstreamUnavailableReason } from './_python-oracle.ts'
+import { fromHex, requireUpstreamCarbonara, runOracle, toHex } from './_python-oracle.ts'
 import { SHAPES, seededRandom, seriesFromJson, seriesToJson, shapeValues } from './_series-shapes.ts'
 import { InvalidDataError, InvalidSeriesError } from './errors.ts'
 import { lz4CompressSized, lz4DecompressSized } from './lz4.ts'
@@ -205,7 +205,7 @@ describe('split codec: robustness', () => {
     }
   })
 
-  const skip = upstreamUnavailableReason() || false
+  const skip = requireUpstreamCarbonara()
   test('cross-check with upstream on random splits, both formats and directions (fixed seed)', {
     skip,
   }, () => {

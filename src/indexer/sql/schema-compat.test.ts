@@ -1,23 +1,23 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { requireCommand, requirePython, UPSTREAM_PYTHON } from '../../testing/test-tools.ts'
 import { SqlIndexer } from './sql-indexer.ts'
 import { createPgDatabase, serverAvailable, type TestDatabase } from './test-databases.ts'
 
 /**
  * Schema compatibility with upstream on PostgreSQL (docs/schema-compatibility.md): Debian's
- * gnocchi 4.4.2 (`/usr/bin/gnocchi-upgrade`, alembic 04eba72e4f90) creates one database, we
+ * gnocchi 4.4.2 (`gnocchi-upgrade`, alembic 04eba72e4f90) creates one database, we
  * create another; information_schema must agree except for what the three later upstream
  * migrations change. Then our upgrade migrates upstream's database to the head, after which
  * both must agree exactly — including the tables of a resource type created by upstream.
  */
-const GNOCCHI_UPGRADE = '/usr/bin/gnocchi-upgrade'
+const GNOCCHI_UPGRADE = requireCommand('gnocchi-upgrade', 'python3-gnocchi')
 const run = promisify(execFile)
 
 const HOST_TYPE = {
@@ -87,7 +87,7 @@ async function upstreamUpgrade(db: TestDatabase, dir: string): Promise<void> {
     conf,
     `[indexer]\nurl = ${db.url}\n[storage]\ndriver = file\nfile_basepath = ${join(dir, 'storage')}\n`,
   )
-  await run(GNOCCHI_UPGRADE, [
+  await run(GNOCCHI_UPGRADE.path, [
     '--config-file',
     conf,
     '--skip-storage',
@@ -103,13 +103,17 @@ idx = indexer.get_driver(conf)
 rt = idx.get_resource_type_schema().resource_type_from_dict('host', json.loads(sys.argv[2]), 'creating')
 idx.create_resource_type(rt)
 `
-  await run('/usr/bin/python3', ['-c', py, conf, JSON.stringify(HOST_TYPE)])
+  await run(UPSTREAM_PYTHON, ['-c', py, conf, JSON.stringify(HOST_TYPE)])
 }
 
-const available = existsSync(GNOCCHI_UPGRADE) && (await serverAvailable('postgresql'))
+const skip =
+  GNOCCHI_UPGRADE.skip ||
+  requirePython('gnocchi.indexer', 'python3-gnocchi') ||
+  ((await serverAvailable('postgresql')) ? false : 'PostgreSQL server unreachable')
 
-it('PostgreSQL schema matches upstream gnocchi-upgrade (4.4.2), and after our migration exactly', async (t) => {
-  if (!available) return t.skip(`${GNOCCHI_UPGRADE} or PostgreSQL missing`)
+it('PostgreSQL schema matches upstream gnocchi-upgrade (4.4.2), and after our migration exactly', {
+  skip,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gnocchi-compat-'))
   const upstream = await createPgDatabase()
   const ours = await createPgDatabase()

@@ -41,7 +41,14 @@ import {
 import { faultPoint } from '../../testing/fault-point.ts'
 import { decodeDefinition, decodeMethods, encodeDefinition, encodeMethods } from '../archive-policy-codec.ts'
 import { type Filter, type FilterScalar, SPECIAL_FILTER_FIELDS } from '../filter.ts'
-import type { Indexer, MetricQuery, ResourceQuery, SortDirection, SortKey } from '../indexer.ts'
+import type {
+  Indexer,
+  MetricQuery,
+  MetricVisibility,
+  ResourceQuery,
+  SortDirection,
+  SortKey,
+} from '../indexer.ts'
 import {
   createEngine,
   decodeTime,
@@ -813,6 +820,7 @@ export class SqlIndexer implements Indexer {
         where.push(sql`${sql.id(column)} = ${value}`)
       }
     }
+    if (query.visibleTo) where.push(this.#metricVisibility(query.visibleTo))
     return this.#tx(false, async (c) => {
       if (query.marker !== undefined) {
         if (!isUuid(query.marker)) throw new InvalidMarkerError(query.marker)
@@ -828,6 +836,16 @@ export class SqlIndexer implements Indexer {
         FROM metric WHERE ${sql.join(where, sql` AND `)}${order}${limit}`.execute(c)
       return rows.rows.map((r) => this.#toMetric(r))
     })
+  }
+
+  #metricVisibility(v: MetricVisibility): Frag {
+    const any: Frag[] = []
+    for (const creator of v.creators) any.push(sql`creator = ${creator}`)
+    for (const project of v.creatorProjects) any.push(sql`creator LIKE ${`%:${project}`}`)
+    for (const project of v.resourceProjects) {
+      any.push(sql`resource_id IN (SELECT id FROM resource WHERE project_id = ${project})`)
+    }
+    return any.length === 0 ? sql`1 = 0` : sql`(${sql.join(any, sql` OR `)})`
   }
 
   async deleteMetric(id: string): Promise<void> {

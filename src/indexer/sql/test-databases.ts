@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import type { TestContext } from 'node:test'
 import { createConnection } from 'mysql2'
 import pg from 'pg'
+import { requireService } from '../../testing/require-tool.ts'
 
 /**
  * Throw-away PostgreSQL / MariaDB databases for tests: one fresh `gnocchi_test_<random>`
@@ -76,21 +76,23 @@ export async function createMysqlDatabase(): Promise<TestDatabase> {
   }
 }
 
-/** Whether the server answers; logs why not. In CI an unreachable server is a failure. */
+/** Whether the server answers; logs why not. In CI an unreachable server is a failure (requireService). */
 export async function serverAvailable(engine: 'postgresql' | 'mysql'): Promise<boolean> {
-  try {
-    if (engine === 'postgresql') await pgAdmin('SELECT 1')
-    else await mysqlAdmin('SELECT 1')
-    return true
-  } catch (e) {
-    const msg = `${engine} test server unreachable (${engine === 'postgresql' ? PG_ADMIN_URL : MYSQL_ADMIN_URL}): ${(e as Error).message}`
-    if (process.env.CI) throw new Error(`${msg} — required when CI is set`)
-    process.stderr.write(`SKIP ${msg}\n`)
-    return false
-  }
-}
-
-export function skipUnless(available: boolean, t: TestContext, engine: string): boolean {
-  if (!available) t.skip(`${engine} server unreachable`)
-  return !available
+  const url = engine === 'postgresql' ? PG_ADMIN_URL : MYSQL_ADMIN_URL
+  const skip = await requireService(
+    engine === 'postgresql' ? 'PostgreSQL server' : 'MariaDB server',
+    async () => {
+      try {
+        if (engine === 'postgresql') await pgAdmin('SELECT 1')
+        else await mysqlAdmin('SELECT 1')
+        return true
+      } catch (e) {
+        return `unreachable at ${new URL(url).host}: ${(e as Error).message}`
+      }
+    },
+    engine === 'postgresql'
+      ? 'apt-get install postgresql and start it (trust for postgres@127.0.0.1), or set GNOCCHI_TEST_PG_URL'
+      : 'apt-get install mariadb-server and start it (root@127.0.0.1 without password), or set GNOCCHI_TEST_MYSQL_URL',
+  )
+  return skip === false
 }

@@ -1,0 +1,133 @@
+/**
+ * Cost of `auth_mode = keystone` (issue #21): requests per CPU-second of gnocchi-api with a
+ * warm token cache against `basic` mode, on the same cheap route (`GET /v1/archive_policy/<n>`,
+ * so that the auth share is as large as it gets), and the latency of a cache miss (one
+ * validation by the real Keystone of scripts/services/keystone). Keystone must be running.
+ *
+ *   node bench/keystone-auth.ts [--requests 4000] [--concurrency 8] [--misses 20]
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { issueToken, keystoneOverrides } from '../test/_support/keystone.ts'
+import { freePort, sleep } from '../test/_support/processes.ts'
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '4000' },
+    concurrency: { type: 'string', default: '8' },
+    misses: { type: 'string', default: '20' },
+  },
+})
+const REQUESTS = Number(values.requests)
+const CONCURRENCY = Number(values.concurrency)
+const ROOT = resolve(import.meta.dirname, '..')
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in ticks of 10 ms
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+function get(port: number, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
+      res.resume()
+      res.on('end', () => done(res.statusCode ?? 0))
+    })
+    req.on('error', fail)
+  })
+}
+
+async function startApi(overrides: string[]): Promise<{ proc: ChildProcess; port: number; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gnocchi-bench-ks-'))
+  const port = await freePort()
+  const conf = join(dir, 'gnocchi.conf')
+  writeFileSync(
+    conf,
+    `[storage]\nfile_basepath = ${dir}\n[api]\nhost = 127.0.0.1\nport = ${port}\nembedded_metricd = false\n`,
+  )
+  const args = ['--config-file', conf, ...overrides.flatMap((o) => ['--set', o])]
+  const proc = spawn(join(ROOT, 'bin', 'gnocchi-api'), args, { stdio: ['ignore', 'ignore', 'inherit'] })
+  for (let i = 0; i < 300; i++) {
+    if (await get(port, '/healthcheck', {}).catch(() => 0)) return { proc, port, dir }
+    await sleep(100)
+  }
+  throw new Error('gnocchi-api did not start')
+}
+
+/** `REQUESTS` GETs at `CONCURRENCY`; requests per CPU-second of the server. */
+async function run(pid: number, port: number, headers: () => Record<string, string>): Promise<number> {
+  let sent = 0
+  const worker = async () => {
+    while (sent < REQUESTS) {
+      sent++
+      const status = await get(port, '/v1/archive_policy/low', headers())
+      if (status !== 200) throw new Error(`status ${status}`)
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker)) // warm-up
+  sent = 0
+  const cpu0 = cpuSeconds(pid)
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  return REQUESTS / (cpuSeconds(pid) - cpu0)
+}
+
+const basic = await startApi(['api.auth_mode=basic'])
+const keystone = await startApi(keystoneOverrides())
+try {
+  const admin = { authorization: 'basic YWRtaW46', 'content-type': 'application/json' }
+  const ap = JSON.stringify({ name: 'low', definition: [{ granularity: '1 minute', points: 60 }] })
+  const post = (port: number, headers: Record<string, string>) =>
+    fetch(`http://127.0.0.1:${port}/v1/archive_policy`, { method: 'POST', headers, body: ap })
+  await post(basic.port, admin)
+  let token = await issueToken('admin', { project: 'admin' })
+  await post(keystone.port, { 'x-auth-token': token.token, 'content-type': 'application/json' })
+  const renew = async () => {
+    if (token.expiresAtMs - Date.now() < 12_000) token = await issueToken('admin', { project: 'admin' })
+  }
+  const results: Record<string, number[]> = { basic: [], keystone: [] }
+  for (let round = 0; round < 3; round++) {
+    results.basic.push(await run(basic.proc.pid ?? 0, basic.port, () => admin))
+    await renew()
+    results.keystone.push(
+      await run(keystone.proc.pid ?? 0, keystone.port, () => ({ 'x-auth-token': token.token })),
+    )
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const b = median(results.basic)
+  const k = median(results.keystone)
+  console.log(
+    `requests per CPU-second, GET /v1/archive_policy/low, ${REQUESTS} requests x3, concurrency ${CONCURRENCY}`,
+  )
+  console.log(`  basic    ${b.toFixed(0)}   (${results.basic.map((x) => x.toFixed(0)).join(', ')})`)
+  console.log(
+    `  keystone ${k.toFixed(0)}   (${results.keystone.map((x) => x.toFixed(0)).join(', ')}), warm token cache`,
+  )
+  console.log(`  ratio keystone/basic ${(k / b).toFixed(3)}`)
+
+  const misses: number[] = []
+  const hits: number[] = []
+  for (let i = 0; i < Number(values.misses); i++) {
+    const fresh = await issueToken('carol', { project: 'project-a' })
+    const h = { 'x-auth-token': fresh.token }
+    let t = performance.now()
+    await get(keystone.port, '/v1/archive_policy/low', h)
+    misses.push(performance.now() - t)
+    t = performance.now()
+    await get(keystone.port, '/v1/archive_policy/low', h)
+    hits.push(performance.now() - t)
+  }
+  console.log(
+    `cache miss (a validation by Keystone): median ${median(misses).toFixed(1)} ms, cached: ${median(hits).toFixed(2)} ms (${misses.length} tokens)`,
+  )
+} finally {
+  for (const s of [basic, keystone]) {
+    s.proc.kill('SIGTERM')
+    rmSync(s.dir, { recursive: true, force: true })
+  }
+  agent.destroy()
+}
