@@ -52,3 +52,33 @@ it('uses the upstream file layout', async () => {
     await rm(basePath, { recursive: true, force: true })
   }
 })
+
+it('writes one file per metric for concurrent calls (group commit), bundles in call order', async () => {
+  const basePath = await mkdtemp(join(tmpdir(), 'gnocchi-incoming-'))
+  try {
+    const driver = new FileIncomingDriver({ basePath })
+    await driver.upgrade(8)
+    await driver.open()
+    const a = '5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10'
+    const b = '0f6b6f0c-8a43-4a55-9f0e-4f5b2d1c7e21'
+    const bundle = (t: bigint) =>
+      encodeBundle({ timestamps: BigInt64Array.of(t), values: Float64Array.of(1) })
+    await Promise.all([
+      driver.addMeasures(new Map([[a, bundle(1n)]])),
+      driver.addMeasures(
+        new Map([
+          [a, bundle(2n)],
+          [b, bundle(3n)],
+        ]),
+      ),
+      driver.addMeasures(new Map([[a, bundle(4n)]])),
+    ])
+    const files = await readdir(driver.metricDirectory(a))
+    assert.equal(files.length, 1)
+    const got = new Uint8Array(await readFile(join(driver.metricDirectory(a), files[0])))
+    assert.deepEqual(got, Uint8Array.from([...bundle(1n), ...bundle(2n), ...bundle(4n)]))
+    assert.deepEqual((await driver.report(false)).summary, { metrics: 2, measures: 2 })
+  } finally {
+    await rm(basePath, { recursive: true, force: true })
+  }
+})

@@ -12,6 +12,7 @@ import {
   writeFileAtomic,
 } from '../../fs/durable-fs.ts'
 import { concatBytes } from '../bundle.ts'
+import { GroupCommit } from '../group-commit.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
 import { SackCache, sackName } from '../sack.ts'
 
@@ -137,44 +138,69 @@ export class FileIncomingDriver implements IncomingDriver {
   }
 
   /**
-   * One bundle file per metric: written to tmp, fsynced, renamed into the metric directory
+   * One bundle file per metric and flush: concurrent calls are merged (GroupCommit), each
+   * metric's bundles written to tmp as one file, fsynced, renamed into the metric directory
    * (made when missing); then each distinct directory is fsynced once, the fsync shared with
-   * the concurrent requests that touched the same directory (group commit, DirSyncer).
+   * other flushes that touched the same directory (DirSyncer). Resolves once durable.
    */
-  async addMeasures(batch: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  addMeasures(batch: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    return this.#commits.add(batch)
+  }
+
+  readonly #commits = new GroupCommit((merged) => this.#writeBundles(merged))
+
+  async #writeBundles(
+    merged: ReadonlyMap<string, readonly Uint8Array[]>,
+  ): Promise<ReadonlyMap<string, unknown>> {
     const suffix = bundleSuffix(new Date())
-    const entries = [...batch]
+    // A metric's bundles of one flush in one file: upstream's metricd concatenates its files.
+    const entries = [...merged].map(([id, chunks]) => [id, concatBytes(chunks)] as const)
+    const errors = new Map<string, unknown>()
     const made = new Set<string>()
     const options = { fsync: this.#fsync, made, fresh: true }
     const write = async ([metricId, bytes]: readonly [string, Uint8Array]) => {
-      const r = await writeFileAtomic(
-        this.#tmpPath,
-        join(this.#metricPath(metricId), `${randomUUID()}${suffix}`),
-        bytes,
-        options,
-      )
-      return r.createdParent
+      try {
+        const r = await writeFileAtomic(
+          this.#tmpPath,
+          join(this.#metricPath(metricId), `${randomUUID()}${suffix}`),
+          bytes,
+          options,
+        )
+        return r.createdParent
+      } catch (e) {
+        errors.set(metricId, e)
+        return false
+      }
     }
     if (!this.#fsync) {
       for (const entry of entries) await write(entry)
-      return
+      return errors
     }
     const created = await mapLimit(entries, this.#concurrency, write)
     // Make the renames durable: each metric directory, and the sack directory of new ones.
-    const dirs = new Set<string>()
+    const dirs = new Map<string, string[]>()
+    const need = (dir: string, metricId: string) => {
+      const ids = dirs.get(dir)
+      if (ids) ids.push(metricId)
+      else dirs.set(dir, [metricId])
+    }
     for (let i = 0; i < entries.length; i++) {
-      const metricDir = this.#metricPath(entries[i][0])
-      dirs.add(metricDir)
-      if (created[i]) dirs.add(join(metricDir, '..'))
+      const metricId = entries[i][0]
+      if (errors.has(metricId)) continue
+      const metricDir = this.#metricPath(metricId)
+      need(metricDir, metricId)
+      if (created[i]) need(join(metricDir, '..'), metricId)
     }
     await Promise.all(
-      [...dirs].map((dir) =>
+      [...dirs].map(([dir, ids]) =>
         this.#dirSyncer.sync(dir).catch((e) => {
           // Already processed and removed by a metricd: nothing left to make durable.
-          if (!isErrno(e, 'ENOENT')) throw e
+          if (isErrno(e, 'ENOENT')) return
+          for (const id of ids) if (!errors.has(id)) errors.set(id, e)
         }),
       ),
     )
+    return errors
   }
 
   async sacksWithWork(): Promise<number[]> {

@@ -46,6 +46,29 @@ if (reachable) {
       await flushTestDb()
     })
 
+    it('concurrent calls share one pipeline, each bundle its own list item in call order', async () => {
+      const id = randomUUID()
+      const other = randomUUID()
+      await Promise.all([
+        driver.addMeasures(new Map([[id, bundle([1, 1])]])),
+        driver.addMeasures(
+          new Map([
+            [other, bundle([2, 2])],
+            [id, bundle([3, 3])],
+          ]),
+        ),
+      ])
+      const sack = driver.sackFor(id)
+      const items = await raw.lrangeBuffer(`${driver.sackName(sack)}:${id}`, 0, -1)
+      assert.deepEqual(
+        items.map((b) => Number(decodeBundle(new Uint8Array(b)).timestamps[0])),
+        [1, 3],
+      )
+      assert.equal((await driver.report(true)).details?.get(id), 2)
+      await driver.deleteAllMeasures(id)
+      await driver.deleteAllMeasures(other)
+    })
+
     it('watchForWork hears adds of another client (keyspace events), until stopped', async () => {
       const original = ((await raw.config('GET', 'notify-keyspace-events')) as string[])[1]
       await raw.config('SET', 'notify-keyspace-events', 'Ex') // other flags an operator set

@@ -7,6 +7,7 @@ import {
   pipelineResults,
 } from '../../redis/redis-client.ts'
 import { concatBytes } from '../bundle.ts'
+import { GroupCommit } from '../group-commit.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
 import { SackCache, sackName } from '../sack.ts'
 
@@ -109,21 +110,43 @@ export class RedisIncomingDriver implements IncomingDriver {
     return this.#scan(`incoming${this.sackCount}-${sackPattern}${SEP}*`)
   }
 
-  /** One pipeline: an `RPUSH` per metric, a `SETNX` per distinct sack. */
-  async addMeasures(batch: ReadonlyMap<string, Uint8Array>): Promise<void> {
-    if (batch.size === 0) return
+  /**
+   * Concurrent calls share one pipeline (GroupCommit): an `RPUSH` per metric with each call's
+   * bundle as its own list item (upstream's layout: one item per bundle), a `SETNX` per
+   * distinct sack.
+   */
+  addMeasures(batch: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    if (batch.size === 0) return Promise.resolve()
+    return this.#commits.add(batch)
+  }
+
+  readonly #commits = new GroupCommit((merged) => this.#push(merged))
+
+  async #push(merged: ReadonlyMap<string, readonly Uint8Array[]>): Promise<ReadonlyMap<string, unknown>> {
     const pipe = this.#client.pipeline()
-    const notified = new Set<number>()
-    for (const [metricId, bytes] of batch) {
+    // Pipeline position → the metrics whose write it is part of.
+    const owners: string[][] = []
+    const sacks = new Map<number, string[]>()
+    for (const [metricId, bundles] of merged) {
       const sack = this.sackFor(metricId)
-      pipe.rpush(this.#key(metricId, sack), asBuffer(bytes))
-      if (!notified.has(sack)) {
-        // The value means nothing: the SET event wakes upstream's metricd.
-        pipe.setnx(this.sackName(sack), 1)
-        notified.add(sack)
-      }
+      pipe.rpush(this.#key(metricId, sack), ...bundles.map(asBuffer))
+      owners.push([metricId])
+      const ids = sacks.get(sack)
+      if (ids) ids.push(metricId)
+      else sacks.set(sack, [metricId])
     }
-    pipelineResults(await pipe.exec())
+    for (const [sack, ids] of sacks) {
+      // The value means nothing: the SET event wakes upstream's metricd.
+      pipe.setnx(this.sackName(sack), 1)
+      owners.push(ids)
+    }
+    const replies = await pipe.exec()
+    if (!replies) throw new Error('Redis pipeline aborted')
+    const errors = new Map<string, unknown>()
+    replies.forEach(([error], i) => {
+      if (error) for (const id of owners[i] ?? []) if (!errors.has(id)) errors.set(id, error)
+    })
+    return errors
   }
 
   async sacksWithWork(): Promise<number[]> {
