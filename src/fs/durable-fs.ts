@@ -174,26 +174,39 @@ export async function writeTmpFile(
   options: { fsync: boolean },
 ): Promise<string> {
   const tmp = tmpName(tmpDir)
+  await writeNewFile(tmp, data, options.fsync, () => ensureDirSync(dirname(tmp)))
+  return tmp
+}
+
+/**
+ * Creates `path` (which must not exist), writes `data` and, with `fsync`, syncs it; a missing
+ * parent is made by `makeParent` and the open retried once. On failure nothing is left behind.
+ */
+async function writeNewFile(
+  path: string,
+  data: Uint8Array,
+  fsync: boolean,
+  makeParent: () => void,
+): Promise<void> {
   let fd: number
   try {
-    fd = openSync(tmp, 'wx', 0o640)
+    fd = openSync(path, 'wx', 0o640)
   } catch (e) {
     if (!isErrno(e, 'ENOENT')) throw e
-    ensureDirSync(dirname(tmp))
-    fd = openSync(tmp, 'wx', 0o640)
+    makeParent()
+    fd = openSync(path, 'wx', 0o640)
   }
   try {
     writeAllSync(fd, data)
-    if (options.fsync) await fsyncFd(fd)
+    if (fsync) await fsyncFd(fd)
   } catch (e) {
     closeSync(fd)
     try {
-      unlinkSync(tmp)
+      unlinkSync(path)
     } catch {}
     throw e
   }
   closeSync(fd)
-  return tmp
 }
 
 /**
@@ -300,26 +313,10 @@ export async function writeFileBeside(
   const dir = dirname(dest)
   tmpCounter = (tmpCounter + 1) % Number.MAX_SAFE_INTEGER
   const tmp = join(dir, `${BESIDE_TMP_PREFIX}${TMP_PREFIX}-${tmpCounter.toString(16)}`)
-  let fd: number
-  try {
-    fd = openSync(tmp, 'wx', 0o640)
-  } catch (e) {
-    if (!isErrno(e, 'ENOENT')) throw e
+  await writeNewFile(tmp, data, options.fsync, () => {
     options.made?.delete(dir)
     ensureDirSync(dir, options.made)
-    fd = openSync(tmp, 'wx', 0o640)
-  }
-  try {
-    writeAllSync(fd, data)
-    if (options.fsync) await fsyncFd(fd)
-  } catch (e) {
-    closeSync(fd)
-    try {
-      unlinkSync(tmp)
-    } catch {}
-    throw e
-  }
-  closeSync(fd)
+  })
   try {
     await renameAsync(tmp, dest)
   } catch (e) {
