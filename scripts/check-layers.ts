@@ -36,6 +36,10 @@ export const LAYERS: readonly Layer[] = [
     role: 'services over the drivers: queries, write paths, processing',
   },
   { folders: ['api', 'statsd'], role: 'network front ends: HTTP only, statsd UDP' },
+  {
+    folders: ['console'],
+    role: 'the web console at /ui/: serves its browser files (web/, a client of the public REST API)',
+  },
   { folders: ['config'], role: 'gnocchi.conf parsing' },
   { folders: ['cli'], role: 'composition root: builds the drivers and starts each daemon' },
 ]

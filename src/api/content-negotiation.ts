@@ -72,6 +72,15 @@ export function acceptsJson(header: string | undefined): boolean {
   return bestOffer(header, ['application/json']) !== undefined
 }
 
+/**
+ * Whether a client asks for HTML rather than JSON (a browser: `text/html,…,*\/*;q=0.8`). A
+ * missing Accept, `*\/*` or a tie go to JSON, the first offer.
+ */
+export function prefersHtml(header: string | undefined): boolean {
+  if (header === undefined) return false
+  return bestOffer(header, ['application/json', 'text/html']) === 'text/html'
+}
+
 /** werkzeug `parse_options_header(...)[0]`: the lowercased mime type without parameters. */
 export function mimeType(contentType: string | undefined): string {
   if (!contentType) return ''

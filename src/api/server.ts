@@ -15,7 +15,7 @@ import {
 import { RequestAuth } from './auth.ts'
 import { BodyBudget, type BodyLease, bodyBudgetExceeded, defaultBodyBudgetBytes } from './body-budget.ts'
 import { BodyBufferPool } from './body-buffers.ts'
-import { acceptsJson } from './content-negotiation.ts'
+import { acceptsJson, prefersHtml } from './content-negotiation.ts'
 import type { Reply, RequestContext } from './context.ts'
 import { defaultCorsConfig, preflightHeaders, simpleCorsHeaders } from './cors.ts'
 import type { ApiDeps } from './deps.ts'
@@ -53,6 +53,30 @@ export interface ApiServerOptions {
   /** Required with `authMode: 'keystone'`: validates the tokens of `/v1` requests. */
   readonly keystone?: KeystoneAuth
   readonly keepAliveTimeoutMs?: number
+  /** Serves `/ui/…` (the web console, src/console); without it those paths are 404 as upstream's. */
+  readonly console?: HttpMount
+}
+
+/**
+ * A sub-application served beside the API under `/<prefix>/` (outside `/v1`: no Keystone
+ * middleware, no JSON content negotiation). The composition root plugs it in, so the API
+ * layer never imports it.
+ */
+export interface HttpMount {
+  /** First path segment (`ui`). */
+  readonly prefix: string
+  handle(req: MountRequest): Promise<Reply>
+}
+
+export interface MountRequest {
+  readonly method: string
+  /** Path as received, still percent-encoded, without the query. */
+  readonly rawPath: string
+  readonly query: URLSearchParams
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: Buffer
+  /** `http://host:port` + mount prefix of the API (for absolute redirects). */
+  readonly baseUrl: string
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -226,6 +250,12 @@ export function createRequestHandler(
     }
     if (refused === 'too-large') throw new RequestTooLargeError()
     if (refused === 'overloaded') throw bodyBudgetExceeded()
+    const mount = options.console
+    if (mount && segments[0] === mount.prefix) {
+      const baseUrl = `${hostUrl(origin)}${pyQuote(origin.scriptPrefix)}`
+      const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
+      return mount.handle({ method, rawPath, query, headers: req.headers, body, baseUrl })
+    }
     // keystonemiddleware guards the whole /v1 mount (upstream's api-paste pipeline), before routing.
     let identity: KeystoneIdentity | undefined
     if (keystone && segments[0] === 'v1') {
@@ -237,6 +267,16 @@ export function createRequestHandler(
     if (rawPath === '/v1' && (method === 'GET' || method === 'HEAD')) {
       const location = `${base}${pyQuote(origin.scriptPrefix)}/v1/`
       throw new RedirectToSlashError(location)
+    }
+    // A browser asking for HTML at `/` goes to the console; JSON clients keep upstream's answer.
+    if (mount && segments.length === 0 && (method === 'GET' || method === 'HEAD')) {
+      if (prefersHtml(headerString(req.headers.accept))) {
+        return {
+          status: 302,
+          body: '',
+          headers: { location: `${base}${pyQuote(origin.scriptPrefix)}/${mount.prefix}/` },
+        }
+      }
     }
     const match = router.match(method, segments)
     if (match.kind === 'not-found') throw new RouteNotFoundError()

@@ -9,6 +9,7 @@ import { type ApiServerOptions, createApiServer } from '../api/server.ts'
 import { parseTimespanNs } from '../compat/timespan.ts'
 import { parseTimestampNs } from '../compat/timestamp.ts'
 import { DEFAULT_AGGREGATION_METHODS, type GnocchiConfig, sqlitePathFromUrl } from '../config/config.ts'
+import { createConsoleMount } from '../console/console-mount.ts'
 import type { Coordinator } from '../coordination/coordinator.ts'
 import { RedisCoordinator } from '../coordination/redis-coordinator.ts'
 import { SqliteCoordinator } from '../coordination/sqlite-coordinator.ts'
@@ -240,6 +241,18 @@ export function apiServerOptionsFrom(runtime: Runtime): ApiServerOptions {
     policySource: new PolicySource(config.osloPolicy.policyFile, config.osloPolicy.policyDirs, log),
     keystone: config.keystone
       ? new KeystoneAuth(config.keystone, log.child({ component: 'keystone' }))
+      : undefined,
+    console: config.api.enableConsole
+      ? createConsoleMount({
+          authMode: config.api.authMode,
+          keystone: config.keystone
+            ? {
+                url: config.keystone.wwwAuthenticateUri ?? config.keystone.authUrl,
+                timeoutMs: config.keystone.httpTimeoutS * 1000,
+              }
+            : undefined,
+          log: log.child({ component: 'console' }),
+        })
       : undefined,
   }
 }

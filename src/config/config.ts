@@ -58,6 +58,8 @@ export interface GnocchiConfig {
     readonly aggregatesMaxPoints: number
     /** gnocchi-ts extension `[api] filter_listings` (default false, as upstream). */
     readonly filterListings: boolean
+    /** gnocchi-ts extension: serve the web console at `/ui/` (default true). */
+    readonly enableConsole: boolean
     /** gnocchi-ts extension `[api] max_body_bytes_in_flight` (unset: 1/64 of memory, 128 MiB..1 GiB). */
     readonly maxBodyBytesInFlight: number | undefined
   }
@@ -326,6 +328,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       autoUpgrade: o.bool('api', 'auto_upgrade', true),
       aggregatesMaxPoints: o.int('api', 'aggregates_max_points', 5_000_000, 1),
       filterListings: o.bool('api', 'filter_listings', false),
+      enableConsole: o.bool('api', 'enable_console', true),
       maxBodyBytesInFlight: o.has('api', 'max_body_bytes_in_flight')
         ? o.int('api', 'max_body_bytes_in_flight', 0, 1024)
         : undefined,
