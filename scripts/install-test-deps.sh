@@ -17,6 +17,7 @@ DEB_PACKAGES=(
   prometheus                                             # a real remote-write client
   keystone uwsgi uwsgi-plugin-python3 python3-keystoneclient python3-openstackclient memcached # auth_mode = keystone
   postgresql postgresql-client mariadb-server mariadb-client redis-server redis-tools
+  chromium                                               # web console browser tests (playwright-core)
   swift swift-proxy swift-object swift-container swift-account python3-swiftclient python3-boto3 # s3/swift drivers
 )
 

@@ -71,3 +71,22 @@ export function requireShared(sub: string): { skip: Skip; path: string } {
   )
   return { skip, path }
 }
+
+/** Where the browser tests find Chromium (Debian's `chromium`, or `GNOCCHI_TEST_CHROMIUM`). */
+export const CHROMIUM_PATH = process.env.GNOCCHI_TEST_CHROMIUM ?? '/usr/bin/chromium'
+
+/** Skip unless Chromium is installed (the web console's browser tests drive it with playwright-core). */
+export function requireChromium(): Skip {
+  return requireTool(
+    'chromium',
+    () => {
+      try {
+        accessSync(CHROMIUM_PATH, constants.X_OK)
+        return true
+      } catch {
+        return `${CHROMIUM_PATH} not found`
+      }
+    },
+    'apt-get install chromium',
+  )
+}

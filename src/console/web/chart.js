@@ -37,10 +37,10 @@ function cssVar(/** @type {string} */ name) {
 }
 
 /**
- * @param {{ series: Series[], title: string, height?: number,
+ * @param {{ series: Series[], title: string, height?: number, minSpanS?: number,
  *   onRange?: (startS: number, stopS: number) => void }} props
  */
-export function Chart({ series, title, height = 320, onRange }) {
+export function Chart({ series, title, height = 320, minSpanS = 0, onRange }) {
   const box = useRef(/** @type {HTMLDivElement | null} */ (null))
   const plot = useRef(/** @type {uPlot | null} */ (null))
   const onRangeRef = useRef(onRange)
@@ -57,7 +57,8 @@ export function Chart({ series, title, height = 320, onRange }) {
       width: Math.max(200, el.clientWidth),
       height,
       title: undefined,
-      scales: { x: { time: true } },
+      // A range shorter than minSpanS is widened to it (a live chart's first samples).
+      scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - minSpanS), max] } },
       axes: [
         { stroke: axis, grid: { stroke: grid } },
         { stroke: axis, grid: { stroke: grid }, size: 60 },
@@ -99,7 +100,7 @@ export function Chart({ series, title, height = 320, onRange }) {
       u.destroy()
       plot.current = null
     }
-  }, [series, height])
+  }, [series, height, minSpanS])
 
   /** Shifts the visible range by a fraction of its width (negative: earlier). */
   const pan = (/** @type {number} */ f) => {

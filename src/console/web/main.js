@@ -111,7 +111,7 @@ function App({ mode }) {
     session.mode === 'basic'
       ? session.user
       : session.mode === 'keystone'
-        ? (session.user ?? 'token')
+        ? (session.user ?? 'a token')
         : 'proxy user'
   const signOut = () => {
     saveSession(undefined)
@@ -149,7 +149,7 @@ function App({ mode }) {
         </ul>
       </nav>
       <span class="who">
-        <span>Signed in as <strong>${who}</strong></span>
+        <span>Signed in ${session.mode === 'keystone' && !session.user ? 'with' : 'as'} <strong>${who}</strong></span>
         ${session.mode !== 'remoteuser' && html`<button type="button" class="link" onClick=${signOut}>Sign out</button>`}
         <${ThemeToggle} />
       </span>

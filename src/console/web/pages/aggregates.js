@@ -76,11 +76,11 @@ export function AggregatesPage({ route }) {
       ['fill', form.fill],
       ...groupby.map((g) => /** @type {[string, string]} */ (['groupby', g])),
     ])
-    /** @type {Record<string, string>} */
+    /** @type {Record<string, unknown>} */
     const body = { operations: form.op }
     if (form.mode === 'resources') {
       body.resource_type = form.type
-      body.search = form.search
+      body.search = form.search || {} // no filter: every resource of the type
     }
     api('POST', `/v1/aggregates${query}`, body).then(
       (r) => {

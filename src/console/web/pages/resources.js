@@ -87,7 +87,7 @@ export function ResourcesPage({ route }) {
       </label>
       <button type="submit">Search</button>
     </form>
-    <p id="filter-help" class="muted">The API's filter language: <code>attr = 'value'</code>, <code>&lt; &lt;= &gt; &gt;= != like in</code>, <code>and</code>, <code>or</code>, <code>not</code>.</p>
+    <p id="filter-help" class="muted">The API's filter language: <code>attr = 'value'</code>, <code>${'< <= > >= != like in'}</code>, <code>and</code>, <code>or</code>, <code>not</code>.</p>
     ${error && html`<p class="error" role="alert" data-testid="search-error">${error}</p>`}
     ${
       rows === undefined

@@ -90,7 +90,7 @@ export function StatusPage() {
       <div class="card"><span class="card-label">metricd processors</span><span class="card-value">${status ? processors.length : '…'}</span></div>
       <div class="card"><span class="card-label">Version</span><span class="card-value small">${version || '…'}</span></div>
     </div>
-    ${samples.current.t.length > 1 && html`<${Chart} series=${series} title="Backlog over the last minutes" height=${220} />`}
+    ${samples.current.t.length > 1 && html`<${Chart} series=${series} title="Backlog over the last minutes" height=${220} minSpanS=${120} />`}
     <div class="two-col">
       <section aria-labelledby="proc-h">
         <h2 id="proc-h">metricd processors</h2>
