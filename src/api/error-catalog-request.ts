@@ -80,9 +80,15 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
     (e): Record<string, string> => (e.allow === undefined ? {} : { allow: e.allow }),
   ),
   row(NotAcceptableError, 406, 'an Accept header that excludes JSON', empty, () => new NotAcceptableError()),
-  row(NotAuthenticatedError, 401, 'no usable credentials (basic or remote-user)', empty, () => {
-    return new NotAuthenticatedError()
-  }),
+  row(
+    NotAuthenticatedError,
+    401,
+    "no usable credentials (basic or remote-user); Keystone refused the console's password login (`POST /ui/login/keystone`)",
+    empty,
+    () => {
+      return new NotAuthenticatedError()
+    },
+  ),
   row(
     ForbiddenError,
     403,
@@ -158,7 +164,7 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
   row(
     AuthServiceUnavailableError,
     503,
-    '`[api] auth_mode = keystone`: Keystone could not validate the token in time',
+    "`[api] auth_mode = keystone`: Keystone could not validate the token in time, or did not answer the console's password login",
     text('The Keystone service is temporarily unavailable.'),
     () => new AuthServiceUnavailableError(),
     () => ({ 'retry-after': String(KEYSTONE_RETRY_AFTER_S) }),
@@ -182,7 +188,7 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
   row(
     InvalidInputTextError,
     400,
-    'resource type bodies and metric listing filters that the schema rejects',
+    'resource type bodies and metric listing filters that the schema rejects; a console keystone login body without user, password or project',
     (e) => `Invalid input: ${e.message}`,
     () => new InvalidInputTextError("required key not provided @ data['name']"),
   ),

@@ -137,9 +137,14 @@ export function loadAssets(webDir: string = WEB_DIR): AssetTable {
   const importMap = JSON.stringify({ imports }, null, 1)
   const importMapHash = `'sha256-${createHash('sha256').update(importMap).digest('base64')}'`
   const version = (p: string) => `./${p}?v=${(files.get(p) as Asset).version}`
+  // Preloading every module flattens the import waterfall (main → pages → chart → uPlot) to one
+  // round trip.
+  const preloads = [...new Set(Object.values(imports))]
+    .map((url) => `<link rel="modulepreload" href="${url}">`)
+    .join('\n')
   const template = readFileSync(join(webDir, 'index.html'), 'utf8')
   const html = template
-    .replace('<!--importmap-->', `<script type="importmap">${importMap}</script>`)
+    .replace('<!--importmap-->', `<script type="importmap">${importMap}</script>\n${preloads}`)
     .replace(/\{\{v:([\w./-]+)\}\}/g, (_, p: string) => version(p))
   files.set('', makeAsset('index.html', Buffer.from(html, 'utf8')))
   return { files, importMapHash }

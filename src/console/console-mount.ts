@@ -5,7 +5,9 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Reply } from '../api/context.ts'
+import { renderError, resolveError } from '../api/errors.ts'
 import type { HttpMount, MountRequest } from '../api/server.ts'
+import { MethodNotAllowedError, RouteNotFoundError } from '../domain/request-errors.ts'
 import type { Logger } from '../log/logger.ts'
 import { type Asset, type AssetTable, loadAssets } from './assets.ts'
 import { type KeystoneLogin, keystoneLoginReply } from './keystone-login.ts'
@@ -48,35 +50,57 @@ export function createConsoleMount(options: ConsoleOptions): HttpMount {
   return {
     prefix: CONSOLE_PREFIX,
     async handle(req: MountRequest): Promise<Reply> {
-      const { files, importMapHash } = assets()
+      const { importMapHash } = assets()
       const security = securityHeaders(contentSecurityPolicy(importMapHash))
-      const rest = req.rawPath.slice(CONSOLE_PREFIX.length + 1)
-      if (rest === '') {
+      try {
+        return await serve(req, security)
+      } catch (err) {
+        // Errors are the API's own (catalog, upstream's bodies), with the console's headers.
+        const resolved = resolveError(err)
+        if (!resolved.expected) throw err
+        const accept = req.headers.accept
+        const rendered = renderError(resolved, {
+          method: req.method,
+          accept: Array.isArray(accept) ? accept.join(', ') : accept,
+          contentType: undefined,
+        })
+        const { 'content-type': contentType, ...headers } = rendered.headers
         return {
-          status: 301,
-          body: '',
-          headers: { ...security, location: `${req.baseUrl}/${CONSOLE_PREFIX}/` },
+          status: rendered.status,
+          body: rendered.body,
+          contentType,
+          headers: { ...headers, ...security },
         }
       }
-      const path = rest.slice(1)
-      if (path === 'login/keystone' && req.method === 'POST' && options.keystone) {
-        return keystoneLoginReply(options.keystone, req.body, options.log, security)
-      }
-      if (path === 'config.json' && (req.method === 'GET' || req.method === 'HEAD')) {
-        return {
-          status: 200,
-          body: config,
-          contentType: 'application/json',
-          headers: { ...security, 'cache-control': 'no-cache' },
-        }
-      }
-      const asset = files.get(path)
-      if (!asset) return textReply(404, 'Not Found', security)
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        return textReply(405, 'Method Not Allowed', { ...security, allow: 'GET, HEAD' })
-      }
-      return assetReply(asset, req.query, req.headers, security)
     },
+  }
+
+  async function serve(req: MountRequest, security: Record<string, string>): Promise<Reply> {
+    const { files } = assets()
+    const rest = req.rawPath.slice(CONSOLE_PREFIX.length + 1)
+    if (rest === '') {
+      return {
+        status: 301,
+        body: '',
+        headers: { ...security, location: `${req.baseUrl}/${CONSOLE_PREFIX}/` },
+      }
+    }
+    const path = rest.slice(1)
+    if (path === 'login/keystone' && req.method === 'POST' && options.keystone) {
+      return keystoneLoginReply(options.keystone, req.body, options.log, security)
+    }
+    if (path === 'config.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return {
+        status: 200,
+        body: config,
+        contentType: 'application/json',
+        headers: { ...security, 'cache-control': 'no-cache' },
+      }
+    }
+    const asset = files.get(path)
+    if (!asset) throw new RouteNotFoundError()
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError('GET, HEAD')
+    return assetReply(asset, req.query, req.headers, security)
   }
 }
 
@@ -88,10 +112,6 @@ function securityHeaders(csp: string): Record<string, string> {
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
   }
-}
-
-function textReply(status: number, text: string, headers: Record<string, string>): Reply {
-  return { status, body: `${text}\n`, contentType: 'text/plain; charset=utf-8', headers }
 }
 
 function assetReply(

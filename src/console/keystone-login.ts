@@ -3,9 +3,15 @@
  * origin, which the console's CSP and Keystone's CORS both refuse), so `POST /ui/login/keystone`
  * exchanges `{user, password, project, domain}` for a project-scoped token at the configured
  * Keystone and hands the token back; every later request carries it as `X-Auth-Token` to the
- * REST API like any client's. Nothing of the request is logged.
+ * REST API like any client's. Nothing of the request is logged. Errors are the catalog's: 400
+ * for a bad body, 401 when Keystone refuses, 503 + Retry-After when it cannot answer.
  */
 import type { Reply } from '../api/context.ts'
+import {
+  AuthServiceUnavailableError,
+  InvalidInputTextError,
+  NotAuthenticatedError,
+} from '../domain/request-errors.ts'
 import type { Logger } from '../log/logger.ts'
 
 export interface KeystoneLogin {
@@ -21,30 +27,22 @@ interface LoginBody {
   readonly domain: string
 }
 
-function parseBody(body: Buffer): LoginBody | undefined {
+function parseBody(body: Buffer): LoginBody {
   let v: unknown
   try {
     v = JSON.parse(body.toString('utf8'))
   } catch {
-    return undefined
+    v = undefined
   }
-  if (typeof v !== 'object' || v === null) return undefined
-  const o = v as Record<string, unknown>
-  const s = (k: string, dflt?: string) => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : dflt)
+  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {}
+  const s = (k: string) => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined)
   const user = s('user')
   const password = s('password')
   const project = s('project')
-  if (user === undefined || password === undefined || project === undefined) return undefined
-  return { user, password, project, domain: s('domain', 'Default') as string }
-}
-
-function json(status: number, value: unknown, headers: Record<string, string>): Reply {
-  return {
-    status,
-    body: JSON.stringify(value),
-    contentType: 'application/json',
-    headers: { ...headers, 'cache-control': 'no-store' },
+  if (user === undefined || password === undefined || project === undefined) {
+    throw new InvalidInputTextError('user, password and project are required strings')
   }
+  return { user, password, project, domain: s('domain') ?? 'Default' }
 }
 
 export async function keystoneLoginReply(
@@ -54,9 +52,6 @@ export async function keystoneLoginReply(
   headers: Record<string, string>,
 ): Promise<Reply> {
   const body = parseBody(raw)
-  if (!body) {
-    return json(400, { code: 400, description: 'user, password and project are required' }, headers)
-  }
   const base = login.url.replace(/\/+$/, '').replace(/\/v3$/, '')
   const domain = { name: body.domain }
   let res: Response
@@ -77,24 +72,24 @@ export async function keystoneLoginReply(
     })
   } catch (err) {
     log.warn('keystone login: Keystone unreachable', { url: base, detail: (err as Error).message })
-    return json(
-      503,
-      { code: 503, description: 'Keystone is unreachable' },
-      { ...headers, 'retry-after': '5' },
-    )
+    throw new AuthServiceUnavailableError()
   }
   const token = res.headers.get('x-subject-token')
   const text = await res.text()
+  // Keystone answers 401 for a wrong password or user, 401/404 for a project it cannot scope to.
+  if (res.status === 401 || res.status === 404) throw new NotAuthenticatedError()
   if (res.status !== 201 || !token) {
-    if (res.status === 401 || res.status === 404) {
-      return json(401, { code: 401, description: 'The user name, password or project is wrong.' }, headers)
-    }
     log.warn('keystone login: unexpected answer', { url: base, status: res.status })
-    return json(502, { code: 502, description: `Keystone answered ${res.status}` }, headers)
+    throw new AuthServiceUnavailableError()
   }
   let expiresAt: string | null = null
   try {
     expiresAt = (JSON.parse(text) as { token?: { expires_at?: string } }).token?.expires_at ?? null
   } catch {}
-  return json(201, { token, expires_at: expiresAt }, headers)
+  return {
+    status: 201,
+    body: JSON.stringify({ token, expires_at: expiresAt }),
+    contentType: 'application/json',
+    headers: { ...headers, 'cache-control': 'no-store' },
+  }
 }

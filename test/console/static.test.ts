@@ -10,6 +10,8 @@ import http from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { pickEncoding } from '../../src/console/console-mount.ts'
+import { createLogger } from '../../src/log/logger.ts'
+import { keystoneOverrides } from '../_support/keystone.ts'
 import { startTestServer, type TestServer } from '../api/_harness.ts'
 
 interface Raw {
@@ -221,4 +223,49 @@ test('pickEncoding', () => {
   f('*;q=0', undefined)
   f('identity', undefined)
   f('GZIP;q=0.5', 'gzip')
+})
+
+describe('keystone login helper (keystone mode, Keystone down)', () => {
+  let ks: TestServer
+  const lines: string[] = []
+  before(async () => {
+    const dead = 'http://127.0.0.1:9'
+    ks = await startTestServer({
+      overrides: keystoneOverrides(dead, [`keystone_authtoken.www_authenticate_uri=${dead}`]),
+      log: createLogger({ level: 'debug', write: (line) => void lines.push(line) }),
+    })
+  })
+  after(async () => {
+    await ks.stop()
+  })
+  const login = (body: string) =>
+    fetch(`${ks.url}/ui/login/keystone`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body,
+    })
+  test('a body without user, password or project: the catalog’s 400', async () => {
+    for (const body of ['{}', 'nope', '{"user": "a", "password": "", "project": "p"}', '[1]']) {
+      const res = await login(body)
+      assert.equal(res.status, 400, body)
+      assert.deepEqual(await res.json(), {
+        code: 400,
+        title: 'Bad Request',
+        description: 'Invalid input: user, password and project are required strings',
+      })
+      assert.match(String(res.headers.get('content-security-policy')), /default-src 'none'/)
+    }
+  })
+  test('Keystone unreachable: 503 with Retry-After, and the password is not logged', async () => {
+    const res = await login('{"user": "alice", "password": "s3cret-pw", "project": "p"}')
+    assert.equal(res.status, 503)
+    assert.ok(Number(res.headers.get('retry-after')) > 0)
+    assert.doesNotMatch(await res.text(), /s3cret/)
+    assert.ok(lines.some((l) => l.includes('Keystone unreachable')))
+    assert.ok(!lines.some((l) => l.includes('s3cret')), 'the password is in the log')
+  })
+  test('config.json says keystone', async () => {
+    const res = await fetch(`${ks.url}/ui/config.json`)
+    assert.deepEqual(await res.json(), { authMode: 'keystone' })
+  })
 })

@@ -89,7 +89,8 @@ export async function keystoneLogin(user, password, project, domain) {
     body: JSON.stringify({ user, password, project, domain }),
     credentials: 'omit',
   })
-  if (!res.ok) throw new ApiError(res.status, await errorText(res))
+  if (res.status === 401) throw new ApiError(401, 'Keystone refused this user name, password or project.')
+  if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}: ${await errorText(res)}`)
   return /** @type {{ token: string, expires_at: string | null }} */ (await res.json())
 }
 

@@ -1,7 +1,7 @@
 // A time-series chart over uPlot: series overlaid on one time axis, drag to zoom, buttons and
 // arrow keys to pan, colours from the theme. Columns stay typed arrays end to end.
 import { html } from 'htm/preact'
-import { useEffect, useRef } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import uPlot from 'uplot'
 
 const PALETTE = ['#2f7ed8', '#e4572e', '#29a36a', '#a05fd6', '#d4a017', '#17a2b8', '#d6336c', '#6c757d']
@@ -24,12 +24,30 @@ export function columns(measures) {
   return [x, y]
 }
 
-/** @typedef {{ label: string, x: Float64Array, y: Float64Array }} Series */
+/** @typedef {{ label: string, x: Float64Array, y: Float64Array, dash?: number[] }} Series */
 
 /** @param {Series[]} series @returns {uPlot.AlignedData} */
 function aligned(series) {
   if (series.length === 1) return [series[0].x, series[0].y]
   return uPlot.join(series.map((s) => /** @type {uPlot.AlignedData} */ ([s.x, s.y])))
+}
+
+/** Bumped when the theme changes (toggle or system), so charts redraw in its colours. */
+export const THEME_EVENT = 'gnocchi-theme'
+
+function useThemeVersion() {
+  const [n, setN] = useState(0)
+  useEffect(() => {
+    const bump = () => setN((x) => x + 1)
+    const media = matchMedia('(prefers-color-scheme: dark)')
+    media.addEventListener('change', bump)
+    addEventListener(THEME_EVENT, bump)
+    return () => {
+      media.removeEventListener('change', bump)
+      removeEventListener(THEME_EVENT, bump)
+    }
+  }, [])
+  return n
 }
 
 function cssVar(/** @type {string} */ name) {
@@ -45,6 +63,7 @@ export function Chart({ series, title, height = 320, minSpanS = 0, onRange }) {
   const plot = useRef(/** @type {uPlot | null} */ (null))
   const onRangeRef = useRef(onRange)
   onRangeRef.current = onRange
+  const theme = useThemeVersion()
 
   useEffect(() => {
     const el = box.current
@@ -69,6 +88,7 @@ export function Chart({ series, title, height = 320, minSpanS = 0, onRange }) {
           label: s.label,
           stroke: PALETTE[i % PALETTE.length],
           width: 1.5,
+          dash: s.dash,
           spanGaps: false,
           points: { show: s.x.length < 200 },
         })),
@@ -100,7 +120,7 @@ export function Chart({ series, title, height = 320, minSpanS = 0, onRange }) {
       u.destroy()
       plot.current = null
     }
-  }, [series, height, minSpanS])
+  }, [series, height, minSpanS, theme])
 
   /** Shifts the visible range by a fraction of its width (negative: earlier). */
   const pan = (/** @type {number} */ f) => {
@@ -146,8 +166,8 @@ export function Chart({ series, title, height = 320, minSpanS = 0, onRange }) {
       onRange &&
       html`<div class="chart-tools" role="group" aria-label="Time range">
         <button type="button" onClick=${() => pan(-0.5)} aria-label="Earlier">◀</button>
-        <button type="button" onClick=${() => zoom(0.5)} aria-label="Zoom in">＋</button>
-        <button type="button" onClick=${() => zoom(2)} aria-label="Zoom out">－</button>
+        <button type="button" onClick=${() => zoom(0.5)} aria-label="Zoom in">+</button>
+        <button type="button" onClick=${() => zoom(2)} aria-label="Zoom out">-</button>
         <button type="button" onClick=${() => pan(0.5)} aria-label="Later">▶</button>
       </div>`
     }

@@ -2,6 +2,7 @@
 import { html, render } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { get, keystoneLogin, loadSession, saveSession } from './api.js'
+import { THEME_EVENT } from './chart.js'
 import { AggregatesPage } from './pages/aggregates.js'
 import { MetricsPage } from './pages/metrics.js'
 import { PoliciesPage } from './pages/policies.js'
@@ -25,6 +26,7 @@ const THEME_KEY = 'gnocchi-console-theme'
 function applyTheme(/** @type {string} */ theme) {
   if (theme === 'auto') delete document.documentElement.dataset.theme
   else document.documentElement.dataset.theme = theme
+  dispatchEvent(new Event(THEME_EVENT))
 }
 
 function ThemeToggle() {

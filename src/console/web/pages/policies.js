@@ -18,19 +18,20 @@ export function PoliciesPage() {
   const [rules, setRules] = useState(/** @type {Rule[]} */ ([]))
   const [error, setError] = useState('')
   const [notice, setNotice] = useState('')
-  const load = () => {
-    get('/v1/archive_policy').then(setPolicies, (e) => setError(e.message))
-    get('/v1/archive_policy_rule').then(setRules, (e) => setError(e.message))
-  }
-  useEffect(load, [])
+  const load = () =>
+    Promise.all([
+      get('/v1/archive_policy').then(setPolicies, (e) => setError(e.message)),
+      get('/v1/archive_policy_rule').then(setRules, (e) => setError(e.message)),
+    ])
+  useEffect(() => void load(), [])
   /** Runs a change, then reloads; the API's refusal is shown as it is. */
   const act = async (/** @type {() => Promise<unknown>} */ f, /** @type {string} */ done) => {
     setError('')
     setNotice('')
     try {
       await f()
+      await load()
       setNotice(done)
-      load()
       return true
     } catch (e) {
       setError(/** @type {Error} */ (e).message)

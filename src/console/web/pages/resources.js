@@ -154,7 +154,10 @@ export function ResourcePage({ route }) {
                 ([name, mid]) =>
                   html`<li><a href=${href('metrics', { id: mid })}>${name}</a> <code class="muted">${mid}</code></li>`,
               )}</ul>
-              <p><a class="button" href=${href('metrics', { id: metrics.map((m) => m[1]) })}>Chart all ${metrics.length}</a></p>`
+              ${
+                metrics.length > 1 &&
+                html`<p><a class="button" href=${href('metrics', { id: metrics.map((m) => m[1]) })}>Chart all ${metrics.length} overlaid</a></p>`
+              }`
         }
       </section>
     </div>

@@ -72,7 +72,7 @@ export function StatusPage() {
     const h = samples.current
     return [
       { label: 'measures', x: Float64Array.from(h.t), y: Float64Array.from(h.measures) },
-      { label: 'metrics', x: Float64Array.from(h.t), y: Float64Array.from(h.metrics) },
+      { label: 'metrics', x: Float64Array.from(h.t), y: Float64Array.from(h.metrics), dash: [6, 4] },
     ]
   }, [tick])
 
