@@ -93,7 +93,6 @@ describe('web console', { skip }, () => {
       }
 
       await loginBasic(tab, server, 'admin')
-      await screenshot(tab.page, 'status')
       const started = Date.now()
       await tab.page.goto(`${server.url}/ui/#/metrics?id=${m.id}&gran=1`)
       const plot = tab.page.locator('.chart-plot[data-render-ms]')
@@ -162,13 +161,22 @@ describe('web console', { skip }, () => {
       await mk('web-1', 'a', 2)
       await mk('web-2', 'b', 4)
       await mk('web-3', 'a', 8)
+      for (let i = 1; i <= 6; i++) await mk(`db-${i}`, 'z', 1)
       await rest(server, 'PATCH', '/v1/resource/server/web-1', { host: 'c', cpu: 3 })
 
       await loginBasic(tab, server, 'admin')
       await tab.page.goto(`${server.url}/ui/#/resources?type=server`)
       const rows = tab.page.getByTestId('resources').locator('tbody tr')
       await tab.page.getByTestId('resources').getByText('web-2').waitFor()
-      assert.equal(await rows.count(), 3)
+      // The test server's max_limit is 7: pages of 7 and 2, linked by upstream's Link header.
+      assert.equal(await rows.count(), 7)
+      await tab.page.getByRole('button', { name: 'Next' }).click()
+      await tab.page.getByTestId('resources').getByText('db-6').waitFor()
+      assert.equal(await rows.count(), 2)
+      assert.ok(await tab.page.getByRole('button', { name: 'Next' }).isDisabled())
+      await tab.page.getByRole('button', { name: 'Previous' }).click()
+      await tab.page.getByTestId('resources').getByText('web-1').waitFor()
+      assert.equal(await rows.count(), 7)
       await tab.page.getByLabel('Filter').fill("host = 'a' and cpu >= 4")
       await tab.page.getByRole('button', { name: 'Search' }).click()
       await tab.page.waitForFunction(

@@ -64,6 +64,16 @@ async function errorText(/** @type {Response} */ res) {
  * @returns {Promise<any>}
  */
 export async function api(method, path, body) {
+  return (await apiPage(method, path, body)).data
+}
+
+/**
+ * The same, with whether the listing has a next page (upstream's `Link: <…>; rel="next"`, sent
+ * when a page is full after the server capped `limit` to its `max_limit`).
+ * @param {string} method @param {string} path @param {unknown} [body]
+ * @returns {Promise<{ data: any, hasNext: boolean }>}
+ */
+export async function apiPage(method, path, body) {
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json', ...authHeaders(loadSession()) }
   if (body !== undefined) headers['content-type'] = 'application/json'
@@ -74,9 +84,10 @@ export async function api(method, path, body) {
     credentials: 'omit',
   })
   if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}: ${await errorText(res)}`)
-  if (res.status === 204 || res.status === 202) return undefined
+  const hasNext = /rel="next"/.test(res.headers.get('link') ?? '')
+  if (res.status === 204 || res.status === 202) return { data: undefined, hasNext }
   const text = await res.text()
-  return text ? JSON.parse(text) : undefined
+  return { data: text ? JSON.parse(text) : undefined, hasNext }
 }
 
 export const get = (/** @type {string} */ path) => api('GET', path)

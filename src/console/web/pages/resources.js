@@ -2,7 +2,7 @@
 // inline), paging by marker, and one resource's attributes, metrics and revision history.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, get, qs } from '../api.js'
+import { apiPage, get, qs } from '../api.js'
 import { cell } from '../format.js'
 import { href, navigate } from '../route.js'
 
@@ -23,6 +23,7 @@ export function ResourcesPage({ route }) {
     /** @type {Array<{ name: string, attributes: Record<string, unknown> }>} */ ([]),
   )
   const [rows, setRows] = useState(/** @type {Resource[] | undefined} */ (undefined))
+  const [hasNext, setHasNext] = useState(false)
   const [error, setError] = useState('')
   const [draft, setDraft] = useState(filter)
   /** Markers of the pages before this one, for "Previous". */
@@ -42,12 +43,13 @@ export function ResourcesPage({ route }) {
       ['filter', filter],
     ])
     const call = filter
-      ? api('POST', `/v1/search/resource/${encodeURIComponent(type)}${page}`)
-      : get(`/v1/resource/${encodeURIComponent(type)}${page}`)
+      ? apiPage('POST', `/v1/search/resource/${encodeURIComponent(type)}${page}`)
+      : apiPage('GET', `/v1/resource/${encodeURIComponent(type)}${page}`)
     call.then(
       (r) => {
         if (stale) return
-        setRows(r)
+        setRows(r.data)
+        setHasNext(r.hasNext)
         setError('')
       },
       (e) => {
@@ -112,7 +114,7 @@ export function ResourcesPage({ route }) {
         go({ marker: trail[trail.length - 1] ?? '' })
         setTrail(prev)
       }}>Previous</button>
-      <button type="button" disabled=${!rows || rows.length < PAGE_SIZE} onClick=${() => {
+      <button type="button" disabled=${!rows?.length || !hasNext} onClick=${() => {
         if (!rows?.length) return
         setTrail([...trail, marker])
         go({ marker: rows[rows.length - 1].id })
