@@ -125,7 +125,7 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
   row(
     UnsupportedMediaTypeError,
     415,
-    'a body whose Content-Type the route does not read',
+    "a body whose Content-Type the route does not read (the console's keystone login takes only JSON)",
     empty,
     () => new UnsupportedMediaTypeError(),
   ),

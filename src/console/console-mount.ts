@@ -4,10 +4,15 @@
  * console itself only calls the public REST API from the browser.
  */
 import type { IncomingHttpHeaders } from 'node:http'
+import { mimeType } from '../api/content-negotiation.ts'
 import type { Reply } from '../api/context.ts'
 import { renderError, resolveError } from '../api/errors.ts'
 import type { HttpMount, MountRequest } from '../api/server.ts'
-import { MethodNotAllowedError, RouteNotFoundError } from '../domain/request-errors.ts'
+import {
+  MethodNotAllowedError,
+  RouteNotFoundError,
+  UnsupportedMediaTypeError,
+} from '../domain/request-errors.ts'
 import type { Logger } from '../log/logger.ts'
 import { type Asset, type AssetTable, loadAssets } from './assets.ts'
 import { type KeystoneLogin, keystoneLoginReply } from './keystone-login.ts'
@@ -77,16 +82,22 @@ export function createConsoleMount(options: ConsoleOptions): HttpMount {
 
   async function serve(req: MountRequest, security: Record<string, string>): Promise<Reply> {
     const { files } = assets()
-    const rest = req.rawPath.slice(CONSOLE_PREFIX.length + 1)
-    if (rest === '') {
+    const root = `/${CONSOLE_PREFIX}`
+    if (req.rawPath === root) {
       return {
         status: 301,
         body: '',
         headers: { ...security, location: `${req.baseUrl}/${CONSOLE_PREFIX}/` },
       }
     }
-    const path = rest.slice(1)
+    // Only the exact spelling `/ui/<file>`: the table lookup below is the whole access check.
+    if (!req.rawPath.startsWith(`${root}/`)) throw new RouteNotFoundError()
+    const path = req.rawPath.slice(root.length + 1)
     if (path === 'login/keystone' && req.method === 'POST' && options.keystone) {
+      // JSON only: a cross-site form cannot send it without a CORS preflight.
+      const type = req.headers['content-type']
+      if (mimeType(Array.isArray(type) ? type[0] : type) !== 'application/json')
+        throw new UnsupportedMediaTypeError()
       return keystoneLoginReply(options.keystone, req.body, options.log, security)
     }
     if (path === 'config.json' && (req.method === 'GET' || req.method === 'HEAD')) {

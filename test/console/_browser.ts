@@ -4,12 +4,13 @@
  * REST calls to set data up, and the screenshots of docs/console/ (written only with
  * UPDATE_SCREENSHOTS=1, so a test run never dirties the tree).
  */
+import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { CHROMIUM_PATH } from '../../src/testing/test-tools.ts'
-import type { TestServer } from '../api/_harness.ts'
+import { startTestServer, type TestServer } from '../api/_harness.ts'
 
 const SHOTS = resolve(import.meta.dirname, '..', '..', 'docs', 'console')
 
@@ -118,4 +119,24 @@ export async function failureShot(tab: Tab): Promise<void> {
     await tab.page.screenshot({ path, fullPage: true })
     process.stderr.write(`# failure screenshot: ${path}\n# page errors: ${JSON.stringify(tab.errors)}\n`)
   } catch {}
+}
+
+/** Runs `fn` on a fresh server and tab, then checks the page stayed on its origin, error-free. */
+export async function withConsole(
+  fn: (server: TestServer, tab: Tab) => Promise<void>,
+  options: Parameters<typeof startTestServer>[0] = {},
+): Promise<void> {
+  const server = await startTestServer(options)
+  const tab = await openTab(server)
+  try {
+    await fn(server, tab)
+    assert.deepEqual(tab.foreign, [], 'requests to other origins')
+    assert.deepEqual(tab.errors, [], 'errors in the page')
+  } catch (err) {
+    await failureShot(tab)
+    throw err
+  } finally {
+    await tab.context.close()
+    await server.stop()
+  }
 }

@@ -2,17 +2,16 @@
  * The web console end to end in real Chromium against a real gnocchi-api (one server per test):
  * sign in, data pushed through the REST API and charted (43 200 points, timed), resource search
  * with the server's error for a bad filter, history, an aggregates query with groupby kept in
- * the URL, the backlog draining live, archive policies as admin and as a user, and keystone
- * mode's login. No request may leave the server's origin and the page may log no error (a CSP
+ * the URL, the backlog draining live, archive policies as admin and as a user (keystone mode's
+ * login: browser-keystone.test.ts). No request may leave the server's origin and the page may log no error (a CSP
  * violation is one). `UPDATE_SCREENSHOTS=1` rewrites docs/console/*.png from these pages.
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { after, describe, test } from 'node:test'
 import { requireChromium } from '../../src/testing/test-tools.ts'
-import { issueToken, keystoneOverrides, keystoneReachable } from '../_support/keystone.ts'
 import { startTestServer, type TestServer } from '../api/_harness.ts'
-import { closeBrowser, failureShot, loginBasic, openTab, rest, screenshot, type Tab } from './_browser.ts'
+import { closeBrowser, failureShot, loginBasic, openTab, rest, screenshot, withConsole } from './_browser.ts'
 
 const skip = requireChromium()
 
@@ -32,26 +31,6 @@ declare const innerWidth: number
 declare function getComputedStyle(element: unknown): { readonly backgroundColor: string }
 
 after(closeBrowser)
-
-/** Runs `fn` on a fresh server and tab, then checks the page stayed on its origin, error-free. */
-async function withConsole(
-  fn: (server: TestServer, tab: Tab) => Promise<void>,
-  options: Parameters<typeof startTestServer>[0] = {},
-): Promise<void> {
-  const server = await startTestServer(options)
-  const tab = await openTab(server)
-  try {
-    await fn(server, tab)
-    assert.deepEqual(tab.foreign, [], 'requests to other origins')
-    assert.deepEqual(tab.errors, [], 'errors in the page')
-  } catch (err) {
-    await failureShot(tab)
-    throw err
-  } finally {
-    await tab.context.close()
-    await server.stop()
-  }
-}
 
 const policy = (name: string, granularity: string, points: number) => ({
   name,
@@ -406,46 +385,5 @@ describe('web console', { skip }, () => {
       assert.ok(!list.some((p) => p.name === 'not-allowed'))
       tab.errors.length = 0 // the browser logs the 403 of the refused request
     })
-  })
-})
-
-describe('web console in keystone mode', { skip }, async () => {
-  const reachable = skip === false && (await keystoneReachable('the console’s keystone login'))
-  test('user/password/project login, a wrong password, a pasted token', { skip: !reachable }, async () => {
-    await withConsole(
-      async (server, tab) => {
-        await tab.page.goto(`${server.url}/ui/`)
-        await tab.page.getByLabel('User name').fill('alice')
-        await tab.page.getByLabel('Password', { exact: true }).fill('wrong')
-        await tab.page.getByLabel('Project').fill('project-a')
-        await tab.page.getByRole('button', { name: 'Sign in' }).click()
-        await tab.page
-          .getByRole('alert')
-          .getByText('Keystone refused this user name, password or project.')
-          .waitFor()
-        await screenshot(tab.page, 'login-keystone')
-        await tab.page.getByLabel('Password', { exact: true }).fill('alice')
-        await tab.page.getByRole('button', { name: 'Sign in' }).click()
-        await tab.page.getByText('Signed in as alice').waitFor()
-        // alice is no admin: the status is refused, resources are listed.
-        await tab.page
-          .getByRole('alert')
-          .getByText(/^403 Forbidden/)
-          .waitFor()
-        await tab.page.goto(`${server.url}/ui/#/resources`)
-        await tab.page.getByTestId('resources').waitFor()
-        await tab.page.getByRole('button', { name: 'Sign out' }).click()
-
-        const { token } = await issueToken('admin', { project: 'admin' })
-        await tab.page.getByLabel('a token').check()
-        await tab.page.getByLabel('Token', { exact: true }).fill(token)
-        await tab.page.getByRole('button', { name: 'Sign in' }).click()
-        await tab.page.getByText('Signed in with a token').waitFor()
-        await tab.page.getByRole('link', { name: 'Status' }).click()
-        await tab.page.getByTestId('backlog-measures').getByText('0').waitFor()
-        tab.errors.length = 0 // the browser logs the refused requests
-      },
-      { overrides: keystoneOverrides() },
-    )
   })
 })

@@ -144,6 +144,8 @@ describe('console files', () => {
       '/ui/vendor/',
       '/ui/pages',
       '/ui/\\..\\package.json',
+      '/%75i/main.js',
+      '//ui/main.js',
     ]) {
       const res = await raw(server, path)
       assert.ok(res.status === 404 || res.status === 400, `${path}: ${res.status}`)
@@ -255,6 +257,14 @@ describe('keystone login helper (keystone mode, Keystone down)', () => {
       })
       assert.match(String(res.headers.get('content-security-policy')), /default-src 'none'/)
     }
+  })
+  test('a body that is not JSON by its Content-Type: 415', async () => {
+    const res = await fetch(`${ks.url}/ui/login/keystone`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', accept: 'application/json' },
+      body: '{"user": "a", "password": "b", "project": "c"}',
+    })
+    assert.equal(res.status, 415)
   })
   test('Keystone unreachable: 503 with Retry-After, and the password is not logged', async () => {
     const res = await login('{"user": "alice", "password": "s3cret-pw", "project": "p"}')
