@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import http from 'node:http'
+import { posix } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { loadAssets } from '../../src/console/assets.ts'
 import { pickEncoding } from '../../src/console/console-mount.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { keystoneOverrides } from '../_support/keystone.ts'
@@ -278,4 +280,34 @@ describe('keystone login helper (keystone mode, Keystone down)', () => {
     const res = await fetch(`${ks.url}/ui/config.json`)
     assert.deepEqual(await res.json(), { authMode: 'keystone' })
   })
+})
+
+test('the browser code imports only its own modules and the served vendor modules', async () => {
+  const { files } = loadAssets()
+  const index = files.get('')?.bytes.toString('utf8') ?? ''
+  const map = JSON.parse(/<script type="importmap">([\s\S]*?)<\/script>/.exec(index)?.[1] ?? '{}') as {
+    imports: Record<string, string>
+  }
+  let modules = 0
+  for (const asset of files.values()) {
+    if (!asset.path.endsWith('.js')) continue
+    modules++
+    const text = asset.bytes.toString('utf8')
+    for (const m of text.matchAll(/^import\s[^'"]*['"]([^'"]+)['"]/gm)) {
+      const spec = m[1]
+      const url = spec.startsWith('.')
+        ? `./${posix.normalize(posix.join(posix.dirname(asset.path), spec))}`
+        : spec
+      assert.ok(map.imports[url], `${asset.path} imports ${spec}, which the import map does not serve`)
+    }
+    // Requests go to the API (`../v1/…`, `../`) or the console's own files, never elsewhere.
+    for (const m of text.matchAll(/fetch\(\s*([`'"])([^`'"]*)/g)) {
+      assert.match(
+        m[2],
+        /^(\.\.\$\{path\}|\.\.\/|\.\/(config\.json|login\/keystone))$/,
+        `${asset.path}: fetch(${m[2]})`,
+      )
+    }
+  }
+  assert.ok(modules >= 10)
 })
