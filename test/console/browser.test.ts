@@ -25,6 +25,7 @@ declare const document: {
   querySelectorAll(selector: string): { readonly length: number }
   readonly documentElement: PageElement & { readonly scrollWidth: number }
   readonly body: unknown
+  readonly activeElement: (PageElement & { readonly id: string }) | null
 }
 declare const location: { readonly hash: string }
 declare const innerWidth: number
@@ -147,6 +148,16 @@ describe('web console', { skip }, () => {
       await tab.page.goto(`${server.url}/ui/#/resources?type=server`)
       const rows = tab.page.getByTestId('resources').locator('tbody tr')
       await tab.page.getByTestId('resources').getByText('web-2').waitFor()
+      // Keyboard: after a page change focus is on the content; on a fresh load the first Tab
+      // reaches the skip link, which moves it there.
+      assert.equal(await tab.page.evaluate(() => document.activeElement?.id), 'main')
+      assert.equal(await tab.page.title(), 'Resources · Gnocchi console')
+      await tab.page.reload()
+      await tab.page.getByTestId('resources').getByText('web-2').waitFor()
+      await tab.page.keyboard.press('Tab')
+      assert.equal(await tab.page.evaluate(() => document.activeElement?.textContent), 'Skip to content')
+      await tab.page.keyboard.press('Enter')
+      assert.equal(await tab.page.evaluate(() => document.activeElement?.id), 'main')
       // The test server's max_limit is 7: pages of 7 and 2, linked by upstream's Link header.
       assert.equal(await rows.count(), 7)
       await tab.page.getByRole('button', { name: 'Next' }).click()

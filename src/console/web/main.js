@@ -1,6 +1,6 @@
 // The console's shell: sign-in per auth mode, navigation, theme, and the page of the URL.
 import { html, render } from 'htm/preact'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { get, keystoneLogin, loadSession, saveSession } from './api.js'
 import { THEME_EVENT } from './chart.js'
 import { AggregatesPage } from './pages/aggregates.js'
@@ -108,6 +108,16 @@ function App({ mode }) {
     () => loadSession() ?? (mode === 'remoteuser' ? { mode } : undefined),
   )
   const route = useRoute()
+  const current = route.page === 'resource' ? 'resources' : route.page
+  // A new page: its name in the title, and focus to its content (as a page load would reset it),
+  // so keyboard and screen reader users start there.
+  const firstPage = useRef(true)
+  useEffect(() => {
+    const label = PAGES.find(([id]) => id === current)?.[1] ?? 'Status'
+    document.title = session ? `${label} · Gnocchi console` : 'Sign in · Gnocchi console'
+    if (firstPage.current) firstPage.current = false
+    else document.getElementById('main')?.focus()
+  }, [current, !session])
   if (!session) return html`<${Login} mode=${mode} onDone=${() => setSession(loadSession())} />`
   const who =
     session.mode === 'basic'
@@ -135,7 +145,6 @@ function App({ mode }) {
         return html`<${StatusPage} />`
     }
   })()
-  const current = route.page === 'resource' ? 'resources' : route.page
   return html`<a class="skip" href="#main" onClick=${(/** @type {Event} */ e) => {
     e.preventDefault()
     document.getElementById('main')?.focus()
