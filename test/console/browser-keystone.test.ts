@@ -1,11 +1,12 @@
 /**
  * The web console in keystone mode, in real Chromium against the real Keystone of
  * scripts/services/keystone: the password login (through `POST /ui/login/keystone`) with a wrong
- * and then the right password, a non-admin's view, and a pasted token.
+ * and then the right password, a non-admin's view, a pasted token (a wrong one, a good one, then
+ * revoked: the console asks to sign in again).
  */
 import { after, describe, test } from 'node:test'
 import { requireChromium } from '../../src/testing/test-tools.ts'
-import { issueToken, keystoneOverrides, keystoneReachable } from '../_support/keystone.ts'
+import { issueToken, keystoneOverrides, keystoneReachable, revokeToken } from '../_support/keystone.ts'
 import { closeBrowser, screenshot, withConsole } from './_browser.ts'
 
 const skip = requireChromium()
@@ -43,14 +44,25 @@ describe('web console in keystone mode', { skip }, async () => {
 
         const { token } = await issueToken('admin', { project: 'admin' })
         await tab.page.getByLabel('a token').check()
+        await tab.page.getByLabel('Token', { exact: true }).fill('not-a-token')
+        await tab.page.getByRole('button', { name: 'Sign in' }).click()
+        await tab.page
+          .getByRole('alert')
+          .getByText(/^401 Unauthorized/)
+          .waitFor()
         await tab.page.getByLabel('Token', { exact: true }).fill(token)
         await tab.page.getByRole('button', { name: 'Sign in' }).click()
         await tab.page.getByText('Signed in with a token').waitFor()
         await tab.page.getByRole('link', { name: 'Status' }).click()
         await tab.page.getByTestId('backlog-measures').getByText('0').waitFor()
+
+        // A revoked token: the next request is refused and the console asks to sign in again.
+        await revokeToken(token)
+        await tab.page.getByRole('link', { name: 'Resources' }).click()
+        await tab.page.getByRole('button', { name: 'Sign in' }).waitFor()
         tab.errors.length = 0 // the browser logs the refused requests
       },
-      { overrides: keystoneOverrides() },
+      { overrides: keystoneOverrides(undefined, ['keystone_authtoken.token_cache_time=0']) },
     )
   })
 })

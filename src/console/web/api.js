@@ -5,6 +5,9 @@
 
 const SESSION_KEY = 'gnocchi-console-session'
 
+/** Fired when the server no longer accepts the session's token (it expired or was revoked). */
+export const SIGNED_OUT_EVENT = 'gnocchi-signed-out'
+
 /** @returns {Session | undefined} */
 export function loadSession() {
   try {
@@ -74,8 +77,9 @@ export async function api(method, path, body) {
  * @returns {Promise<{ data: any, hasNext: boolean }>}
  */
 export async function apiPage(method, path, body) {
+  const session = loadSession()
   /** @type {Record<string, string>} */
-  const headers = { accept: 'application/json', ...authHeaders(loadSession()) }
+  const headers = { accept: 'application/json', ...authHeaders(session) }
   if (body !== undefined) headers['content-type'] = 'application/json'
   const res = await fetch(`..${path}`, {
     method,
@@ -83,6 +87,10 @@ export async function apiPage(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: 'omit',
   })
+  if (res.status === 401 && session?.mode === 'keystone') {
+    saveSession(undefined)
+    dispatchEvent(new Event(SIGNED_OUT_EVENT))
+  }
   if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}: ${await errorText(res)}`)
   const hasNext = /rel="next"/.test(res.headers.get('link') ?? '')
   if (res.status === 204 || res.status === 202) return { data: undefined, hasNext }

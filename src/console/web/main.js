@@ -1,7 +1,7 @@
 // The console's shell: sign-in per auth mode, navigation, theme, and the page of the URL.
 import { html, render } from 'htm/preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { get, keystoneLogin, loadSession, saveSession } from './api.js'
+import { get, keystoneLogin, loadSession, SIGNED_OUT_EVENT, saveSession } from './api.js'
 import { THEME_EVENT } from './chart.js'
 import { AggregatesPage } from './pages/aggregates.js'
 import { MetricsPage } from './pages/metrics.js'
@@ -111,6 +111,11 @@ function App({ mode }) {
   const current = route.page === 'resource' ? 'resources' : route.page
   // A new page: its name in the title, and focus to its content (as a page load would reset it),
   // so keyboard and screen reader users start there.
+  useEffect(() => {
+    const out = () => setSession(undefined)
+    addEventListener(SIGNED_OUT_EVENT, out)
+    return () => removeEventListener(SIGNED_OUT_EVENT, out)
+  }, [])
   const firstPage = useRef(true)
   useEffect(() => {
     const label = PAGES.find(([id]) => id === current)?.[1] ?? 'Status'
