@@ -111,7 +111,7 @@ export function createConsoleMount(options: ConsoleOptions): HttpMount {
     const asset = files.get(path)
     if (!asset) throw new RouteNotFoundError()
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError('GET, HEAD')
-    return assetReply(asset, req.query, req.headers, security)
+    return await assetReply(asset, req.query, req.headers, security)
   }
 }
 
@@ -125,12 +125,12 @@ function securityHeaders(csp: string): Record<string, string> {
   }
 }
 
-function assetReply(
+async function assetReply(
   asset: Asset,
   query: URLSearchParams,
   headers: IncomingHttpHeaders,
   security: Record<string, string>,
-): Reply {
+): Promise<Reply> {
   // index.html is revalidated on each load (it names the current versions); a versioned URL of
   // the current version never changes, others are revalidated by ETag.
   const immutable = asset.path !== 'index.html' && query.get('v') === asset.version
@@ -144,7 +144,7 @@ function assetReply(
   const encoding = pickEncoding(headers['accept-encoding'])
   if (encoding === 'br' || encoding === 'gzip') {
     out['content-encoding'] = encoding
-    return { status: 200, body: asset.encoded(encoding), contentType: asset.contentType, headers: out }
+    return { status: 200, body: await asset.encoded(encoding), contentType: asset.contentType, headers: out }
   }
   return { status: 200, body: asset.bytes, contentType: asset.contentType, headers: out }
 }
