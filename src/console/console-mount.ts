@@ -25,8 +25,6 @@ export interface ConsoleOptions {
   /** Keystone mode: where user/password/project logins are sent. */
   readonly keystone?: KeystoneLogin
   readonly log: Logger
-  /** Test hook: another directory of browser files. */
-  readonly webDir?: string
 }
 
 /** No inline script but the import map (by hash), nothing from another origin. */
@@ -48,7 +46,7 @@ export function contentSecurityPolicy(importMapHash: string): string {
 export function createConsoleMount(options: ConsoleOptions): HttpMount {
   let table: AssetTable | undefined
   const assets = () => {
-    table ??= loadAssets(options.webDir)
+    table ??= loadAssets()
     return table
   }
   const config = Buffer.from(JSON.stringify({ authMode: options.authMode }))
