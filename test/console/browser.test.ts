@@ -332,6 +332,20 @@ describe('web console', { skip }, () => {
       )
       assert.ok(overflow <= 0, `page is ${overflow}px wider than a 390px screen`)
       await screenshot(tab.page, 'status-narrow')
+
+      // The CSP holds in a real browser: a script of the page cannot reach another origin.
+      const other = await tab.page.evaluate(() =>
+        fetch('http://127.0.0.2:9/x').then(
+          () => 'sent',
+          () => 'blocked',
+        ),
+      )
+      assert.equal(other, 'blocked')
+      assert.ok(
+        tab.errors.some((e) => /Content Security Policy/.test(e) && /connect-src/.test(e)),
+        String(tab.errors),
+      )
+      tab.errors.length = 0
       assert.deepEqual(tab.foreign, [])
       assert.deepEqual(tab.errors, [])
     } catch (err) {
