@@ -296,6 +296,7 @@ describe('web console', { skip }, () => {
         () => document.querySelector('[data-testid=backlog-measures]')?.textContent === '10',
       )
       assert.equal(await tab.page.getByTestId('backlog-metrics').textContent(), '10')
+      assert.equal(await tab.page.getByTestId('backlog-per-metric').locator('tbody tr').count(), 10)
       await tab.page.locator('.chart-plot').waitFor()
 
       // A metricd on the same data directory processes the backlog; the page sees it drain.
@@ -306,6 +307,7 @@ describe('web console', { skip }, () => {
         { timeout: 30_000 },
       )
       assert.equal(await measures.textContent(), '0')
+      await tab.page.getByText('Nothing waiting.').waitFor()
       await tab.page
         .getByRole('cell', { name: 'now' })
         .or(tab.page.getByRole('cell', { name: /s ago/ }))
