@@ -120,6 +120,8 @@ export function keystoneOverrides(authUrl = KEYSTONE_URL, extra: readonly string
  */
 export class KeystoneRelay {
   connections = 0
+  /** Of those, token validations (`GET /v3/auth/tokens`; service authentications are POSTs). */
+  validations = 0
   readonly #server: net.Server
   readonly #sockets = new Set<net.Socket>()
   #open = true
@@ -136,6 +138,10 @@ export class KeystoneRelay {
         return
       }
       relay.connections++
+      const counting = relay
+      client.once('data', (d: Buffer) => {
+        if (d.subarray(0, 4).toString('latin1') === 'GET ') counting.validations++
+      })
       const sockets = relay.#sockets
       const upstream = net.connect(Number(target.port || 80), target.hostname)
       for (const s of [client, upstream]) {
