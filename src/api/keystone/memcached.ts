@@ -35,6 +35,11 @@ export function tokenCacheKey(token: string): string {
   return `tokens/${createHash('sha256').update(token, 'utf8').digest('hex')}`
 }
 
+/** python-memcached's `cmemcache_hash` modulo the number of servers (its `_get_server`). */
+export function serverIndex(key: string, servers: number): number {
+  return ((crc32(Buffer.from(key, 'utf8')) >>> 16) & 0x7fff || 1) % servers
+}
+
 export class MemcachedTokenStore {
   readonly #servers: Server[]
   readonly #options: MemcachedOptions
@@ -77,11 +82,10 @@ export class MemcachedTokenStore {
     })
   }
 
-  /** python-memcached's `cmemcache_hash`, modulo the servers; undefined when it is dead. */
+  /** The server of `key` (serverIndex); undefined when it is dead. */
   #serverOf(key: string): Server | undefined {
     if (this.#servers.length === 0) return undefined
-    const hash = (crc32(Buffer.from(key, 'utf8')) >>> 16) & 0x7fff || 1
-    const server = this.#servers[hash % this.#servers.length]
+    const server = this.#servers[serverIndex(key, this.#servers.length)]
     return server.deadUntilMs > Date.now() ? undefined : server
   }
 
