@@ -36,9 +36,6 @@ export const NOT_APPLICABLE: Record<string, string> = {
   'ResourceTest.test_get_res_named_metric_measure_aggregated_policies_invalid': MASTER,
   // `details=awesome`: "invalid truth value" (4.4.2) / "Unrecognized value …" (master)
   'ResourceTest.test_list_resources_with_bad_details': MASTER,
-  // Not about authentication: DELETE on …/metric/<name>/measures is a 405 (the route has GET
-  // and POST) where pecan answers 404 (docs/compatibility.md).
-  'ResourceTest.test_delete_resource_named_metric': 'DELETE on measures: 405, upstream 404',
 }
 
 describe("upstream's test_rest.py, keystone scenario, real tokens", { skip }, () => {
