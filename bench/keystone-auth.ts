@@ -48,9 +48,10 @@ async function startApi(overrides: string[]): Promise<{ proc: ChildProcess; port
   const dir = mkdtempSync(join(tmpdir(), 'gnocchi-bench-ks-'))
   const port = await freePort()
   const conf = join(dir, 'gnocchi.conf')
+  // One process (`workers = 1`): with workers, /proc/<pid>/stat would count the primary only.
   writeFileSync(
     conf,
-    `[storage]\nfile_basepath = ${dir}\n[api]\nhost = 127.0.0.1\nport = ${port}\nembedded_metricd = false\n`,
+    `[storage]\nfile_basepath = ${dir}\n[api]\nhost = 127.0.0.1\nport = ${port}\nworkers = 1\nembedded_metricd = false\n`,
   )
   const args = ['--config-file', conf, ...overrides.flatMap((o) => ['--set', o])]
   const proc = spawn(join(ROOT, 'bin', 'gnocchi-api'), args, { stdio: ['ignore', 'ignore', 'inherit'] })
