@@ -125,7 +125,7 @@ describe('memcached_servers: validations shared by workers and with keystonemidd
       ...overrides.flatMap((o) => ['--set', o]),
     ])
     api.start()
-    await waitReady(port, api)
+    await waitReady(port, api, 1200) // two workers on a loaded machine
   })
   after(async () => {
     await api?.kill('SIGTERM')

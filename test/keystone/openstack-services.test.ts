@@ -88,7 +88,18 @@ describe('Ceilometer publisher and Aodh evaluators with Keystone tokens', { skip
   let server: TestServer
   let admin: IssuedToken
   let alice: IssuedToken
-  const get = async (path: string, token: IssuedToken) => {
+  /** The test Keystone's tokens live 20 s, less than a loaded run of the services. */
+  const fresh = async (t: IssuedToken): Promise<IssuedToken> => {
+    if (t.expiresAtMs - Date.now() > 5000) return t
+    const [user, project] =
+      t === admin ? ['admin', 'admin'] : t === alice ? ['alice', 'project-a'] : ['bob', 'project-b']
+    const renewed = await issueToken(user, { project })
+    if (t === admin) admin = renewed
+    if (t === alice) alice = renewed
+    return renewed
+  }
+  const get = async (path: string, t: IssuedToken) => {
+    const token = await fresh(t)
     const res = await request(server, 'GET', path, { auth: null, headers: { 'x-auth-token': token.token } })
     return { status: res.status, body: res.status < 300 ? JSON.parse(res.text) : res.text }
   }
