@@ -14,6 +14,8 @@ DEB_PACKAGES=(
   python3-gabbi python3-yaml                             # conformance harness
   python3-gnocchi python3-lz4 python3-redis python3-tooz # upstream: differential, golden, mixed deployment
   python3-gnocchiclient                                  # the `gnocchi` CLI against our server
+  python3-ceilometer python3-aodh                        # Ceilometer's publisher, Aodh's evaluators (keystone mode)
+  python3-webtest python3-testscenarios python3-keystonemiddleware # upstream's test_rest.py (keystone mode)
   prometheus                                             # a real remote-write client
   keystone uwsgi uwsgi-plugin-python3 python3-keystoneclient python3-openstackclient memcached # auth_mode = keystone
   postgresql postgresql-client mariadb-server mariadb-client redis-server redis-tools

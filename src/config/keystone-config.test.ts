@@ -44,6 +44,8 @@ test('[keystone_authtoken] as an upstream deployment writes it', () => {
     assert.equal(k.serviceTokenRolesRequired, true)
     assert.equal(k.tokenCacheTime, 60)
     assert.equal(k.delayAuthDecision, false)
+    assert.deepEqual(k.memcachedServers, ['127.0.0.1:11211'])
+    assert.equal(k.memcacheSecurityStrategy, 'None')
     assert.equal(c.osloPolicy.policyFile, join(dir, 'my-policy.json'), 'beside the config file')
     assert.deepEqual(c.osloPolicy.policyDirs, [join(dir, 'policy.d')])
   } finally {

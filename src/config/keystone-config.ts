@@ -46,6 +46,10 @@ export function keystoneAuthConfig(o: Options): KeystoneAuthConfig {
     insecure: o.bool(s, 'insecure', false),
     delayAuthDecision: o.bool(s, 'delay_auth_decision', false),
     httpTimeoutS: o.float(s, 'http_connect_timeout', 10),
+    memcachedServers: o.list(s, 'memcached_servers', []),
+    memcacheSecurityStrategy: o.str(s, 'memcache_security_strategy', 'None'),
+    memcacheSocketTimeoutS: o.float(s, 'memcache_pool_socket_timeout', 3),
+    memcacheDeadRetryS: o.float(s, 'memcache_pool_dead_retry', 300),
   }
 }
 

@@ -3,8 +3,12 @@
  * developer's machine when it is down, and fail with CI set), tokens of the seeded users, and
  * the `[keystone_authtoken]` overrides of a gnocchi-api that validates them.
  */
+import { execFile } from 'node:child_process'
 import net from 'node:net'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { requireService } from '../../src/testing/require-tool.ts'
+import { ROOT } from './processes.ts'
 
 export const KEYSTONE_URL = process.env.GNOCCHI_TEST_KEYSTONE_URL ?? 'http://127.0.0.1:5000'
 /** The seeded service user of the tests (seed.py). */
@@ -40,7 +44,12 @@ export interface IssuedToken {
 }
 
 /** A token of a seeded user (password = user name, except the service user's). */
-export async function issueToken(user: string, scope: Scope, password = user): Promise<IssuedToken> {
+export async function issueToken(
+  user: string,
+  scope: Scope,
+  password = user,
+  keystoneUrl = KEYSTONE_URL,
+): Promise<IssuedToken> {
   const scopeJson =
     scope === 'unscoped'
       ? undefined
@@ -49,7 +58,7 @@ export async function issueToken(user: string, scope: Scope, password = user): P
         : 'project' in scope
           ? { project: { name: scope.project, domain: { id: 'default' } } }
           : { domain: { id: scope.domain } }
-  const res = await fetch(`${KEYSTONE_URL}/v3/auth/tokens?nocatalog`, {
+  const res = await fetch(`${keystoneUrl}/v3/auth/tokens?nocatalog`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -111,6 +120,8 @@ export function keystoneOverrides(authUrl = KEYSTONE_URL, extra: readonly string
  */
 export class KeystoneRelay {
   connections = 0
+  /** Of those, token validations (`GET /v3/auth/tokens`; service authentications are POSTs). */
+  validations = 0
   readonly #server: net.Server
   readonly #sockets = new Set<net.Socket>()
   #open = true
@@ -127,6 +138,10 @@ export class KeystoneRelay {
         return
       }
       relay.connections++
+      const counting = relay
+      client.once('data', (d: Buffer) => {
+        if (d.subarray(0, 4).toString('latin1') === 'GET ') counting.validations++
+      })
       const sockets = relay.#sockets
       const upstream = net.connect(Number(target.port || 80), target.hostname)
       for (const s of [client, upstream]) {
@@ -167,5 +182,39 @@ export class KeystoneRelay {
   async close(): Promise<void> {
     this.cut()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+  }
+}
+
+const SERVICE_SCRIPTS = join(ROOT, 'scripts', 'services', 'keystone')
+const run = promisify(execFile)
+
+/**
+ * A Keystone of its own (scripts/services/keystone with another port and state directory),
+ * for a test that stops and starts it: the shared one on 5000 serves the other tests. Its
+ * state stays in `/tmp/gnocchi-ts-keystone-<port>` between runs (the first start, with
+ * `keystone-manage bootstrap` and seed.py, takes ~30 s; later ones ~3 s). Its catalog may
+ * name an older port: point gnocchi-api at `url` with `keystoneOverrides(url)`, which does not
+ * follow the catalog.
+ */
+export class PrivateKeystone {
+  readonly url: string
+  readonly #env: NodeJS.ProcessEnv
+
+  constructor(port: number, tokenExpirationS = 600) {
+    this.url = `http://127.0.0.1:${port}`
+    this.#env = {
+      ...process.env,
+      KEYSTONE_PORT: String(port),
+      KEYSTONE_DIR: `/tmp/gnocchi-ts-keystone-${port}`,
+      KEYSTONE_TOKEN_EXPIRATION: String(tokenExpirationS),
+    }
+  }
+
+  async start(): Promise<void> {
+    await run('bash', [join(SERVICE_SCRIPTS, 'start.sh')], { env: this.#env, timeout: 180_000 })
+  }
+
+  async stop(): Promise<void> {
+    await run('bash', [join(SERVICE_SCRIPTS, 'stop.sh')], { env: this.#env, timeout: 30_000 })
   }
 }

@@ -160,7 +160,7 @@ describe('JSON filter (upstream voluptuous schema)', () => {
       reason({ in: { id: [] } }),
       "length of value must be at least 1 for dictionary value @ data['in']['id']",
     )
-    assert.equal(reason({ wrongoperator: {} }), "not a valid value @ data['wrongoperator']")
+    assert.equal(reason({ wrongoperator: {} }), "extra keys not allowed @ data['wrongoperator']")
     assert.equal(reason({ '=': {}, '<': {} }), 'length of value must be at most 1')
     assert.equal(
       reason({ '=': { a: 1, b: 2 } }),

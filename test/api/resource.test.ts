@@ -157,6 +157,10 @@ describe('resources', () => {
     assertStatus(r, 200)
     assert.equal(r.headers.get('etag'), etag)
     assertStatus(await call('GET', '/v1/resource/generic/web-1', { headers: { 'if-match': '"fake"' } }), 412)
+    // webob takes a value without quoted etags whole (upstream's test_rest.py sends them so).
+    const bare = etag.slice(1, -1)
+    assertStatus(await call('GET', '/v1/resource/generic/web-1', { headers: { 'if-match': bare } }), 200)
+    assertStatus(await call('GET', '/v1/resource/generic/web-1', { headers: { 'if-match': 'fake' } }), 412)
     assertStatus(await call('GET', '/v1/resource/generic/web-1', { headers: { 'if-none-match': etag } }), 304)
     assertStatus(await call('GET', '/v1/resource/generic/web-1', { headers: { 'if-none-match': '*' } }), 304)
     assertStatus(
@@ -336,7 +340,7 @@ describe('bad input is a 4xx, never a 500', () => {
       '/v1/search/resource/generic',
       { body: { wrongoperator: { a: 1 } } },
       400,
-      /not a valid value @ data\['wrongoperator'\]/,
+      /extra keys not allowed @ data\['wrongoperator'\]/,
     ],
     ['POST', '/v1/search/resource/generic?filter=id%20%3D%3D%20x', {}, 400, /Invalid filter: Expected/],
     ['POST', '/v1/search/resource/generic', { raw: '[1]' }, 400, /expected a dictionary/],

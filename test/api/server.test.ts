@@ -3,6 +3,7 @@
  * gets upstream's 4xx, never a 500) and a seeded fuzz of bodies and query strings.
  */
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { mulberry32 } from '../../src/testing/prng.ts'
 import {
@@ -81,6 +82,31 @@ describe('happy paths', () => {
       r.text,
       '[["2015-03-06T14:33:00+00:00", 60.0, 43.1], ["2015-03-06T14:34:00+00:00", 60.0, 12.0]]',
     )
+  })
+
+  test("a metric attached by resource_id needs 'update resource' on it, as upstream", async () => {
+    const id = randomUUID() // a name would map to another UUID for another creator
+    assert.equal((await call('POST', '/v1/resource/generic', { body: { id } })).status, 201)
+    const body = { name: 'cpu', resource_id: id, archive_policy_name: 'ap1' }
+    const denied = await call('POST', '/v1/metric', { body, auth: FOOBAR })
+    assert.equal(denied.status, 403, denied.text)
+    const missing = await call('POST', '/v1/metric', { body: { ...body, resource_id: 'nope' } })
+    assert.equal(missing.status, 404, missing.text)
+    assert.match(missing.text, /Resource [0-9a-f-]+ does not exist/)
+    const created = await call('POST', '/v1/metric', { body })
+    assert.equal(created.status, 201)
+    // Measures cannot be deleted: upstream's pecan answers 404 after looking the metric up.
+    const accept = { accept: '*/*' }
+    for (const path of [
+      `/v1/metric/${(json(created) as { id: string }).id}/measures`,
+      `/v1/resource/generic/${id}/metric/cpu/measures`,
+    ]) {
+      const r = await call('DELETE', path, { headers: accept })
+      assert.equal(r.status, 404, path)
+      assert.match(r.text, /The resource could not be found/)
+    }
+    const gone = await call('DELETE', `/v1/resource/generic/${id}/metric/nope/measures`, { headers: accept })
+    assert.match(gone.text, /Metric nope does not exist/)
   })
 
   test('concurrent large bodies (pooled receive buffers) never mix', async () => {

@@ -7,7 +7,8 @@
  * In `keystone` mode the same table runs with real tokens of the test Keystone
  * (scripts/services/keystone) for all five callers: alice (member of project-a, the owner),
  * bob (project-b), admin, demo (member of R's project) and carol (reader of project-a, the
- * creator's project).
+ * creator's project); then every row and listing with no token, a garbage, an expired and a
+ * revoked token: 401 with WWW-Authenticate, and nothing changed.
  */
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
@@ -19,7 +20,14 @@ import { type Credentials, flattenTarget, PolicyEnforcer, type PolicyTarget } fr
 import { isLoopbackHost, startApi } from '../../src/cli/app.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger } from '../../src/log/logger.ts'
-import { type IssuedToken, issueToken, keystoneOverrides, keystoneReachable } from '../_support/keystone.ts'
+import {
+  type IssuedToken,
+  issueToken,
+  KEYSTONE_URL,
+  keystoneOverrides,
+  keystoneReachable,
+  revokeToken,
+} from '../_support/keystone.ts'
 import { request, startTestServer, type TestServer } from '../api/_harness.ts'
 import {
   ACCESS_TABLE,
@@ -159,8 +167,16 @@ for (const { mode, filtered } of SETUPS) {
   describe(title, { skip: keystone && !keystoneUp ? 'Keystone unreachable' : false }, () => {
     let server: TestServer
     let base: Fixture
+    /** Issued first and used last, so that its 20 s have passed by then. */
+    let expiring: IssuedToken | undefined
+    let revoked: IssuedToken | undefined
     before(async () => {
-      if (keystone) projectOfR = (await tokenOf('demo')).projectId ?? ''
+      if (keystone) {
+        expiring = await issueToken('alice', { project: 'project-a' })
+        revoked = await issueToken('alice', { project: 'project-a' })
+        await revokeToken(revoked.token)
+        projectOfR = (await tokenOf('demo')).projectId ?? ''
+      }
       server = EXTERNAL
         ? ({ url: EXTERNAL, stop: async () => {} } as TestServer)
         : await startTestServer({
@@ -230,6 +246,38 @@ for (const { mode, filtered } of SETUPS) {
         }
       })
     }
+
+    if (keystone)
+      test('no, garbage, expired and revoked tokens: 401 on every row, nothing changed', async () => {
+        const wait = (expiring?.expiresAtMs ?? 0) - Date.now() + 1100
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+        const bad: Record<string, Record<string, string>> = {
+          'no token': {},
+          garbage: { 'x-auth-token': 'gAAAAABgarbage' },
+          expired: { 'x-auth-token': expiring?.token ?? '' },
+          revoked: { 'x-auth-token': revoked?.token ?? '' },
+        }
+        const rows = [
+          ...ACCESS_TABLE.map((row) => ({
+            ...row,
+            path: row.path({ ...base, unique: 'bad' }),
+            body: row.body,
+          })),
+          ...LISTINGS.map((row) => ({ ...row, contentType: undefined, body: () => row.body })),
+        ]
+        for (const row of rows)
+          for (const [name, headers] of Object.entries(bad)) {
+            const h: Record<string, string> = { ...headers, accept: '*/*' }
+            if (row.contentType) h['content-type'] = row.contentType
+            const body = row.body?.({ ...base, unique: 'bad' }) ?? undefined
+            const res = await request(server, row.method, row.path, { auth: null, headers: h, body })
+            const what = `${name} ${row.method} ${row.path}: ${res.status} ${res.text.slice(0, 200)}`
+            assert.equal(res.status, 401, what)
+            assert.equal(res.headers.get('www-authenticate'), `Keystone uri="${KEYSTONE_URL}"`, what)
+          }
+        for (const path of [`/v1/resource/generic/${base.resourceId}`, `/v1/metric/${base.metricId}`])
+          await expectStatus(call(server, mode, 'admin', 'GET', path), 200, `${path} still there`)
+      })
 
     if (filtered && !keystone)
       test('listing with a creator filter of someone else finds nothing for a non-admin', async () => {

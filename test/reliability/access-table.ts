@@ -97,6 +97,15 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
     allowed: OWNERS,
   },
   {
+    name: 'create metric on resource',
+    method: 'POST',
+    path: () => '/v1/metric',
+    body: (f) => ({ archive_policy_name: 'matrix', name: `m-${f.unique}`, resource_id: f.resourceId }),
+    rule: 'update resource',
+    target: 'resource',
+    allowed: OWNERS,
+  },
+  {
     name: 'delete resource',
     method: 'DELETE',
     path: R,

@@ -193,7 +193,7 @@ class Validator {
         return asDictValue(e, keyPath)
       }
     }
-    throw new Invalid('not a valid value', keyPath)
+    throw new Invalid('extra keys not allowed', keyPath)
   }
 }
 

@@ -18,11 +18,13 @@ import {
   InvalidTokenError,
   KeystoneClient,
   KeystoneUnavailableError,
+  parseToken,
   type ServiceToken,
   ServiceTokenRejectedError,
   type TokenBody,
   unversionedUrl,
 } from './keystone-client.ts'
+import { MemcachedTokenStore, tokenCacheKey } from './memcached.ts'
 import type { KeystoneAuthConfig } from './options.ts'
 import { TokenCache } from './token-cache.ts'
 
@@ -50,6 +52,12 @@ export const KEYSTONE_RETRY_AFTER_S = 5
 /** Longer tokens are refused without asking Keystone (Fernet tokens are ~200 bytes, JWS ~1 KiB). */
 const MAX_TOKEN_LENGTH = 16 * 1024
 const UNAVAILABLE_LOG_INTERVAL_MS = 10_000
+/**
+ * With memcached, how long a process reuses a validation on its own before asking memcached
+ * again: revocation then bites within `token_cache_time` + this on every worker, as with
+ * keystonemiddleware (which asks memcached on every request), at a fraction of the cost.
+ */
+const LOCAL_TTL_WITH_MEMCACHED_S = 10
 
 /** 503 with Retry-After (error catalog). */
 export function keystoneUnavailable(): AuthServiceUnavailableError {
@@ -84,6 +92,9 @@ export class KeystoneAuth {
   readonly #log: Logger
   readonly #cache: TokenCache<KeystoneIdentity>
   readonly #serviceRoles: ReadonlySet<string>
+  /** keystonemiddleware's memcached cache, shared by workers, hosts and upstream's processes. */
+  readonly #shared: MemcachedTokenStore | undefined
+  #lastMemcachedLogMs = Number.NEGATIVE_INFINITY
   #service: { token: ServiceToken; renewAtMs: number } | undefined
   #serviceFetch: Promise<ServiceToken> | undefined
   #lastUnavailableLogMs = Number.NEGATIVE_INFINITY
@@ -92,7 +103,16 @@ export class KeystoneAuth {
     this.#config = config
     this.#client = client
     this.#log = log
-    this.#cache = new TokenCache({ ttlMs: config.tokenCacheTime * 1000, maxEntries: config.tokenCacheSize })
+    this.#shared = sharedStore(config, log, (server, reason) => {
+      const now = Date.now()
+      if (now - this.#lastMemcachedLogMs < UNAVAILABLE_LOG_INTERVAL_MS) return
+      this.#lastMemcachedLogMs = now
+      log.warn('memcached unavailable: validating tokens with Keystone', { server, reason })
+    })
+    const localS = this.#shared
+      ? Math.min(config.tokenCacheTime, LOCAL_TTL_WITH_MEMCACHED_S)
+      : config.tokenCacheTime
+    this.#cache = new TokenCache({ ttlMs: localS * 1000, maxEntries: config.tokenCacheSize })
     this.#serviceRoles = new Set(config.serviceTokenRoles.map((r) => r.toLowerCase()))
     this.wwwAuthenticate = `Keystone uri="${config.wwwAuthenticateUri ?? unversionedUrl(config.authUrl)}"`
   }
@@ -139,6 +159,13 @@ export class KeystoneAuth {
   }
 
   async #validate(token: string, allowExpired: boolean): Promise<KeystoneIdentity> {
+    const key = this.#shared ? tokenCacheKey(token) : ''
+    if (this.#shared) {
+      const value = await this.#shared.get(key)
+      const shared = value && parseToken(value)
+      const identity = shared ? identityOf(shared) : undefined
+      if (identity) return identity
+    }
     let service = await this.#serviceToken(undefined)
     let body: TokenBody
     try {
@@ -150,6 +177,8 @@ export class KeystoneAuth {
     }
     const identity = identityOf(body)
     if (identity === undefined) throw new InvalidTokenError('token without user or expiry')
+    if (this.#shared && this.#config.tokenCacheTime > 0)
+      void this.#shared.set(key, Buffer.from(JSON.stringify({ token: body })), this.#config.tokenCacheTime)
     return identity
   }
 
@@ -185,6 +214,33 @@ export class KeystoneAuth {
     this.#lastUnavailableLogMs = now
     this.#log.error('Unable to validate token: Keystone unavailable', { reason: e.message })
   }
+}
+
+/**
+ * The memcached store of `memcached_servers`, when usable: keystonemiddleware's MAC and
+ * ENCRYPT strategies are not implemented, so with one of them validations stay in the
+ * process (said once at startup) rather than being read unauthenticated.
+ */
+function sharedStore(
+  config: KeystoneAuthConfig,
+  log: Logger,
+  onDead: (server: string, reason: string) => void,
+): MemcachedTokenStore | undefined {
+  const servers = config.memcachedServers
+  if (servers.length === 0 || config.tokenCacheTime <= 0) return undefined
+  if (config.memcacheSecurityStrategy.toLowerCase() !== 'none') {
+    log.warn('memcache_security_strategy is not supported: token validations are cached in each process', {
+      memcacheSecurityStrategy: config.memcacheSecurityStrategy,
+    })
+    return undefined
+  }
+  log.info('token validations shared on memcached', { servers })
+  return new MemcachedTokenStore({
+    servers,
+    socketTimeoutMs: config.memcacheSocketTimeoutS * 1000,
+    deadRetryMs: config.memcacheDeadRetryS * 1000,
+    onDead,
+  })
 }
 
 function tokenHeader(v: string | string[] | undefined): string | undefined {

@@ -198,7 +198,8 @@ export class ServiceTokenRejectedError extends KeystoneUnavailableError {
   override name = 'ServiceTokenRejectedError'
 }
 
-function parseToken(body: Buffer): TokenBody | undefined {
+/** The `token` of a validation's JSON body (Keystone's, or keystonemiddleware's cache value). */
+export function parseToken(body: Buffer): TokenBody | undefined {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as { token?: unknown }
     return parsed && typeof parsed.token === 'object' && parsed.token !== null

@@ -1,6 +1,7 @@
 /**
  * `[keystone_authtoken]` as keystonemiddleware reads it (a section copied from an upstream
- * deployment works unchanged; options we do not need, such as `memcache_*`, are ignored).
+ * deployment works unchanged; options we do not need, such as `memcache_pool_maxsize`, are
+ * ignored).
  * Parsed by src/config/keystone-config.ts.
  */
 export interface KeystoneAuthConfig {
@@ -31,4 +32,11 @@ export interface KeystoneAuthConfig {
   readonly delayAuthDecision: boolean
   /** Seconds before a request to Keystone is given up (`http_connect_timeout`, default 10). */
   readonly httpTimeoutS: number
+  /** `host:port` of the memcached servers validations are shared on (none: this process only). */
+  readonly memcachedServers: readonly string[]
+  /** keystonemiddleware's `memcache_security_strategy` (`None`, `MAC`, `ENCRYPT`). */
+  readonly memcacheSecurityStrategy: string
+  /** `memcache_pool_socket_timeout` (default 3 s) and `memcache_pool_dead_retry` (300 s). */
+  readonly memcacheSocketTimeoutS: number
+  readonly memcacheDeadRetryS: number
 }

@@ -176,12 +176,15 @@ export function requestFilter(ctx: RequestContext, rt: ResourceType): Filter | u
 
 const ETAG_RE = /(?:^|\s)(W\/)?"((?:\\"|[^"])+)"/g
 
-/** webob `ETagMatcher.parse`: `*` → any; else the quoted etags (weak ones only if !strong). */
+/**
+ * webob `ETagMatcher.parse`: `*` → any; else the quoted etags (weak ones only if !strong);
+ * a value without any quoted etag is taken whole (`If-Match: <hex>`, as upstream's tests send).
+ */
 function parseEtags(value: string, strong: boolean): '*' | string[] {
   if (value === '*') return '*'
-  const out: string[] = []
-  for (const m of value.matchAll(ETAG_RE)) if (!strong || !m[1]) out.push(m[2])
-  return out
+  const matches = [...value.matchAll(ETAG_RE)]
+  if (matches.length === 0) return value === '' ? [] : [value]
+  return matches.filter((m) => !strong || !m[1]).map((m) => m[2])
 }
 
 function header(ctx: RequestContext, name: string): string | undefined {

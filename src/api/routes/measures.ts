@@ -10,6 +10,7 @@ import {
   GranularityMissingError,
   InvalidResampleError,
   ResampleWithoutGranularityError,
+  RouteNotFoundError,
 } from '../../domain/request-errors.ts'
 import type { Resource } from '../../domain/resource.ts'
 import { decodeBundle } from '../../incoming/bundle.ts'
@@ -131,9 +132,18 @@ export function encodeMeasures(
   return encodeMeasureList(results)
 }
 
+/**
+ * Upstream's pecan looks the metric up, then finds no delete handler for its measures: 404
+ * ("Metric … does not exist" first when there is no such metric), not a 405.
+ */
+export function measuresCannotBeDeleted(_metric: Metric): never {
+  throw new RouteNotFoundError()
+}
+
 export const measuresRoutes = [
   route('/v1/metric/:id/measures', {
     GET: async (ctx) => getMeasures(ctx, await lookupMetric(ctx, ctx.params.id)),
     POST: async (ctx) => postMeasures(ctx, await lookupMetric(ctx, ctx.params.id)),
+    DELETE: async (ctx) => measuresCannotBeDeleted(await lookupMetric(ctx, ctx.params.id)),
   }),
 ]

@@ -21,12 +21,13 @@ import { ArchivePolicyRuleMatcher, fnmatchToRegExp } from '../../ingest/archive-
 import { jsonReply, NO_CONTENT, type RequestContext } from '../context.ts'
 import { hostUrlPath, paginationOptions } from '../pagination.ts'
 import { pyUrlencode } from '../proxy-headers.ts'
-import { resourceJson } from '../resource-json.ts'
+import { resourceJson, resourcePolicyTarget } from '../resource-json.ts'
 import { route } from '../router.ts'
 import { createdMetricJson, detailedMetricJson, listedMetricJson } from '../serializers.ts'
 import { all, Invalid, length, object, str, type Validator, validate } from '../validation.ts'
 import { enforce, enforceMetric, locationHeader, readJson } from './_common.ts'
 import { metricPolicyVisibility } from './_policy-filter.ts'
+import { noSuchResource } from './_resource-common.ts'
 
 export { fnmatchToRegExp }
 
@@ -196,6 +197,11 @@ export const metricRoutes = [
           throw new MetricWithoutNameError()
         }
         ;[originalResourceId, resourceId] = def.resource_id
+        // Upstream: attaching a metric to a resource is updating it (else another project
+        // could hang metrics on a resource it may not touch).
+        const resource = await ctx.deps.indexer.getResource('generic', resourceId)
+        if (!resource) throw noSuchResource(resourceId)
+        enforce(ctx, 'update resource', resourcePolicyTarget(resource))
       }
       enforce(ctx, 'create metric', {
         creator,

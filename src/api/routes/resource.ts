@@ -42,7 +42,7 @@ import {
   resourceListReply,
   resourceSorts,
 } from './_resource-common.ts'
-import { getMeasures, postMeasures } from './measures.ts'
+import { getMeasures, measuresCannotBeDeleted, postMeasures } from './measures.ts'
 import { ArchivePolicyCache } from './metric.ts'
 
 /** A validated resource body (create or patch). */
@@ -390,5 +390,6 @@ export const resourceRoutes = [
       const { metric, resource } = await lookupNamedMetric(ctx)
       return postMeasures(ctx, metric, resource ?? null)
     },
+    DELETE: async (ctx) => measuresCannotBeDeleted((await lookupNamedMetric(ctx)).metric),
   }),
 ]
