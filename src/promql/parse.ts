@@ -201,6 +201,29 @@ class Converter {
 
   binary(n: SyntaxNode): Expr {
     const parts = kids(n)
+    // lezer reads `-2` as one literal, so `-2 ^ 2` would be (-2)^2; PromQL's unary minus
+    // binds looser than `^`: -(2^2).
+    if (
+      parts[1]?.name === 'Pow' &&
+      parts[0].name === 'NumberDurationLiteral' &&
+      this.text(parts[0]).startsWith('-')
+    ) {
+      const lit = parseNumberLiteral(this.text(parts[0]).slice(1))
+      const pow = this.expr(parts[parts.length - 1])
+      if (lit !== undefined && pow.kind === 'number') return { kind: 'number', value: -(lit ** pow.value) }
+      if (lit !== undefined)
+        return {
+          kind: 'neg',
+          expr: {
+            kind: 'binary',
+            op: '^',
+            lhs: { kind: 'number', value: lit },
+            rhs: pow,
+            returnBool: false,
+            matching: null,
+          },
+        }
+    }
     const lhs = this.expr(parts[0])
     const rhs = this.expr(parts[parts.length - 1])
     const opNode = parts[1]

@@ -173,10 +173,14 @@ describe('promtool: ours vs Prometheus 2.42 on the same samples', { skip, timeou
     ])
   }
 
-  for (const step of ['60s', '300s']) {
-    test(`query range, step ${step}: ${RANGE_QUERIES.length} queries`, async () => {
+  // Every query at the samples' own interval; a sample of them at a step of 5 samples.
+  for (const [step, queries] of [
+    ['60s', RANGE_QUERIES],
+    ['300s', RANGE_QUERIES.filter((_, i) => i % 4 === 0)],
+  ] as const) {
+    test(`query range, step ${step}: ${queries.length} queries`, async () => {
       const failures: string[] = []
-      const queue = [...RANGE_QUERIES]
+      const queue = [...queries]
       const worker = async () => {
         for (let q = queue.shift(); q !== undefined; q = queue.shift()) {
           const [ours, theirs] = await both(
