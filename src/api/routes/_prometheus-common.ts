@@ -1,5 +1,6 @@
 /** Shared by the Prometheus API routes: the success envelope, form parameters, the query source. */
 import { GnocchiQuerySource } from '../../promql/gnocchi-source.ts'
+import { DEFAULT_AGGREGATES_MAX_POINTS } from '../aggregates-reader.ts'
 import { mimeType } from '../content-negotiation.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { flattenTarget, type PolicyTarget } from '../policy.ts'
@@ -40,6 +41,6 @@ export function querySource(ctx: RequestContext): GnocchiQuerySource {
         ) as PolicyTarget,
         creds,
       ),
-    maxSamples: ctx.deps.config.aggregatesMaxPoints,
+    maxSamples: ctx.deps.config.aggregatesMaxPoints ?? DEFAULT_AGGREGATES_MAX_POINTS,
   })
 }
