@@ -41,6 +41,8 @@ test('valid expressions and their types', () => {
   f('label_join(foo, "d", ",", "a", "b", "c")', 'vector')
   f('round(foo)', 'vector')
   f('hour()', 'vector')
+  f(`x{h=~"${Array.from({ length: 5000 }, (_, i) => `h${i}`).join('|')}"}`, 'vector')
+  f('x{a="b + c (d) or e"}', 'vector')
 })
 
 test('constant folding and precedence', () => {
@@ -99,6 +101,10 @@ test('errors, with Prometheus positions and wording', () => {
   f('histogram_quantile(0.9, foo)', /unsupported PromQL feature: histograms/)
   f('count_values("v", foo)', 'unsupported PromQL feature: aggregation count_values')
   f('foo\n  + ', /^2:5: parse error: unexpected end of input$/)
+  // Refused before lezer runs (its error recovery is slow on these, docs/promql.md).
+  f(`${'('.repeat(300)}1${')'.repeat(300)}`, 'query is nested more than 256 levels deep')
+  f(`a${' + a'.repeat(600)}`, 'query has more than 500 operators')
+  f(`a${' or a'.repeat(600)}`, 'query has more than 500 operators')
 })
 
 test('sample values are written as Go writes them', () => {

@@ -71,19 +71,65 @@ function kids(node: SyntaxNode): SyntaxNode[] {
   return out
 }
 
-function firstError(node: SyntaxNode): SyntaxNode | undefined {
-  if (node.type.isError) return node
-  for (let c = node.firstChild; c; c = c.nextSibling) {
-    const e = firstError(c)
-    if (e) return e
+/** The first error node, found iteratively (a deeply nested query must not exhaust the stack). */
+function firstError(tree: ReturnType<typeof parser.parse>): { from: number; to: number } | undefined {
+  let found: { from: number; to: number } | undefined
+  tree.iterate({
+    enter(n) {
+      if (found) return false
+      if (n.type.isError) {
+        found = { from: n.from, to: n.to }
+        return false
+      }
+      return undefined
+    },
+  })
+  return found
+}
+
+/** Deeper trees are refused: evaluation recurses once per level. */
+export const MAX_NESTING = 256
+
+/** Longest query accepted (bytes of UTF-16); Prometheus has no limit, lezer's cost grows with it. */
+export const MAX_QUERY_LENGTH = 256 * 1024
+/** Most operators outside string literals: lezer refuses longer chains (~650) and slows down first. */
+export const MAX_OPERATORS = 500
+
+/**
+ * A linear pre-scan outside string literals: bracket depth and operator count. lezer's error
+ * recovery is superlinear on deep nesting (16 KB of `(` took 1.2 s, docs/promql.md), so such
+ * queries are refused before it runs.
+ */
+const WORD_OPERATORS: ReadonlySet<string> = new Set(['and', 'or', 'unless', 'atan2'])
+
+function prescan(query: string): void {
+  if (query.length > MAX_QUERY_LENGTH) throw badData(`query is longer than ${MAX_QUERY_LENGTH} characters`)
+  let depth = 0
+  let operators = 0
+  for (let i = 0; i < query.length; i++) {
+    const c = query[i]
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < query.length && query[i] !== c; i++) if (query[i] === '\\' && c !== '`') i++
+    } else if (c === '(' || c === '[' || c === '{') {
+      if (++depth > MAX_NESTING) throw badData(`query is nested more than ${MAX_NESTING} levels deep`)
+    } else if (c === ')' || c === ']' || c === '}') depth--
+    else if ('+-*/%^<>=!'.includes(c)) operators++
+    else if (/[a-z]/i.test(c) && (i === 0 || !/\w/.test(query[i - 1]))) {
+      let j = i
+      while (j < query.length && /\w/.test(query[j])) j++
+      if (WORD_OPERATORS.has(query.slice(i, j))) operators++
+      i = j - 1
+    }
+    if (operators > MAX_OPERATORS) throw badData(`query has more than ${MAX_OPERATORS} operators`)
   }
-  return undefined
 }
 
 /** Parses and type-checks a query; throws PromQLError (`bad_data`). */
 export function parsePromQL(query: string): Expr {
-  const top = parser.parse(query).topNode
-  const err = firstError(top)
+  prescan(query)
+  const tree = parser.parse(query)
+  const top = tree.topNode
+  const err = firstError(tree)
   if (err) {
     const text = query.slice(err.from, Math.max(err.to, err.from + 1)).trim()
     throw parseError(
@@ -99,6 +145,7 @@ export function parsePromQL(query: string): Expr {
 
 class Converter {
   readonly #src: string
+  #depth = 0
   constructor(src: string) {
     this.#src = src
   }
@@ -112,6 +159,15 @@ class Converter {
   }
 
   expr(n: SyntaxNode): Expr {
+    if (++this.#depth > MAX_NESTING) throw badData(`query is nested more than ${MAX_NESTING} levels deep`)
+    try {
+      return this.exprAt(n)
+    } finally {
+      this.#depth--
+    }
+  }
+
+  exprAt(n: SyntaxNode): Expr {
     switch (n.name) {
       case 'NumberDurationLiteral': {
         const v = parseNumberLiteral(this.text(n))
