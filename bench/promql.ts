@@ -49,8 +49,11 @@ const QUERIES = [
 ]
 
 const log = (m: string) => process.stderr.write(`[promql-bench] ${m}\n`)
+/** Distinct per series (`+ i / 1e4`), so that topk has no ties to break differently. */
 const value = (metric: string, i: number, k: number) =>
-  metric === 'bench_counter' ? k * (1 + (i % 7)) : Math.round((50 + 20 * Math.sin((k + i) / 30)) * 100) / 100
+  metric === 'bench_counter'
+    ? k * (1 + (i % 7))
+    : Math.round((50 + 20 * Math.sin((k + i) / 30)) * 100) / 100 + i / 1e4
 const METRICS = ['bench_gauge', 'bench_counter']
 
 async function ok(base: string, method: string, path: string, body?: unknown): Promise<string> {

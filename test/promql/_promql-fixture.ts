@@ -131,6 +131,9 @@ export async function startPrometheus(prometheusPath: string, promtoolPath: stri
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
+  // A test that times out never reaches its after(): do not leave Prometheus running.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
   let output = ''
   child.stdout?.on('data', (d) => (output += d))
   child.stderr?.on('data', (d) => (output += d))
@@ -145,6 +148,7 @@ export async function startPrometheus(prometheusPath: string, promtoolPath: stri
   return {
     url,
     stop: async () => {
+      process.off('exit', killOnExit)
       const exited = new Promise((r) => child.once('exit', r))
       child.kill('SIGTERM')
       await exited
