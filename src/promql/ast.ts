@@ -1,4 +1,5 @@
 /** The PromQL syntax tree we evaluate (built from lezer's tree by parse.ts, already type-checked). */
+import type { LabelRegex } from './literals.ts'
 
 export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string'
 
@@ -9,7 +10,7 @@ export interface Matcher {
   readonly op: MatchOp
   readonly value: string
   /** Anchored as Prometheus anchors label regexes (`^(?:…)$`); only for `=~`/`!~`. */
-  readonly re: RegExp | null
+  readonly re: LabelRegex | null
 }
 
 /** `start()`/`end()` resolve to the query's bounds; a number is ms since the epoch. */

@@ -3,7 +3,7 @@ import type { Expr } from './ast.ts'
 import { PromQLError } from './errors.ts'
 import { absentLabels, type EvalContext, evalExpr, vectorSelect } from './eval.ts'
 import { dropName, type Labels } from './labels.ts'
-import { labelRegex } from './literals.ts'
+import { replaceRegex } from './literals.ts'
 import { newSeries, type StepSeries, type Value } from './value.ts'
 
 type CallExpr = Extract<Expr, { kind: 'call' }>
@@ -201,7 +201,7 @@ function setLabel(l: Labels, name: string, value: string): Labels {
 }
 
 function labelReplace(series: readonly StepSeries[], [dst, replacement, src, regex]: string[]): StepSeries[] {
-  const re = labelRegex(regex)
+  const re = replaceRegex(regex)
   if (!LABEL_NAME_RE.test(dst))
     throw new PromQLError('bad_data', `invalid destination label name in label_replace(): ${dst}`)
   return series.map((s) => {

@@ -1,4 +1,5 @@
 /** PromQL literals: Go-style quoted strings, numbers (hex, Inf, NaN, durations), durations. */
+import { setFlagsFromString } from 'node:v8'
 import { badData } from './errors.ts'
 
 const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/
@@ -76,17 +77,58 @@ export function unquote(lit: string): string {
   return out
 }
 
-/** A label regex anchored as Prometheus anchors it; `(?i)` in front becomes the `i` flag. */
-export function labelRegex(source: string): RegExp {
-  let flags = 's'
-  let src = source
-  if (src.startsWith('(?i)')) {
-    flags += 'i'
-    src = src.slice(4)
-  }
+// Prometheus matches with RE2, in linear time; JavaScript's engine backtracks, and `(a+)+b`
+// against 28 characters took 24 s. V8's linear-time engine takes over a regex that backtracks
+// too much (same answers; it lacks the `i` flag and backreferences, refused below as RE2 does).
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks')
+
+/** What RE2 refuses and would make V8 backtrack: backreferences and lookarounds. */
+const NOT_RE2 = /\\[1-9]|\\k<|\(\?<?[=!]/
+
+export interface LabelRegex {
+  test(value: string): boolean
+}
+
+function compile(source: string, flags: string): RegExp {
+  if (NOT_RE2.test(source))
+    throw badData(
+      `invalid regular expression ${JSON.stringify(source)}: backreferences and lookarounds are not RE2 syntax`,
+    )
   try {
-    return new RegExp(`^(?:${src})$`, flags)
+    return new RegExp(`^(?:${source})$`, flags)
   } catch (e) {
     throw badData(`invalid regular expression ${JSON.stringify(source)}: ${(e as Error).message}`)
   }
+}
+
+/** Letters of a pattern lowercased, except escape letters (`\D`, `\p{Lu}`, `\x4A`). */
+function lowerPattern(src: string): string {
+  let out = ''
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]
+    if (c === '\\') {
+      const m = /^\\(?:[pP]\{[^}]*\}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|u\{[0-9a-fA-F]+\}|.)/s.exec(src.slice(i))
+      const esc = m ? m[0] : c
+      out += esc
+      i += esc.length - 1
+    } else out += c.toLowerCase()
+  }
+  return out
+}
+
+/**
+ * A label matcher's regex, anchored as Prometheus anchors it. `(?i)` in front matches
+ * case-insensitively by lowercasing pattern and value (V8's linear engine has no `i` flag).
+ */
+export function labelRegex(source: string): LabelRegex {
+  if (source.startsWith('(?i)')) {
+    const re = compile(lowerPattern(source.slice(4)), 's')
+    return { test: (value) => re.test(value.toLowerCase()) }
+  }
+  return compile(source, 's')
+}
+
+/** label_replace's regex: a real RegExp for its capture groups (`(?i)` uses the `i` flag). */
+export function replaceRegex(source: string): RegExp {
+  return source.startsWith('(?i)') ? compile(source.slice(4), 'si') : compile(source, 's')
 }

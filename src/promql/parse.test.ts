@@ -119,3 +119,23 @@ test('sample values are written as Go writes them', () => {
   f(Number.POSITIVE_INFINITY, '+Inf')
   f(Number.NEGATIVE_INFINITY, '-Inf')
 })
+
+test('label regexes: anchored, RE2 only, linear time, (?i)', async () => {
+  const { labelRegex } = await import('./literals.ts')
+  const f = (re: string, value: string, want: boolean) =>
+    assert.equal(labelRegex(re).test(value), want, `${re} ${value}`)
+  f('web-.*', 'web-1', true)
+  f('web', 'web-1', false)
+  f('a|b', 'b', true)
+  f('(?i)WEB-\\d+', 'web-12', true)
+  f('(?i)WEB-\\D+', 'Web-x', true)
+  f('(?i)[A-Z]+', 'abc', true)
+  f('.*', 'line\nbreak', true)
+  // Catastrophic backtracking in a backtracking engine; linear here.
+  const t0 = performance.now()
+  f('(a+)+b', 'a'.repeat(255), false)
+  f('(?i)(a+)+b', 'A'.repeat(255), false)
+  assert.ok(performance.now() - t0 < 2000, `${performance.now() - t0} ms`)
+  assert.throws(() => labelRegex('(a)\\1'), /not RE2 syntax/)
+  assert.throws(() => labelRegex('a(?=b)'), /not RE2 syntax/)
+})

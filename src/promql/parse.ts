@@ -20,7 +20,7 @@ import {
 } from './ast.ts'
 import { badData, parseError, unsupported } from './errors.ts'
 import { FUNCTIONS, UNSUPPORTED_FUNCTIONS } from './function-types.ts'
-import { labelRegex, parseDurationMs, parseNumberLiteral, unquote } from './literals.ts'
+import { type LabelRegex, labelRegex, parseDurationMs, parseNumberLiteral, unquote } from './literals.ts'
 
 const TYPE_NAMES: Readonly<Record<ValueType, string>> = {
   scalar: 'scalar',
@@ -475,9 +475,9 @@ export function matches(m: Matcher, value: string): boolean {
     case '!=':
       return value !== m.value
     case '=~':
-      return (m.re as RegExp).test(value)
+      return (m.re as LabelRegex).test(value)
     case '!~':
-      return !(m.re as RegExp).test(value)
+      return !(m.re as LabelRegex).test(value)
   }
 }
 

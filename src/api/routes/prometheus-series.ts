@@ -8,6 +8,7 @@ import {
   type SeriesRef,
 } from '../../promql/gnocchi-source.ts'
 import { type Labels, labelsKey, METRIC_NAME } from '../../promql/labels.ts'
+import { labelRegex } from '../../promql/literals.ts'
 import { parsePromQL } from '../../promql/parse.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { metricPolicyVisibility } from './_policy-filter.ts'
@@ -91,7 +92,7 @@ export async function labelValues(ctx: RequestContext, params: URLSearchParams):
     ctx.auth.credentials()
     values = new Set((await ctx.deps.indexer.listArchivePolicies()).flatMap((p) => p.aggregationMethods))
   } else {
-    const all: Matcher = { name, op: '=~', value: '.+', re: /^(?:.+)$/s }
+    const all: Matcher = { name, op: '=~', value: '.+', re: labelRegex('.+') }
     values = new Set((await matchingSeries(ctx, [[all]])).map((l) => l[name]).filter((v): v is string => !!v))
   }
   return promSuccess(JSON.stringify([...values].sort()))
