@@ -15,6 +15,7 @@ import { externalTarget, startAnchor, startOurs, type Target } from './http/serv
 import { Bench, type WorkloadResult } from './http/workloads.ts'
 
 const HELP = `Usage: npm run bench -- [options]
+       npm run bench -- promql [--series N] [--hours H] [--runs R]   (bench/promql.ts)
 
 Targets (default: ours on a fresh temp data dir):
   --compare                 ours, then the real Gnocchi 4.4.2 anchor; prints ours/anchor ratios
@@ -47,6 +48,12 @@ Anchor (${'/work/shared/anchors/gnocchi'}):
 Output:
   --out FILE                results JSON (default bench/results/<timestamp>.json)
 `
+
+// `npm run bench -- promql [options]`: the PromQL benchmark against a real Prometheus (bench/promql.ts).
+if (process.argv[2] === 'promql') {
+  await import('./promql.ts')
+  process.exit(0)
+}
 
 const { values: v } = parseArgs({
   options: {

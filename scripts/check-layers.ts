@@ -32,8 +32,8 @@ export const LAYERS: readonly Layer[] = [
     role: 'drivers: one interface each, SQL / file / Redis implementations, conformance suites',
   },
   {
-    folders: ['aggregates', 'ingest', 'metricd'],
-    role: 'services over the drivers: queries, write paths, processing',
+    folders: ['aggregates', 'ingest', 'metricd', 'promql'],
+    role: 'services over the drivers: queries, write paths, processing, PromQL',
   },
   { folders: ['api', 'statsd'], role: 'network front ends: HTTP only, statsd UDP' },
   {

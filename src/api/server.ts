@@ -36,6 +36,7 @@ import { measuresRoutes } from './routes/measures.ts'
 import { metricRoutes } from './routes/metric.ts'
 import { notImplementedRoutes } from './routes/not-implemented.ts'
 import { prometheusRoutes } from './routes/prometheus.ts'
+import { prometheusQueryRoutes } from './routes/prometheus-query.ts'
 import { resourceRoutes } from './routes/resource.ts'
 import { resourceTypeRoutes } from './routes/resource-type.ts'
 import { healthcheck, rootRoutes } from './routes/root.ts'
@@ -92,6 +93,7 @@ export const API_ROUTES: readonly Route[] = [
   ...batchRoutes,
   ...influxdbRoutes,
   ...prometheusRoutes,
+  ...prometheusQueryRoutes,
   ...aggregatesRoutes,
   ...aggregationRoutes,
   ...searchMetricRoutes,
@@ -258,7 +260,7 @@ export function createRequestHandler(
     }
     // keystonemiddleware guards the whole /v1 mount (upstream's api-paste pipeline), before routing.
     let identity: KeystoneIdentity | undefined
-    if (keystone && segments[0] === 'v1') {
+    if (keystone && (segments[0] === 'v1' || segments[0] === 'prometheus')) {
       const outcome = await keystone.authenticate(req.headers)
       if (outcome.kind === 'reject') return KEYSTONE_REJECTION
       if (outcome.kind === 'confirmed') identity = outcome.identity

@@ -67,6 +67,43 @@ const AGG = {
   use_history: Q.use_history,
 }
 
+const PROMQL = [
+  'up',
+  'rate(fz_m[5m])',
+  'sum by (job) (rate({__name__=~"fz.*"}[5m]))',
+  'topk(3, fz{aggregation="max"}) / on(resource_id) group_left fz',
+  'histogram_quantile(0.9, x)',
+  'x[5m:1m]',
+  '1 + 2',
+  'label_replace(fz, "a", "$1", "b", "(.*")',
+  'absent(nope)',
+]
+/** A PromQL query: valid, truncated, spliced or hostile. */
+const promql: QueryGen = (r) => {
+  const q = r.pick(PROMQL)
+  return r.weighted([
+    [4, () => q],
+    [2, () => q.slice(0, r.int(0, q.length))],
+    [1, () => `${q} ${r.pick(['+', 'and', 'offset', '@', 'by (', '['])} ${r.pick(PROMQL)}`],
+    [1, () => `${'('.repeat(r.int(1, 5000))}1`],
+    [1, () => hostileString(r)],
+  ])()
+}
+const PROM_TIME: QueryGen = (r) =>
+  r.pick(['0', '1700000000', '1.5e9', '2024-01-01T00:00:00Z', '-1e300', 'NaN', hostileString(r)])
+const PROM_RANGE = {
+  query: promql,
+  start: PROM_TIME,
+  end: PROM_TIME,
+  step: (r: Rng) => r.pick(['60', '1m', '0', '-5', '1e-9', '0.001', hostileString(r)]),
+}
+const PROM_QUERY = {
+  query: promql,
+  time: PROM_TIME,
+  lookback_delta: (r: Rng) => r.pick(['5m', '0', '-1', '1e20']),
+}
+const PROM_MATCH = { 'match[]': promql, start: PROM_TIME, end: PROM_TIME }
+
 /** Query parameters each route reads (others get random extras only). */
 const QUERY: Readonly<Record<string, Readonly<Record<string, QueryGen>>>> = {
   'GET /v1/metric': {
@@ -106,6 +143,16 @@ const QUERY: Readonly<Record<string, Readonly<Record<string, QueryGen>>>> = {
   'GET /v1/archive_policy': LIST,
   'GET /v1/archive_policy_rule': LIST,
   'GET /v1/resource_type': LIST,
+  'GET /prometheus/api/v1/query': PROM_QUERY,
+  'POST /prometheus/api/v1/query': PROM_QUERY,
+  'GET /prometheus/api/v1/query_range': PROM_RANGE,
+  'POST /prometheus/api/v1/query_range': PROM_RANGE,
+  'GET /prometheus/api/v1/series': PROM_MATCH,
+  'POST /prometheus/api/v1/series': PROM_MATCH,
+  'GET /prometheus/api/v1/labels': PROM_MATCH,
+  'POST /prometheus/api/v1/labels': PROM_MATCH,
+  'GET /prometheus/api/v1/label/:name/values': PROM_MATCH,
+  'GET /prometheus/api/v1/metadata': { metric: promql, limit: (r: Rng) => r.pick(['1', '-1', 'x', '1e9']) },
 }
 
 function pathParams(r: Rng, rm: RouteMethod, f: Fixtures): string {
@@ -236,6 +283,10 @@ function makeBody(
     body = remoteWriteBody(r)
     contentType = 'application/x-protobuf'
     headers['content-encoding'] = 'snappy'
+  } else if (rm.method === 'POST' && rm.pattern.startsWith('/prometheus/')) {
+    // Prometheus' clients POST their parameters as a form.
+    body = queryString(r, QUERY[rm.key] ?? {}).replace(/^\?/, '')
+    contentType = 'application/x-www-form-urlencoded'
   } else if (BODIES[rm.key]) {
     const json = BODIES[rm.key](r, f)
     if (json !== null || r.chance(0.5)) body = writeJson(json)
