@@ -44,9 +44,18 @@ Anchor (${'/work/shared/anchors/gnocchi'}):
   --no-anchor-fresh         do not run stop.sh --purge before start.sh (keeps old DB and data)
   --numpy-shim              start it with GNOCCHI_ANCHOR_NUMPY_SHIM=1 (needed for percentile methods)
 
+Other suites:
+  --objstore                the s3/swift drivers in-process, ours vs upstream's (bench/objstore.ts --help)
+
 Output:
   --out FILE                results JSON (default bench/results/<timestamp>.json)
 `
+
+if (process.argv.includes('--objstore')) {
+  // The object-store suite (in-process, ours and upstream's drivers): bench/objstore.ts.
+  await import('./objstore.ts')
+  process.exit(0)
+}
 
 const { values: v } = parseArgs({
   options: {
