@@ -46,14 +46,16 @@ Anchor (${'/work/shared/anchors/gnocchi'}):
 
 Other suites:
   --objstore                the s3/swift drivers in-process, ours vs upstream's (bench/objstore.ts --help)
+  --s3-clients              small-object PUT/GET/LIST/DELETE: our S3 client, @aws-sdk/client-s3, aws4fetch
 
 Output:
   --out FILE                results JSON (default bench/results/<timestamp>.json)
 `
 
-if (process.argv.includes('--objstore')) {
-  // The object-store suite (in-process, ours and upstream's drivers): bench/objstore.ts.
-  await import('./objstore.ts')
+if (process.argv.includes('--objstore') || process.argv.includes('--s3-clients')) {
+  // The object-store suites, in-process: bench/objstore.ts (ours and upstream's drivers),
+  // bench/s3-clients.ts (our S3 client, the AWS SDK, aws4fetch).
+  await import(process.argv.includes('--objstore') ? './objstore.ts' : './s3-clients.ts')
   process.exit(0)
 }
 
