@@ -18,6 +18,7 @@ DEB_PACKAGES=(
   keystone uwsgi uwsgi-plugin-python3 python3-keystoneclient python3-openstackclient memcached # auth_mode = keystone
   postgresql postgresql-client mariadb-server mariadb-client redis-server redis-tools
   swift swift-proxy swift-object swift-container swift-account python3-swiftclient python3-boto3 # s3/swift drivers
+  python3-keystonemiddleware                            # Swift with Keystone auth (authtoken in its proxy)
 )
 
 missing=()

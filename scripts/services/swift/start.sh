@@ -18,7 +18,8 @@ KEYSTONE=${SWIFT_KEYSTONE_URL:-http://127.0.0.1:5000/v3}
 case "${SWIFT_KEYSTONE:-auto}" in
   0) WITH_KEYSTONE=0 ;;
   1) WITH_KEYSTONE=1 ;;
-  *) if curl -sf -o /dev/null --max-time 5 "$KEYSTONE"; then WITH_KEYSTONE=1; else WITH_KEYSTONE=0; fi ;;
+  *) if curl -sf -o /dev/null --max-time 5 "$KEYSTONE" && /usr/bin/python3 -c 'import keystonemiddleware' 2>/dev/null
+     then WITH_KEYSTONE=1; else WITH_KEYSTONE=0; fi ;;
 esac
 AUTH=tempauth
 [ "$WITH_KEYSTONE" = 1 ] && AUTH="authtoken keystoneauth tempauth"
