@@ -198,7 +198,7 @@ async function runClient(name: string, ops: Ops): Promise<Cell[]> {
     let listed = 0
     const pages = Math.ceil(OBJECTS / 1000)
     cells.push(
-      await measure(name, 'LIST (page of 1000)', pages * 5, async () => {
+      await measure(name, `LIST (pages of ≤ 1000 of ${OBJECTS} keys)`, pages * 5, async () => {
         for (let i = 0; i < 5; i++) listed = await ops.list(bucket)
       }),
     )
@@ -208,7 +208,9 @@ async function runClient(name: string, ops: Ops): Promise<Cell[]> {
     if (bulk) {
       await mapLimit(keys, C, (k) => ops.put(bucket, k))
       cells.push(
-        await measure(name, 'DeleteObjects (1000 keys)', Math.ceil(OBJECTS / 1000), () => bulk(bucket, keys)),
+        await measure(name, `DeleteObjects (≤ 1000 of ${OBJECTS} keys)`, Math.ceil(OBJECTS / 1000), () =>
+          bulk(bucket, keys),
+        ),
       )
     }
   } finally {
@@ -242,6 +244,6 @@ for (const c of all) {
 }
 for (const c of best.values()) {
   process.stdout.write(
-    `| ${c.op} | ${c.client} | ${(c.cpuUs / c.requests).toFixed(0)} | ${((c.requests * 1000) / c.wallMs).toFixed(0)} |\n`,
+    `| ${c.op} | ${c.client} | ${(c.cpuUs / c.requests).toFixed(0)} | ${((c.requests * 1000) / c.wallMs).toPrecision(3)} |\n`,
   )
 }
