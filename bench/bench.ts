@@ -45,6 +45,10 @@ Anchor (${'/work/shared/anchors/gnocchi'}):
   --no-anchor-fresh         do not run stop.sh --purge before start.sh (keeps old DB and data)
   --numpy-shim              start it with GNOCCHI_ANCHOR_NUMPY_SHIM=1 (needed for percentile methods)
 
+Other suites:
+  --objstore                the s3/swift drivers in-process, ours vs upstream's (bench/objstore.ts --help)
+  --s3-clients              small-object PUT/GET/LIST/DELETE: our S3 client, @aws-sdk/client-s3, aws4fetch
+
 Output:
   --out FILE                results JSON (default bench/results/<timestamp>.json)
 `
@@ -52,6 +56,12 @@ Output:
 // `npm run bench -- promql [options]`: the PromQL benchmark against a real Prometheus (bench/promql.ts).
 if (process.argv[2] === 'promql') {
   await import('./promql.ts')
+  process.exit(0)
+}
+if (process.argv.includes('--objstore') || process.argv.includes('--s3-clients')) {
+  // The object-store suites, in-process: bench/objstore.ts (ours and upstream's drivers),
+  // bench/s3-clients.ts (our S3 client, the AWS SDK, aws4fetch).
+  await import(process.argv.includes('--objstore') ? './objstore.ts' : './s3-clients.ts')
   process.exit(0)
 }
 

@@ -21,6 +21,7 @@ DEB_PACKAGES=(
   postgresql postgresql-client mariadb-server mariadb-client redis-server redis-tools
   chromium                                               # web console browser tests (playwright-core)
   swift swift-proxy swift-object swift-container swift-account python3-swiftclient python3-boto3 # s3/swift drivers
+  python3-keystonemiddleware                            # Swift with Keystone auth (authtoken in its proxy)
 )
 
 missing=()

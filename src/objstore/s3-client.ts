@@ -4,7 +4,7 @@
  * DeleteObjects — over the shared keep-alive HttpClient. Credentials only ever go into the
  * signature; errors name the bucket and key, never a header.
  */
-import { createHash, createHmac } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import {
   encodeKeyPath,
   encodeRfc3986,
@@ -47,7 +47,8 @@ export class S3Client {
   readonly #secret: string
   readonly #http: HttpClient
   #signingDay = ''
-  #signingKey: Buffer = Buffer.alloc(0)
+  /** A KeyObject, not a Buffer: createHmac re-imports a Buffer key on every call (~10 µs). */
+  #signingKey: KeyObject = createSecretKey(Buffer.alloc(1))
 
   constructor(options: S3ClientOptions) {
     this.region = options.region || 'us-east-1'
@@ -265,7 +266,7 @@ export class S3Client {
     const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`
     if (this.#signingDay !== day) {
       const kDate = hmac(`AWS4${this.#secret}`, day)
-      this.#signingKey = hmac(hmac(hmac(kDate, this.region), 's3'), 'aws4_request')
+      this.#signingKey = createSecretKey(hmac(hmac(hmac(kDate, this.region), 's3'), 'aws4_request'))
       this.#signingDay = day
     }
     const signature = createHmac('sha256', this.#signingKey).update(toSign).digest('hex')

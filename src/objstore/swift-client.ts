@@ -40,6 +40,13 @@ export interface SwiftOptions {
   readonly timeoutMs: number
 }
 
+interface Session {
+  readonly url: string
+  readonly token: string
+  /** When to fetch a new token (Keystone: before `expires_at`); undefined: on a 401 only. */
+  readonly renewAtMs?: number
+}
+
 export interface SwiftListing {
   readonly names: string[]
   /** `subdir` entries of a delimited listing. */
@@ -55,7 +62,8 @@ const LIST_LIMIT = 10_000
 export class SwiftClient {
   readonly #o: SwiftOptions
   readonly #http: HttpClient
-  #auth: Promise<{ url: string; token: string }> | undefined
+  #auth: Promise<Session> | undefined
+  #authentications = 0
 
   constructor(options: SwiftOptions, maxConnections = MAX_CONNECTIONS) {
     this.#o = options
@@ -65,6 +73,11 @@ export class SwiftClient {
       ...(options.cacert !== undefined ? { ca: readFileSync(options.cacert) } : {}),
       insecure: options.authInsecure,
     })
+  }
+
+  /** Tokens obtained so far (the first, then every renewal). */
+  get authentications(): number {
+    return this.#authentications
   }
 
   get maxConnections(): number {
@@ -205,7 +218,15 @@ export class SwiftClient {
     }
   }
 
-  #session(): Promise<{ url: string; token: string }> {
+  async #session(): Promise<Session> {
+    const held = this.#auth
+    if (held) {
+      const current = await held
+      // A Keystone token is renewed before it expires (a 401 would cost a failed request,
+      // and a request body sent twice); v1 tokens carry no expiry and are renewed on a 401.
+      if (current.renewAtMs === undefined || Date.now() < current.renewAtMs) return current
+      if (this.#auth === held) this.#auth = undefined // the first to notice renews, the others wait for it
+    }
     if (!this.#auth) {
       const pending = this.#authenticate()
       this.#auth = pending
@@ -216,14 +237,15 @@ export class SwiftClient {
     return this.#auth
   }
 
-  async #authenticate(): Promise<{ url: string; token: string }> {
+  async #authenticate(): Promise<Session> {
     const o = this.#o
     if (o.preauthToken && o.preauthUrl) return { url: o.preauthUrl.replace(/\/$/, ''), token: o.preauthToken }
     const got = o.authVersion === '3' || o.authVersion === '3.0' ? await this.#authV3() : await this.#authV1()
-    return { url: (o.preauthUrl ?? got.url).replace(/\/$/, ''), token: got.token }
+    this.#authentications++
+    return { ...got, url: (o.preauthUrl ?? got.url).replace(/\/$/, '') }
   }
 
-  async #authV1(): Promise<{ url: string; token: string }> {
+  async #authV1(): Promise<Session> {
     const o = this.#o
     if (o.authVersion !== '1' && o.authVersion !== '1.0') {
       throw new Error(`[storage] swift_auth_version ${o.authVersion} is not supported (1 or 3)`)
@@ -245,7 +267,7 @@ export class SwiftClient {
     return { url, token }
   }
 
-  async #authV3(): Promise<{ url: string; token: string }> {
+  async #authV3(): Promise<Session> {
     const o = this.#o
     const base = o.authUrl.replace(/\/$/, '')
     const tokensUrl = `${/\/v3$/.test(base) ? base : `${base}/v3`}/auth/tokens`
@@ -272,26 +294,32 @@ export class SwiftClient {
         res.status,
       )
     }
-    const catalog = (
-      JSON.parse(res.body.toString('utf8')) as {
-        token?: {
-          catalog?: Array<{
-            type: string
-            endpoints: Array<{ interface: string; region?: string; url: string }>
-          }>
-        }
+    const reply = JSON.parse(res.body.toString('utf8')) as {
+      token?: {
+        expires_at?: string
+        catalog?: Array<{
+          type: string
+          endpoints: Array<{ interface: string; region?: string; region_id?: string; url: string }>
+        }>
       }
-    ).token?.catalog
+    }
+    const catalog = reply.token?.catalog
     const iface = o.endpointType.replace(/URL$/, '')
     const endpoint = catalog
       ?.find((s) => s.type === o.serviceType)
-      ?.endpoints.find((e) => e.interface === iface && (o.region === undefined || e.region === o.region))
+      ?.endpoints.find(
+        (e) => e.interface === iface && (o.region === undefined || (e.region_id ?? e.region) === o.region),
+      )
     if (!endpoint && !o.preauthUrl) {
       throw new Error(
         `Keystone catalog has no ${o.serviceType} ${iface} endpoint${o.region ? ` in region ${o.region}` : ''} (swift_service_type, swift_endpoint_type, swift_region)`,
       )
     }
-    return { url: endpoint?.url ?? '', token }
+    // Renew at 3/4 of the token's life (Keystone's default life is an hour; tests use 20 s).
+    const now = Date.now()
+    const expires = Date.parse(reply.token?.expires_at ?? '')
+    const renewAtMs = Number.isFinite(expires) ? now + Math.max(0, expires - now) * 0.75 : undefined
+    return { url: endpoint?.url ?? '', token, ...(renewAtMs !== undefined ? { renewAtMs } : {}) }
   }
 
   #error(method: string, path: string, res: HttpResponse): ObjectStoreRequestError {

@@ -3,6 +3,10 @@
 # on 127.0.0.1:${SWIFT_PORT:-8080}, for the tests of the s3 and swift drivers.
 # State, logs and pids live in ${SWIFT_STATE_DIR:-/tmp/gnocchi-ts-swift}; RESET=1 wipes it first.
 # Users (tempauth): test:tester / testing (S3: access key test:tester, secret testing).
+# Keystone auth as well (keystoneauth, accounts KEY_<project id>) when SWIFT_KEYSTONE=1, or by
+# default (auto) when Keystone answers at $SWIFT_KEYSTONE_URL (http://127.0.0.1:5000/v3, i.e.
+# scripts/services/keystone/start.sh, started first); then the object-store service and its
+# endpoints are registered in Keystone (keystone-endpoint.py). SWIFT_KEYSTONE=0: tempauth only.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 D=${SWIFT_STATE_DIR:-/tmp/gnocchi-ts-swift}
@@ -10,6 +14,15 @@ PORT=${SWIFT_PORT:-8080}
 # Backend ports: proxy port + 1..3 would collide with defaults; derive from PORT to allow two instances.
 OBJ=$((PORT - 1880)); CONT=$((PORT - 1879)); ACC=$((PORT - 1878)); MC=$((PORT + 3231))
 E=$D/etc; R=$D/run; L=$D/log
+KEYSTONE=${SWIFT_KEYSTONE_URL:-http://127.0.0.1:5000/v3}
+case "${SWIFT_KEYSTONE:-auto}" in
+  0) WITH_KEYSTONE=0 ;;
+  1) WITH_KEYSTONE=1 ;;
+  *) if curl -sf -o /dev/null --max-time 5 "$KEYSTONE" && /usr/bin/python3 -c 'import keystonemiddleware' 2>/dev/null
+     then WITH_KEYSTONE=1; else WITH_KEYSTONE=0; fi ;;
+esac
+AUTH=tempauth
+[ "$WITH_KEYSTONE" = 1 ] && AUTH="authtoken keystoneauth tempauth"
 if [ -f $R/proxy.pid ] && kill -0 "$(cat $R/proxy.pid)" 2>/dev/null; then
   echo "swift already running (proxy pid $(cat $R/proxy.pid))"; exit 0
 fi
@@ -17,8 +30,14 @@ if [ "${RESET:-0}" = 1 ]; then rm -rf "$D"; fi
 mkdir -p $D/srv/d1 $E $R $L
 for f in "$HERE"/etc/*.conf; do
   sed -e "s#@STATE@#$D#g" -e "s#@PORT@#$PORT#g" -e "s#@OBJ@#$OBJ#g" -e "s#@CONT@#$CONT#g" \
-    -e "s#@ACC@#$ACC#g" -e "s#@MC@#$MC#g" "$f" > "$E/$(basename "$f")"
+    -e "s#@ACC@#$ACC#g" -e "s#@MC@#$MC#g" -e "s#@AUTH@#$AUTH#g" -e "s#@KEYSTONE@#$KEYSTONE#g" \
+    "$f" > "$E/$(basename "$f")"
 done
+if [ "$WITH_KEYSTONE" = 1 ]; then
+  # The catalog entry clients with swift_auth_version = 3 find the storage URL in.
+  KEYSTONE_URL=$KEYSTONE SWIFT_PUBLIC_URL="http://127.0.0.1:$PORT/v1/KEY_%(project_id)s" \
+    /usr/bin/python3 "$HERE/keystone-endpoint.py" || { echo "registering swift in Keystone failed"; exit 1; }
+fi
 # swift.conf: hash suffix, read by every server (Debian's /etc/swift is not used).
 printf '[swift-hash]\nswift_hash_path_suffix = gnocchi-ts-tests\n[storage-policy:0]\nname = Policy-0\ndefault = yes\n' > $E/swift.conf
 # Rings: part_power 10, 1 replica, min_part_hours 1.
@@ -47,4 +66,4 @@ for p in $OBJ $CONT $ACC $PORT; do
   done
   curl -sf -o /dev/null http://127.0.0.1:$p/healthcheck || { echo "port $p not ready"; tail -n 20 $L/*.log; exit 1; }
 done
-echo "swift ready on http://127.0.0.1:$PORT (state $D)"
+echo "swift ready on http://127.0.0.1:$PORT (auth: $AUTH; state $D)"

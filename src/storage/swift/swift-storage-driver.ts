@@ -79,8 +79,26 @@ export class SwiftStorageDriver implements StorageDriver {
   }
 
   async putSplits(writes: readonly SplitWrite[]): Promise<void> {
-    await mapLimit(writes, this.#swift.maxConnections, (w) =>
-      this.#put(w.ref.metricId, splitName(w.ref), w.bytes),
+    // A new metric's container is created on its first write's 404. The metric's other writes
+    // wait for that one: the proxy caches a container's absence, and 404s of concurrent writes
+    // answered after the container's PUT would cache it again (seen as "vanished" under load).
+    const byMetric = new Map<string, SplitWrite[]>()
+    for (const w of writes) {
+      const list = byMetric.get(w.ref.metricId)
+      if (list) list.push(w)
+      else byMetric.set(w.ref.metricId, [w])
+    }
+    const groups = [...byMetric.values()]
+    const put = (w: SplitWrite) => this.#put(w.ref.metricId, splitName(w.ref), w.bytes)
+    await mapLimit(
+      groups.map((g) => g[0] as SplitWrite),
+      this.#swift.maxConnections,
+      put,
+    )
+    await mapLimit(
+      groups.flatMap((g) => g.slice(1)),
+      this.#swift.maxConnections,
+      put,
     )
   }
 
@@ -106,10 +124,13 @@ export class SwiftStorageDriver implements StorageDriver {
   async #put(metricId: string, name: string, bytes: Uint8Array): Promise<void> {
     const container = this.containerOf(metricId)
     if (await this.#swift.putObject(container, name, bytes)) return
-    await this.#swift.putContainer(container)
-    if (!(await this.#swift.putObject(container, name, bytes))) {
-      throw new Error(`Swift container ${container} vanished while writing ${name}`)
+    for (let attempt = 0; attempt < 4; attempt++) {
+      await this.#swift.putContainer(container)
+      if (await this.#swift.putObject(container, name, bytes)) return
+      // Another request's 404 may have re-cached the absence in the proxy: wait, create again.
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt))
     }
+    throw new Error(`Swift container ${container} vanished while writing ${name}`)
   }
 }
 
