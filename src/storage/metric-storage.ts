@@ -8,6 +8,7 @@ import {
   encodeBoundTimeSeries,
   encodeSplitCompressed,
   firstBlockTimestamp,
+  GrowableSeries,
   mergeSeries,
   mustParseAggregationMethod,
   processBatch,
@@ -143,9 +144,22 @@ export class MetricStorageEngine implements MetricStorage {
   /**
    * aggregation.md §2 for many metrics as one batch of I/O: one raw read, then all split
    * deletes, all split reads + writes, and the raw objects written last (so a crash before
-   * the end leaves the previous raw series, and reprocessing the same bundles is idempotent).
+   * the end leaves the previous raw series, and reprocessing the same bundles is idempotent);
+   * in rounds of StorageDriver.processChunkMetrics metrics when the driver sets it.
    */
   async processMeasures(items: readonly ProcessItem[]): Promise<ProcessResult> {
+    const chunk = this.#driver.processChunkMetrics ?? items.length
+    if (items.length <= chunk) return this.#processChunk(items)
+    const newestTimestampNs = new Map<string, bigint>()
+    for (let at = 0; at < items.length; at += chunk) {
+      const r = await this.#processChunk(items.slice(at, at + chunk))
+      for (const [id, ns] of r.newestTimestampNs) newestTimestampNs.set(id, ns)
+    }
+    return { newestTimestampNs }
+  }
+
+  /** processMeasures of one round of I/O (StorageDriver.processChunkMetrics). */
+  async #processChunk(items: readonly ProcessItem[]): Promise<ProcessResult> {
     const newestTimestampNs = new Map<string, bigint>()
     if (items.length === 0) return { newestTimestampNs }
     const stats = this.statistics
@@ -155,7 +169,7 @@ export class MetricStorageEngine implements MetricStorage {
     stats.add('raw measures fetch', items.length)
 
     const rawWrites: Array<readonly [string, Uint8Array]> = []
-    const splitUpdates: Array<{ ref: SplitRef; series: TimeSeries; stored?: TimeSeries }> = []
+    const splitUpdates: Array<{ ref: SplitRef; series: TimeSeries; stored?: GrowableSeries }> = []
     /** Metric → the raw series it gets (for the hot-metric cache). */
     const newRaws = new Map<string, TimeSeries>()
     const splitDeletes: SplitRef[] = []
@@ -254,23 +268,31 @@ export class MetricStorageEngine implements MetricStorage {
     // Whole-object writes (WRITE_FULL): read what is stored (unless the hot-metric cache holds
     // it), merge (new buckets win), rewrite.
     const writes: SplitWrite[] = []
-    const written = new Map<string, Map<string, TimeSeries>>()
+    const written = new Map<string, Map<string, GrowableSeries>>()
     if (splitUpdates.length > 0) {
       await stats.time('splits update', async () => {
         const toRead = splitUpdates.filter((u) => u.stored === undefined).map((u) => u.ref)
         const existing = toRead.length > 0 ? await this.#driver.getSplits(toRead) : []
         let r = 0
         for (const { ref, series, stored } of splitUpdates) {
-          const base = stored ?? this.#decodeStoredSplit(ref, existing[r++]).series
-          const merged = mergeSeries(base, series)
+          // The cached split (removed from the cache above) takes the new buckets in place.
+          let grown = stored?.mergeTail(series) ? stored : undefined
+          let merged: TimeSeries
+          if (grown) merged = grown.view()
+          else {
+            const base = stored ? stored.view() : this.#decodeStoredSplit(ref, existing[r++]).series
+            merged = mergeSeries(base, series)
+          }
           if (merged.timestamps.length === 0) continue
           writes.push({ ref, bytes: encodeSplitCompressed(ref.keyNs, ref.granularityNs, merged) })
+          if (!hot.enabled) continue
+          grown ??= GrowableSeries.from(merged)
           let m = written.get(ref.metricId)
           if (!m) {
             m = new Map()
             written.set(ref.metricId, m)
           }
-          m.set(hotSplitKey(ref.method, ref.granularityNs, ref.keyNs), merged)
+          m.set(hotSplitKey(ref.method, ref.granularityNs, ref.keyNs), grown)
         }
         if (!this.#driver.putProcessed) await this.#driver.putSplits(writes)
       })
@@ -286,9 +308,9 @@ export class MetricStorageEngine implements MetricStorage {
         for (const [id, version] of versions) {
           const raw = newRaws.get(id)
           if (!raw) continue
-          const splits = written.get(id) ?? new Map<string, TimeSeries>()
+          const splits = written.get(id) ?? new Map<string, GrowableSeries>()
           let points = raw.timestamps.length
-          for (const sp of splits.values()) points += sp.timestamps.length
+          for (const sp of splits.values()) points += sp.capacity
           hot.set(id, { version, raw, splits, points })
         }
       }
