@@ -7,6 +7,7 @@
  * is; the replies still go through ioredis (ordering, errors, reconnection).
  */
 import { Command, type Redis } from 'ioredis'
+import type { ByteArena } from '../carbonara/codec/byte-arena.ts'
 
 /** A command whose RESP bytes are ready (toWritable returns them unchanged). */
 class EncodedCommand extends Command {
@@ -22,14 +23,21 @@ class EncodedCommand extends Command {
 
 const CRLF = 0x0d0a
 
-/** RESP2 array of bulk strings: strings are written as UTF-8, bytes as they are. */
-export function encodeCommand(args: ReadonlyArray<string | Uint8Array>): Buffer {
+/**
+ * RESP2 array of bulk strings: strings are written as UTF-8, bytes as they are. With `arena`
+ * the command is a view of it (to be sent before the arena's reset).
+ */
+export function encodeCommand(args: ReadonlyArray<string | Uint8Array>, arena?: ByteArena): Buffer {
   let size = 1 + decimalLength(args.length) + 2
   for (const a of args) {
     const len = typeof a === 'string' ? Buffer.byteLength(a) : a.byteLength
     size += 1 + decimalLength(len) + 2 + len + 2
   }
-  const out = Buffer.allocUnsafe(size)
+  let out: Buffer
+  if (arena) {
+    const room = arena.reserve(size)
+    out = Buffer.from(room.buffer, room.byteOffset, size)
+  } else out = Buffer.allocUnsafe(size)
   let at = writeHeader(out, 0, 0x2a, args.length)
   for (const a of args) {
     if (typeof a === 'string') {
@@ -45,6 +53,7 @@ export function encodeCommand(args: ReadonlyArray<string | Uint8Array>): Buffer 
     at += 2
   }
   if (at !== size) throw new Error(`BUG: RESP size ${at} != ${size}`)
+  arena?.commit(size)
   return out
 }
 

@@ -1,5 +1,6 @@
 import {
   type ArchivePolicySpec,
+  ByteArena,
   blockSizeOf,
   concatSeries,
   decodeBoundTimeSeriesOrEmpty,
@@ -93,6 +94,9 @@ export class MetricStorageEngine implements MetricStorage {
   readonly readCache: SplitCache
   /** What processing wrote last per metric (`[storage] process_cache_points`; 0 disables). */
   readonly hotMetrics: HotMetrics
+  /** Encoded splits of one round (StorageDriver.copiesSplitBytes), reused round after round. */
+  readonly #arena = new ByteArena()
+  #arenaBusy = false
 
   constructor(
     driver: StorageDriver,
@@ -269,50 +273,60 @@ export class MetricStorageEngine implements MetricStorage {
     // it), merge (new buckets win), rewrite.
     const writes: SplitWrite[] = []
     const written = new Map<string, Map<string, GrowableSeries>>()
-    if (splitUpdates.length > 0) {
-      await stats.time('splits update', async () => {
-        const toRead = splitUpdates.filter((u) => u.stored === undefined).map((u) => u.ref)
-        const existing = toRead.length > 0 ? await this.#driver.getSplits(toRead) : []
-        let r = 0
-        for (const { ref, series, stored } of splitUpdates) {
-          // The cached split (removed from the cache above) takes the new buckets in place.
-          let grown = stored?.mergeTail(series) ? stored : undefined
-          let merged: TimeSeries
-          if (grown) merged = grown.view()
-          else {
-            const base = stored ? stored.view() : this.#decodeStoredSplit(ref, existing[r++]).series
-            merged = mergeSeries(base, series)
-          }
-          if (merged.timestamps.length === 0) continue
-          writes.push({ ref, bytes: encodeSplitCompressed(ref.keyNs, ref.granularityNs, merged) })
-          if (!hot.enabled) continue
-          grown ??= GrowableSeries.from(merged)
-          let m = written.get(ref.metricId)
-          if (!m) {
-            m = new Map()
-            written.set(ref.metricId, m)
-          }
-          m.set(hotSplitKey(ref.method, ref.granularityNs, ref.keyNs), grown)
-        }
-        if (!this.#driver.putProcessed) await this.#driver.putSplits(writes)
-      })
-      stats.add('splits update', splitUpdates.length)
-    }
-
+    // Encoded splits in the reused arena when the driver copies them (see copiesSplitBytes).
     const putProcessed = this.#driver.putProcessed?.bind(this.#driver)
-    if (!putProcessed) {
-      await stats.time('raw measures store', () => this.#driver.putUnaggregated(rawWrites))
-    } else {
-      const versions = await stats.time('raw measures store', () => putProcessed(writes, rawWrites))
-      if (hot.enabled) {
-        for (const [id, version] of versions) {
-          const raw = newRaws.get(id)
-          if (!raw) continue
-          const splits = written.get(id) ?? new Map<string, GrowableSeries>()
-          let points = raw.timestamps.length
-          for (const sp of splits.values()) points += sp.capacity
-          hot.set(id, { version, raw, splits, points })
+    const arena = putProcessed && this.#driver.copiesSplitBytes && !this.#arenaBusy ? this.#arena : undefined
+    this.#arenaBusy ||= arena !== undefined
+    try {
+      if (splitUpdates.length > 0) {
+        await stats.time('splits update', async () => {
+          const toRead = splitUpdates.filter((u) => u.stored === undefined).map((u) => u.ref)
+          const existing = toRead.length > 0 ? await this.#driver.getSplits(toRead) : []
+          let r = 0
+          for (const { ref, series, stored } of splitUpdates) {
+            // The cached split (removed from the cache above) takes the new buckets in place.
+            let grown = stored?.mergeTail(series) ? stored : undefined
+            let merged: TimeSeries
+            if (grown) merged = grown.view()
+            else {
+              const base = stored ? stored.view() : this.#decodeStoredSplit(ref, existing[r++]).series
+              merged = mergeSeries(base, series)
+            }
+            if (merged.timestamps.length === 0) continue
+            writes.push({ ref, bytes: encodeSplitCompressed(ref.keyNs, ref.granularityNs, merged, arena) })
+            if (!hot.enabled) continue
+            grown ??= GrowableSeries.from(merged)
+            let m = written.get(ref.metricId)
+            if (!m) {
+              m = new Map()
+              written.set(ref.metricId, m)
+            }
+            m.set(hotSplitKey(ref.method, ref.granularityNs, ref.keyNs), grown)
+          }
+          if (!this.#driver.putProcessed) await this.#driver.putSplits(writes)
+        })
+        stats.add('splits update', splitUpdates.length)
+      }
+
+      if (!putProcessed) {
+        await stats.time('raw measures store', () => this.#driver.putUnaggregated(rawWrites))
+      } else {
+        const versions = await stats.time('raw measures store', () => putProcessed(writes, rawWrites))
+        if (hot.enabled) {
+          for (const [id, version] of versions) {
+            const raw = newRaws.get(id)
+            if (!raw) continue
+            const splits = written.get(id) ?? new Map<string, GrowableSeries>()
+            let points = raw.timestamps.length
+            for (const sp of splits.values()) points += sp.capacity
+            hot.set(id, { version, raw, splits, points })
+          }
         }
+      }
+    } finally {
+      if (arena) {
+        arena.reset()
+        this.#arenaBusy = false
       }
     }
     stats.add('raw measures store', rawWrites.length)

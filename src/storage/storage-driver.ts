@@ -26,6 +26,12 @@ export interface StorageDriver {
    * `high`), so smaller rounds bound memory and garbage-collection work.
    */
   readonly processChunkMetrics?: number
+  /**
+   * Optional: putProcessed has copied the bytes of `splits` when it returns its promise (it
+   * reads them before it first waits), so the engine may encode them into a buffer it reuses
+   * right after the call (ByteArena) instead of allocating each one.
+   */
+  readonly copiesSplitBytes?: boolean
   /** Creates what the backend needs (file: tmp dir + frozen subdir config). Idempotent. */
   upgrade(): Promise<void>
   /** Raw object per metric; `undefined` when the metric has no storage yet. */

@@ -8,8 +8,10 @@
  * fit the format, throws {@link InvalidSeriesError} where upstream would silently truncate
  * (FORMAT.md §3 "Edge cases").
  */
+
 import type { TimeSeries } from '../time-series.ts'
 import { assertLittleEndian } from './bound-codec.ts'
+import type { ByteArena } from './byte-arena.ts'
 import { type CodecFormat, InvalidDataError, InvalidSeriesError } from './errors.ts'
 import {
   LZ4_SIZE_HEADER_LENGTH,
@@ -129,9 +131,14 @@ function seriesWords(
  * Throws {@link InvalidSeriesError} if a timestamp precedes the key, timestamps are not
  * strictly increasing, or a step is not a whole multiple of the granularity or exceeds 65535.
  * An empty series gives `'c'` + the LZ4 encoding of nothing (upstream never writes empty
- * splits; it decodes this blob as empty).
+ * splits; it decodes this blob as empty). With `arena`, the blob is a view of it.
  */
-export function encodeSplitCompressed(keyNs: bigint, granularityNs: bigint, series: TimeSeries): Uint8Array {
+export function encodeSplitCompressed(
+  keyNs: bigint,
+  granularityNs: bigint,
+  series: TimeSeries,
+  arena?: ByteArena,
+): Uint8Array {
   const { words, n, keyLo, keyHi, gLo, gHi, gNum } = seriesWords(
     keyNs,
     granularityNs,
@@ -170,7 +177,7 @@ export function encodeSplitCompressed(keyNs: bigint, granularityNs: bigint, seri
     prevHi = hi
   }
   payload.set(new Uint8Array(series.values.buffer, series.values.byteOffset, n * 8), n * 2)
-  const blob = lz4CompressSized(payload, SPLIT_COMPRESSED_TAG)
+  const blob = lz4CompressSized(payload, SPLIT_COMPRESSED_TAG, arena)
   releaseScratch(payload)
   return blob
 }
