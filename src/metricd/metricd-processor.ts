@@ -12,6 +12,12 @@ import type { Logger } from '../log/logger.ts'
 import type { MetricStorageEngine, ProcessItem } from '../storage/metric-storage.ts'
 import type { MeasureProcessor } from './measure-processor.ts'
 
+/**
+ * Sacks locked by one batch at most: a worker holding every sack would leave the others of
+ * its processing group idle for the whole batch (the drain would not scale with workers).
+ */
+const MAX_BATCH_SACKS = 32
+
 export interface MetricdProcessorDeps {
   readonly indexer: Indexer
   readonly incoming: IncomingDriver
@@ -70,8 +76,10 @@ export class MetricdProcessor implements MeasureProcessor {
     limits: { maxMetrics: number; maxBytes: number },
   ): Promise<{ metrics: number; taken: number }> {
     const { coordinator, log } = this.#d
-    // Every sack listed has work, so more candidates than maxMetrics could not be used.
-    const candidates = sacks.slice(0, Math.max(1, Math.min(sacks.length, limits.maxMetrics)))
+    // Every sack listed has work, so more candidates than maxMetrics could not be used; and at
+    // most MAX_BATCH_SACKS, so that other workers find free sacks meanwhile.
+    const count = Math.max(1, Math.min(sacks.length, limits.maxMetrics, MAX_BATCH_SACKS))
+    const candidates = sacks.slice(0, count)
     const locks = await coordinator.tryLockMany(candidates.map((s) => this.#lockName(s)))
     const locked: number[] = []
     const held: Lock[] = []
