@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     await session.post('Profiler.setSamplingInterval', { interval: 200 })
   }
   const duration = v.duration === undefined ? 0 : Number(v.duration) * 1000
-  const rss: Array<{ s: number; rssMiB: number; heapMiB: number }> = []
+  const rss: Array<{ s: number; rssMiB: number; heapMiB: number; arrayBuffersMiB: number }> = []
   const started = performance.now()
   const sample = () => {
     const m = process.memoryUsage()
@@ -197,6 +197,7 @@ async function main(): Promise<void> {
       s: Math.round((performance.now() - started) / 1000),
       rssMiB: m.rss / 2 ** 20,
       heapMiB: m.heapUsed / 2 ** 20,
+      arrayBuffersMiB: m.arrayBuffers / 2 ** 20,
     })
   }
   const sampler = duration > 0 ? setInterval(sample, Number(v['rss-every']) * 1000) : undefined
@@ -305,7 +306,7 @@ function phaseMeter(): PhaseMeter {
 /** `--duration`: RSS samples and the CPU per update of the passes. */
 function rssCurve(
   who: string,
-  rss: ReadonlyArray<{ s: number; rssMiB: number; heapMiB?: number }>,
+  rss: ReadonlyArray<{ s: number; rssMiB: number; heapMiB?: number; arrayBuffersMiB?: number }>,
   rows: readonly Row[],
 ): string {
   let cpu = 0
@@ -314,7 +315,15 @@ function rssCurve(
     cpu += r.cpuMs
     updates += r.updates
   }
-  const curve = rss.map((x) => `${x.s}s ${x.rssMiB.toFixed(0)}`).join(', ')
+  const curve = rss
+    .map((x) => {
+      const parts =
+        x.heapMiB === undefined
+          ? ''
+          : ` (heap ${x.heapMiB.toFixed(0)}, buffers ${x.arrayBuffersMiB?.toFixed(0)})`
+      return `${x.s}s ${x.rssMiB.toFixed(0)}${parts}`
+    })
+    .join(', ')
   return (
     `${who}: ${rows.length} passes, ${updates} updates, ${((cpu * 1000) / Math.max(1, updates)).toFixed(0)} µs CPU / update; ` +
     `RSS MiB: ${curve}\n`
