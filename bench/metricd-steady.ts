@@ -18,6 +18,7 @@
  *        [--policy high|low|medium] [--json]
  *        [--profile FILE.cpuprofile]   (V8 CPU profile of the timed passes only)
  *        [--compare]   (also upstream's metricd code on the same workload, same run: see below)
+ *        [--set SECTION.OPTION=VALUE]…   (config overrides, e.g. storage.process_cache_points=0)
  *        [--phases]    (CPU per driver / indexer / coordinator call of the timed passes, stderr)
  *        [--duration S --rss-every 10 [--upstream-metrics N] [--upstream-duration S]]
  *                      (memory: passes of the first --per-update size for S seconds, RSS sampled)
@@ -61,6 +62,7 @@ const { values: v } = parseArgs({
     profile: { type: 'string' },
     compare: { type: 'boolean' },
     phases: { type: 'boolean' },
+    set: { type: 'string', multiple: true },
     duration: { type: 'string' },
     'rss-every': { type: 'string', default: '10' },
     'upstream-metrics': { type: 'string' },
@@ -107,6 +109,7 @@ const config = loadConfig({
       : []),
     ...(objstore[String(v.storage)] ? [`storage.driver=${v.storage}`, ...objstore[String(v.storage)]] : []),
     ...(v['batch-metrics'] ? [`metricd.batch_metrics=${v['batch-metrics']}`] : []),
+    ...(v.set ?? []),
   ],
 })
 const log = createLogger({ level: 'error' })
