@@ -28,6 +28,8 @@ Sizes and load:
   --concurrency N           requests in flight (default 16)
   --max-seconds S           time limit per workload (default 60; setup steps are not limited)
   --only REGEX              only the workload groups matching (metric|push|drain|read|aggregates|resource|search|groupby)
+  --only steady             instead: metricd in the steady state in-process (bench/metricd-steady.ts; with
+                            --compare against upstream's metricd code), options in --steady-args "…"
   --seed N                  PRNG seed for values (default 42)
 
 Placement:
@@ -75,6 +77,7 @@ const { values: v } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'max-seconds': { type: 'string', default: '60' },
     only: { type: 'string' },
+    'steady-args': { type: 'string', default: '' },
     seed: { type: 'string', default: '42' },
     'server-cpus': { type: 'string' },
     'client-cpus': { type: 'string' },
@@ -95,6 +98,18 @@ if (v.help) {
 }
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+if (v.only === 'steady') {
+  // Not an HTTP workload: the processing path in-process, its own report (docs/benchmarks.md).
+  const args = [join(REPO, 'bench', 'metricd-steady.ts'), ...(v.compare ? ['--compare'] : [])]
+  args.push(...String(v['steady-args']).split(' ').filter(Boolean))
+  try {
+    execFileSync(process.execPath, args, { stdio: 'inherit' })
+    process.exit(0)
+  } catch {
+    process.exit(1)
+  }
+}
 const ncpu = availableParallelism()
 const half = Math.floor(ncpu / 2)
 const range = (a: number, b: number) => (a === b ? `${a}` : `${a}-${b}`)

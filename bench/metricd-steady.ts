@@ -12,12 +12,16 @@
  * (process.cpuUsage, user + system, this process: the file system's kernel work included).
  *
  * Run: node bench/metricd-steady.ts [--metrics 1000] [--history 1440] [--per-update 1,10]
- *        [--rounds 3] [--storage file|redis|s3|swift] [--fsync true|false] [--batch-metrics 1]
+ *        [--rounds 3] [--storage file|redis|s3|swift] [--fsync true|false] [--batch-metrics N (default: [metricd] batch_metrics)]
  *        [--swift-url http://127.0.0.1:8080]   (s3/swift: scripts/services/swift; CPU of this process only)
- *        [--rounds 3] [--storage file|redis] [--fsync true|false] [--sync-method fsync|syncfs] [--batch-metrics 1]
+ *        [--rounds 3] [--storage file|redis] [--fsync true|false] [--sync-method fsync|syncfs] [--batch-metrics N (default: [metricd] batch_metrics)]
  *        [--policy high|low|medium] [--json]
  *        [--profile FILE.cpuprofile]   (V8 CPU profile of the timed passes only)
  *        [--compare]   (also upstream's metricd code on the same workload, same run: see below)
+ *        [--set SECTION.OPTION=VALUE]…   (config overrides, e.g. storage.process_cache_points=0)
+ *        [--phases]    (CPU per driver / indexer / coordinator call of the timed passes, stderr)
+ *        [--duration S --rss-every 10 [--upstream-metrics N] [--upstream-duration S]]
+ *                      (memory: passes of the first --per-update size for S seconds, RSS sampled)
  *
  * `--compare` runs bench/python/metricd_steady.py after ours: Debian's Gnocchi 4.4.2, its own
  * indexer (a fresh PostgreSQL database), incoming and storage drivers of the same kind (file:
@@ -39,6 +43,7 @@ import { encodeBundle } from '../src/incoming/bundle.ts'
 import { createPgDatabase } from '../src/indexer/sql/test-databases.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { swiftTestServer } from '../src/objstore/testing/swift-test-server.ts'
+import { PhaseMeter } from './_phases.ts'
 
 const { values: v } = parseArgs({
   options: {
@@ -49,13 +54,19 @@ const { values: v } = parseArgs({
     storage: { type: 'string', default: 'file' },
     fsync: { type: 'string', default: 'true' },
     'sync-method': { type: 'string', default: 'fsync' },
-    'batch-metrics': { type: 'string', default: '1' },
+    'batch-metrics': { type: 'string' },
     policy: { type: 'string', default: 'high' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/14' },
     'swift-url': { type: 'string', default: 'http://127.0.0.1:8080' },
     json: { type: 'boolean' },
     profile: { type: 'string' },
     compare: { type: 'boolean' },
+    phases: { type: 'boolean' },
+    set: { type: 'string', multiple: true },
+    duration: { type: 'string' },
+    'rss-every': { type: 'string', default: '10' },
+    'upstream-metrics': { type: 'string' },
+    'upstream-duration': { type: 'string' },
   },
 })
 
@@ -97,6 +108,8 @@ const config = loadConfig({
       ? ['storage.driver=redis', 'incoming.driver=redis', `storage.redis_url=${v['redis-url']}`]
       : []),
     ...(objstore[String(v.storage)] ? [`storage.driver=${v.storage}`, ...objstore[String(v.storage)]] : []),
+    ...(v['batch-metrics'] ? [`metricd.batch_metrics=${v['batch-metrics']}`] : []),
+    ...(v.set ?? []),
   ],
 })
 const log = createLogger({ level: 'error' })
@@ -125,7 +138,7 @@ async function processAll(): Promise<number> {
   let sacks = await runtime.incoming.sacksWithWork()
   while (sacks.length > 0) {
     const r = await runtime.processor.processSacks(sacks, {
-      maxMetrics: Number(v['batch-metrics']),
+      maxMetrics: config.metricd.batchMetrics,
       maxBytes: 64 * 1024 * 1024,
     })
     processed += r.metrics
@@ -171,17 +184,35 @@ async function main(): Promise<void> {
   await processAll()
   next += BigInt(history) * MINUTE
   const rows: Row[] = []
+  const meter = v.phases ? phaseMeter() : undefined
   const session = v.profile ? new Session() : undefined
   if (session) {
     session.connect()
     await session.post('Profiler.enable')
     await session.post('Profiler.setSamplingInterval', { interval: 200 })
   }
-  for (const n of sizes) {
-    for (let r = 0; r < rounds; r++) {
+  const duration = v.duration === undefined ? 0 : Number(v.duration) * 1000
+  const rss: Array<{ s: number; rssMiB: number; heapMiB: number; arrayBuffersMiB: number }> = []
+  const started = performance.now()
+  const sample = () => {
+    const m = process.memoryUsage()
+    rss.push({
+      s: Math.round((performance.now() - started) / 1000),
+      rssMiB: m.rss / 2 ** 20,
+      heapMiB: m.heapUsed / 2 ** 20,
+      arrayBuffersMiB: m.arrayBuffers / 2 ** 20,
+    })
+  }
+  const sampler = duration > 0 ? setInterval(sample, Number(v['rss-every']) * 1000) : undefined
+  if (duration > 0) sample()
+  // --duration: passes of sizes[0] new measures until the time is up (the memory curve).
+  const plan = duration > 0 ? [sizes[0]] : sizes
+  for (const n of plan) {
+    for (let r = 0; duration > 0 ? performance.now() - started < duration : r < rounds; r++) {
       await pushAll(ids, next, n)
       next += BigInt(n) * MINUTE
       await session?.post('Profiler.start')
+      meter?.reset()
       const cpu0 = process.cpuUsage()
       const wall0 = performance.now()
       const updates = await processAll()
@@ -190,6 +221,7 @@ async function main(): Promise<void> {
         const { profile } = await session.post('Profiler.stop')
         writeFileSync(`${v.profile}.${n}.${r}`, JSON.stringify(profile))
       }
+      if (meter) process.stderr.write(`phases, ${n} new measures, round ${r}:\n${meter.report(updates)}\n`)
       rows.push({
         perUpdate: n,
         updates,
@@ -197,6 +229,10 @@ async function main(): Promise<void> {
         wallMs: performance.now() - wall0,
       })
     }
+  }
+  if (sampler) {
+    clearInterval(sampler)
+    sample()
   }
   const hot = runtime.engine.hotMetrics
   const hotLine = `hot-metric cache: ${hot.hits} hits, ${hot.misses} misses, ${hot.points} points\n`
@@ -211,13 +247,13 @@ async function main(): Promise<void> {
   }
   const upstream = v.compare ? await upstreamRows() : undefined
   if (v.json) {
-    process.stdout.write(`${JSON.stringify({ options: v, rows, upstream }, null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify({ options: v, rows, rss, upstream }, null, 2)}\n`)
     return
   }
   const aggregates = policy.definition.length * policy.aggregationMethods.length
   process.stdout.write(
     `metricd steady state: ${metricsCount} metrics, policy ${policy.name} (${aggregates} aggregates), ` +
-      `${history} points of history, storage ${v.storage}, fsync ${v.fsync}, batch_metrics ${v['batch-metrics']}\n`,
+      `${history} points of history, storage ${v.storage}, fsync ${v.fsync}, batch_metrics ${config.metricd.batchMetrics}\n`,
   )
   process.stdout.write(
     '| new measures per metric | updates | CPU ms | CPU µs / update | updates / CPU-s | wall ms |' +
@@ -225,10 +261,15 @@ async function main(): Promise<void> {
   )
   process.stdout.write(`|---:|---:|---:|---:|---:|---:|${upstream ? '---:|---:|---:|' : ''}\n`)
   process.stdout.write(hotLine)
+  if (duration > 0) {
+    process.stdout.write(rssCurve('ours', rss, rows))
+    if (upstream) process.stdout.write(rssCurve('upstream', upstream.rss ?? [], upstream.rows))
+    return
+  }
   rows.forEach((r, i) => {
+    const u = upstream?.rows[i]
     const per = (r.cpuMs * 1000) / r.updates
     let line = `| ${r.perUpdate} | ${r.updates} | ${r.cpuMs.toFixed(0)} | ${per.toFixed(0)} | ${(1e6 / per).toFixed(0)} | ${r.wallMs.toFixed(0)} |`
-    const u = upstream?.[i]
     if (u) {
       const uper = (u.cpuMs * 1000) / u.updates
       line += ` ${uper.toFixed(0)} | ${(1e6 / uper).toFixed(0)} | ${(uper / per).toFixed(1)}× |`
@@ -237,8 +278,63 @@ async function main(): Promise<void> {
   })
 }
 
+/** `--phases`: CPU per driver, indexer and coordinator call of the timed passes (stderr). */
+function phaseMeter(): PhaseMeter {
+  const meter = new PhaseMeter()
+  const { coordinator } = runtime
+  meter.wrap('incoming', runtime.incoming, ['readSack', 'deleteProcessed', 'sacksWithWork'])
+  meter.wrap('indexer', runtime.indexer, ['getMetrics', 'getArchivePolicy', 'markMetricsProcessed'])
+  meter.wrap('storage', runtime.storageDriver, [
+    'getUnaggregated',
+    'getUnaggregatedUnlessUnchanged',
+    'putProcessed',
+    'putUnaggregated',
+    'getSplits',
+    'putSplits',
+    'deleteSplits',
+    'listSplitKeys',
+  ])
+  meter.wrap('engine', runtime.engine, ['processMeasures'])
+  meter.wrap('processor', runtime.processor, ['processSacks'])
+  const tryLock = coordinator.tryLock.bind(coordinator)
+  const locks = { tryLock, release: async (l: { release(): Promise<void> }) => l.release() }
+  meter.wrap('coordinator', locks, ['tryLock', 'release'])
+  coordinator.tryLock = async (name: string) => {
+    const lock = await locks.tryLock(name)
+    return lock && { release: () => locks.release(lock) }
+  }
+  return meter
+}
+
+/** `--duration`: RSS samples and the CPU per update of the passes. */
+function rssCurve(
+  who: string,
+  rss: ReadonlyArray<{ s: number; rssMiB: number; heapMiB?: number; arrayBuffersMiB?: number }>,
+  rows: readonly Row[],
+): string {
+  let cpu = 0
+  let updates = 0
+  for (const r of rows) {
+    cpu += r.cpuMs
+    updates += r.updates
+  }
+  const curve = rss
+    .map((x) => {
+      const parts =
+        x.heapMiB === undefined
+          ? ''
+          : ` (heap ${x.heapMiB.toFixed(0)}, buffers ${x.arrayBuffersMiB?.toFixed(0)})`
+      return `${x.s}s ${x.rssMiB.toFixed(0)}${parts}`
+    })
+    .join(', ')
+  return (
+    `${who}: ${rows.length} passes, ${updates} updates, ${((cpu * 1000) / Math.max(1, updates)).toFixed(0)} µs CPU / update; ` +
+    `RSS MiB: ${curve}\n`
+  )
+}
+
 /** Upstream's metricd code on the same workload (see the header), its rows in our order. */
-async function upstreamRows(): Promise<Row[]> {
+async function upstreamRows(): Promise<{ rows: Row[]; rss?: Array<{ s: number; rssMiB: number }> }> {
   const pgDb = await createPgDatabase()
   const udir = mkdtempSync(join(tmpdir(), 'gnocchi-steady-upstream-'))
   let redisUrl = ''
@@ -258,7 +354,9 @@ async function upstreamRows(): Promise<Row[]> {
     storage: v.storage,
     redis_url: redisUrl,
     policy: v.policy,
-    metrics: metricsCount,
+    metrics: Number(v['upstream-metrics'] ?? metricsCount),
+    duration: Number(v['upstream-duration'] ?? v.duration ?? 0),
+    rss_every: Number(v['rss-every']),
     history,
     sizes,
     rounds,
@@ -274,7 +372,7 @@ async function upstreamRows(): Promise<Row[]> {
           error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
       ),
     )
-    return (JSON.parse(out) as { rows: Row[] }).rows
+    return JSON.parse(out) as { rows: Row[]; rss?: Array<{ s: number; rssMiB: number }> }
   } finally {
     rmSync(udir, { recursive: true, force: true })
     await pgDb.drop()

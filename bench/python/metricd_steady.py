@@ -1,7 +1,9 @@
 """Upstream Gnocchi 4.4.2 metricd in the steady state, for bench/metricd-steady.ts --compare.
 
 Usage: python3 metricd_steady.py '<json config>'  (fields: see metricd-steady.ts upstreamRows)
-Prints one JSON object: {"rows": [{"perUpdate", "updates", "cpuMs", "wallMs"}]}.
+Prints one JSON object: {"rows": [{"perUpdate", "updates", "cpuMs", "wallMs"}], "rss": [...]}
+("duration" > 0: passes of sizes[0] until that many seconds passed, RSS sampled every
+"rss_every" seconds from /proc/self/statm).
 
 The same workload as ours, run by upstream's own code: its indexer (PostgreSQL), incoming and
 storage drivers (file or Redis), a tooz file coordinator, and `Chef.process_new_measures_for_sack`
@@ -12,6 +14,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 import uuid
 
@@ -84,8 +87,30 @@ def main():
     process_all()
     nxt += cfg["history"] * MINUTE_NS
     rows = []
-    for n in cfg["sizes"]:
-        for _ in range(cfg["rounds"]):
+    duration = cfg.get("duration") or 0
+    rss = []
+    started = time.perf_counter()
+
+    def sample():
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        rss.append({"s": round(time.perf_counter() - started),
+                    "rssMiB": pages * os.sysconf("SC_PAGE_SIZE") / 2 ** 20})
+
+    stop = threading.Event()
+
+    def sampler():
+        while not stop.wait(cfg.get("rss_every") or 10):
+            sample()
+
+    if duration > 0:
+        sample()
+        threading.Thread(target=sampler, daemon=True).start()
+    plan = [cfg["sizes"][0]] if duration > 0 else cfg["sizes"]
+    for n in plan:
+        r = 0
+        while (time.perf_counter() - started < duration) if duration > 0 else r < cfg["rounds"]:
+            r += 1
             push(nxt, n)
             nxt += n * MINUTE_NS
             c0 = cpu_ms()
@@ -93,8 +118,11 @@ def main():
             updates = process_all()
             rows.append({"perUpdate": n, "updates": updates, "cpuMs": cpu_ms() - c0,
                          "wallMs": (time.perf_counter() - w0) * 1000.0})
+    stop.set()
+    if duration > 0:
+        sample()
     coord.stop()
-    json.dump({"rows": rows}, sys.stdout)
+    json.dump({"rows": rows, "rss": rss}, sys.stdout)
     sys.stdout.write("\n")
 
 

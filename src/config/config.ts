@@ -33,11 +33,20 @@ import { readS3Options, readSwiftOptions } from './objstore-config.ts'
  * drop measures that were acknowledged. A process crash alone loses nothing either way
  * (processing is idempotent and objects are renamed into place); `false` halves write cost.
  * `[storage] file_sync_method` (`fsync`, default, or `syncfs`) says how: see FileSyncMethod.
- * `[metricd] batch_metrics` (default 1: one sack at a time) processes several sacks as one
- * batch of I/O until that many metrics are pending (see MetricdProcessor.processSacks).
+ * `[metricd] batch_metrics` (default 1, one sack at a time; 1000 with `[storage] driver = redis`)
+ * processes several sacks as one batch of I/O until that many metrics are pending (see
+ * MetricdProcessor.processSacks).
  * `[api] embedded_metricd` (default true) runs metricd inside gnocchi-api; `[api] auto_upgrade`
  * (default true) runs the gnocchi-upgrade steps when the data directory is not initialised.
  */
+/**
+ * `[metricd] batch_metrics` with `[storage] driver = redis`: every round trip to Redis costs
+ * ~100 µs of CPU, so one per sack (128 by default) would weigh more than the metrics
+ * themselves in the steady state (docs/benchmarks.md). The Redis driver writes in rounds of
+ * 64 metrics (processChunkMetrics), so a batch does not hold all its splits at once.
+ */
+export const REDIS_BATCH_METRICS = 1000
+
 export interface GnocchiConfig {
   readonly configFiles: readonly string[]
   readonly debug: boolean
@@ -110,7 +119,7 @@ export interface GnocchiConfig {
     readonly metricCleanupDelayMs: number
     readonly processingReplicas: number
     readonly cleanupBatchSize: number
-    /** gnocchi-ts extension `[metricd] batch_metrics` (default 1). */
+    /** gnocchi-ts extension `[metricd] batch_metrics` (default 1; REDIS_BATCH_METRICS on Redis storage). */
     readonly batchMetrics: number
     readonly metricInactiveAfterS: number
     readonly resourceCleanupAfterS: number
@@ -366,7 +375,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       metricCleanupDelayMs: seconds('metricd', 'metric_cleanup_delay', 300),
       processingReplicas: o.int('metricd', 'processing_replicas', 3, 1),
       cleanupBatchSize: o.int('metricd', 'cleanup_batch_size', 10000, 1),
-      batchMetrics: o.int('metricd', 'batch_metrics', 1, 1),
+      batchMetrics: o.int('metricd', 'batch_metrics', storageDriver === 'redis' ? REDIS_BATCH_METRICS : 1, 1),
       metricInactiveAfterS: o.float('metricd', 'metric_inactive_after', 0),
       resourceCleanupAfterS: o.float('metricd', 'resource_cleanup_after', 0),
     },

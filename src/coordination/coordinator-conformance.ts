@@ -43,6 +43,36 @@ export function runCoordinatorConformance(name: string, o: CoordinatorConformanc
       }
     })
 
+    it('tryLockMany takes the free names only; releaseMany frees them together', async () => {
+      const a = o.newCoordinator()
+      const b = o.newCoordinator()
+      try {
+        const held = await b.tryLock('m2')
+        assert.ok(held)
+        const locks = await a.tryLockMany(['m1', 'm2', 'm3'])
+        assert.deepEqual(
+          locks.map((l) => l !== undefined),
+          [true, false, true],
+        )
+        assert.deepEqual(await b.tryLockMany(['m1', 'm3']), [undefined, undefined])
+        const waiting = b.lock('m3', 2000)
+        await a.releaseMany(locks.filter((l) => l !== undefined))
+        const m3 = await waiting
+        assert.ok(m3)
+        const again = await b.tryLockMany(['m1'])
+        assert.ok(again[0])
+        // Released locks are released once; other coordinators' locks are not touched.
+        await a.releaseMany([...locks.filter((l) => l !== undefined), held])
+        assert.equal(await a.tryLock('m2'), undefined)
+        assert.deepEqual(await a.tryLockMany([]), [])
+        await b.releaseMany([held, m3])
+        assert.ok(await a.tryLock('m2'))
+      } finally {
+        await a.close()
+        await b.close()
+      }
+    })
+
     it('closing frees locks; an expired lease is taken over', async () => {
       const a = o.newCoordinator({ leaseMs: 100, heartbeatMs: 60_000 })
       const b = o.newCoordinator()

@@ -9,6 +9,13 @@ export interface Lock {
 export interface Coordinator {
   /** Non-blocking: undefined when somebody else holds it. */
   tryLock(name: string): Promise<Lock | undefined>
+  /**
+   * tryLock of each name, as one round trip / transaction (metricd takes many sacks at once);
+   * same order as `names`.
+   */
+  tryLockMany(names: readonly string[]): Promise<Array<Lock | undefined>>
+  /** Releases locks of this coordinator together (one round trip / transaction). */
+  releaseMany(locks: readonly Lock[]): Promise<void>
   /** Waits up to `timeoutMs`; undefined on timeout. */
   lock(name: string, timeoutMs: number): Promise<Lock | undefined>
   /** Registers this process as a metricd processor with its statistics. */

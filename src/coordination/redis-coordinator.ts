@@ -59,6 +59,21 @@ export function parseToozRedisUrl(url: string): ToozUrl {
   return { redisUrl: u.toString(), namespace, lockTimeoutMs, membershipTimeoutMs }
 }
 
+class RedisLock implements Lock {
+  released = false
+  readonly owner: RedisCoordinator
+  readonly key: string
+  readonly token: string
+  constructor(owner: RedisCoordinator, key: string, token: string) {
+    this.owner = owner
+    this.key = key
+    this.token = token
+  }
+  release(): Promise<void> {
+    return this.owner.releaseMany([this])
+  }
+}
+
 /**
  * Locks and membership in Redis, compatible with tooz's Redis driver (upstream's
  * `coordination_url = redis://…`), so that our metricd workers and upstream's exclude each
@@ -137,22 +152,49 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async tryLock(name: string): Promise<Lock | undefined> {
+    return (await this.tryLockMany([name]))[0]
+  }
+
+  /** One pipeline of `SET NX PX` (each lock on its own, as tooz takes them). */
+  async tryLockMany(names: readonly string[]): Promise<Array<Lock | undefined>> {
     if (this.#closed) throw new Error('BUG: coordinator used after close()')
-    const key = this.lockKey(name)
-    const token = randomUUID().replaceAll('-', '')
-    const ok = await this.#client.set(key, token, 'PX', this.#lockTimeoutMs, 'NX')
-    if (ok !== 'OK') return undefined
-    this.#held.set(key, token)
-    let released = false
-    return {
-      release: async () => {
-        if (released || this.#closed) return
-        released = true
-        if (this.#held.get(key) === token) this.#held.delete(key)
-        await this.#client.toozRelease(key, token)
-        for (const wake of [...this.#waiters]) wake()
-      },
+    if (names.length === 0) return []
+    const keys = names.map((name) => this.lockKey(name))
+    const tokens = keys.map(() => randomUUID().replaceAll('-', ''))
+    const pipe = this.#client.pipeline()
+    for (let i = 0; i < keys.length; i++) pipe.set(keys[i], tokens[i], 'PX', this.#lockTimeoutMs, 'NX')
+    const replies = (await pipe.exec()) ?? []
+    let error: unknown
+    const locks = keys.map((key, i) => {
+      const [e, ok] = replies[i] ?? [new Error('Redis pipeline aborted'), null]
+      if (e) error ??= e
+      if (e || ok !== 'OK') return undefined
+      this.#held.set(key, tokens[i])
+      return new RedisLock(this, key, tokens[i])
+    })
+    if (error !== undefined) {
+      // Give back what was taken before failing, as a failed tryLock takes nothing.
+      await this.releaseMany(locks.filter((l): l is RedisLock => l !== undefined)).catch(() => {})
+      throw error
     }
+    return locks
+  }
+
+  /** One pipeline of redis-py's release script. */
+  async releaseMany(locks: readonly Lock[]): Promise<void> {
+    const mine = locks.filter(
+      (l): l is RedisLock => l instanceof RedisLock && l.owner === this && !l.released,
+    )
+    if (mine.length === 0) return
+    for (const l of mine) {
+      l.released = true
+      if (this.#held.get(l.key) === l.token) this.#held.delete(l.key)
+    }
+    if (this.#closed) return
+    const pipe = this.#client.pipeline()
+    for (const l of mine) pipe.toozRelease(l.key, l.token)
+    pipelineResults(await pipe.exec())
+    for (const wake of [...this.#waiters]) wake()
   }
 
   async lock(name: string, timeoutMs: number): Promise<Lock | undefined> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import { type Coordinator, type Lock, lockWithRetries } from './coordinator.ts'
 
 export interface SqliteCoordinatorOptions {
@@ -35,6 +35,21 @@ function processIsDead(pid: number): boolean {
   }
 }
 
+class SqliteLock implements Lock {
+  released = false
+  readonly owner: SqliteCoordinator
+  readonly name: string
+  readonly token: string
+  constructor(owner: SqliteCoordinator, name: string, token: string) {
+    this.owner = owner
+    this.name = name
+    this.token = token
+  }
+  release(): Promise<void> {
+    return this.owner.releaseMany([this])
+  }
+}
+
 /**
  * Locks and membership for the embedded deployment, in a SQLite file shared by every
  * process on the host (gnocchi-api, gnocchi-metricd). A lock is a row naming its holder
@@ -50,6 +65,7 @@ export class SqliteCoordinator implements Coordinator {
   readonly #heartbeat: NodeJS.Timeout
   readonly #members = new Map<string, () => Record<string, number>>()
   readonly #waiters = new Set<() => void>()
+  readonly #statements = new Map<string, StatementSync>()
   #closed = false
 
   constructor(options: SqliteCoordinatorOptions) {
@@ -125,35 +141,67 @@ export class SqliteCoordinator implements Coordinator {
       )
   }
 
-  async tryLock(name: string): Promise<Lock | undefined> {
-    if (this.#closed) throw new Error('BUG: coordinator used after close()')
-    const token = randomUUID()
-    const now = Date.now()
-    const acquired = this.#write(() => {
-      const row = this.#db
-        .prepare('SELECT owner, host, pid, expires_at FROM locks WHERE name = ?')
-        .get(name) as HolderRow | undefined
-      if (row && !this.#isStale(row, now)) return false
-      const params: SQLInputValue[] = [name, token, this.#owner, this.#host, process.pid, now + this.#leaseMs]
-      this.#db
-        .prepare(
-          `INSERT INTO locks (name, token, owner, host, pid, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (name) DO UPDATE SET token = excluded.token, owner = excluded.owner,
-             host = excluded.host, pid = excluded.pid, expires_at = excluded.expires_at`,
-        )
-        .run(...params)
-      return true
-    })
-    if (!acquired) return undefined
-    let released = false
-    return {
-      release: async () => {
-        if (released || this.#closed) return
-        released = true
-        this.#write(() => this.#db.prepare('DELETE FROM locks WHERE name = ? AND token = ?').run(name, token))
-        for (const wake of [...this.#waiters]) wake()
-      },
+  /** Prepared once per SQL text (preparing costs as much as running these statements). */
+  #stmt(sql: string): StatementSync {
+    let st = this.#statements.get(sql)
+    if (!st) {
+      st = this.#db.prepare(sql)
+      this.#statements.set(sql, st)
     }
+    return st
+  }
+
+  async tryLock(name: string): Promise<Lock | undefined> {
+    return (await this.tryLockMany([name]))[0]
+  }
+
+  /** One write transaction for all of `names`. */
+  async tryLockMany(names: readonly string[]): Promise<Array<Lock | undefined>> {
+    if (this.#closed) throw new Error('BUG: coordinator used after close()')
+    if (names.length === 0) return []
+    const now = Date.now()
+    const tokens = this.#write(() => {
+      const select = this.#stmt('SELECT owner, host, pid, expires_at FROM locks WHERE name = ?')
+      const upsert = this.#stmt(
+        `INSERT INTO locks (name, token, owner, host, pid, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET token = excluded.token, owner = excluded.owner,
+           host = excluded.host, pid = excluded.pid, expires_at = excluded.expires_at`,
+      )
+      return names.map((name) => {
+        const row = select.get(name) as HolderRow | undefined
+        if (row && !this.#isStale(row, now)) return undefined
+        const token = randomUUID()
+        const params: SQLInputValue[] = [
+          name,
+          token,
+          this.#owner,
+          this.#host,
+          process.pid,
+          now + this.#leaseMs,
+        ]
+        upsert.run(...params)
+        return token
+      })
+    })
+    return names.map((name, i) => {
+      const token = tokens[i]
+      return token === undefined ? undefined : new SqliteLock(this, name, token)
+    })
+  }
+
+  /** One write transaction for all of `locks` (those of this coordinator not yet released). */
+  async releaseMany(locks: readonly Lock[]): Promise<void> {
+    const mine = locks.filter(
+      (l): l is SqliteLock => l instanceof SqliteLock && l.owner === this && !l.released,
+    )
+    if (mine.length === 0) return
+    for (const l of mine) l.released = true
+    if (this.#closed) return
+    this.#write(() => {
+      const del = this.#stmt('DELETE FROM locks WHERE name = ? AND token = ?')
+      for (const l of mine) del.run(l.name, l.token)
+    })
+    for (const wake of [...this.#waiters]) wake()
   }
 
   async lock(name: string, timeoutMs: number): Promise<Lock | undefined> {

@@ -32,6 +32,17 @@ export interface IncomingDriver {
   readSack(sack: number, metricIds?: readonly string[]): Promise<PendingMeasures>
   /** Deletes exactly the bundles returned by `readSack` (not those that arrived since). */
   deleteProcessed(pending: PendingMeasures): Promise<void>
+  /**
+   * Optional, readSack of many sacks as one round of I/O: reads `sacks` in order and stops
+   * after the sack that reaches `limits` (metrics or bytes), so the result is the pending
+   * measures of a prefix of `sacks`, one entry per sack read (empty ones included).
+   */
+  readSacks?(
+    sacks: readonly number[],
+    limits: { readonly maxMetrics: number; readonly maxBytes: number },
+  ): Promise<PendingMeasures[]>
+  /** Optional, deleteProcessed of many sacks as one round of I/O. */
+  deleteProcessedMany?(pendings: readonly PendingMeasures[]): Promise<void>
   hasUnprocessed(metricId: string): Promise<boolean>
   /** Drops every pending bundle of a metric (janitor expunge). */
   deleteAllMeasures(metricId: string): Promise<void>

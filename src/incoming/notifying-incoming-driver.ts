@@ -51,6 +51,12 @@ export class NotifyingIncomingDriver implements IncomingDriver {
   deleteProcessed(pending: PendingMeasures): Promise<void> {
     return this.#inner.deleteProcessed(pending)
   }
+  get readSacks(): IncomingDriver['readSacks'] {
+    return this.#inner.readSacks?.bind(this.#inner)
+  }
+  get deleteProcessedMany(): IncomingDriver['deleteProcessedMany'] {
+    return this.#inner.deleteProcessedMany?.bind(this.#inner)
+  }
   hasUnprocessed(metricId: string): Promise<boolean> {
     return this.#inner.hasUnprocessed(metricId)
   }

@@ -12,6 +12,12 @@ import type { Logger } from '../log/logger.ts'
 import type { MetricStorageEngine, ProcessItem } from '../storage/metric-storage.ts'
 import type { MeasureProcessor } from './measure-processor.ts'
 
+/**
+ * Sacks locked by one batch at most: a worker holding every sack would leave the others of
+ * its processing group idle for the whole batch (the drain would not scale with workers).
+ */
+const MAX_BATCH_SACKS = 32
+
 export interface MetricdProcessorDeps {
   readonly indexer: Indexer
   readonly incoming: IncomingDriver
@@ -55,72 +61,106 @@ export class MetricdProcessor implements MeasureProcessor {
   }
 
   /**
-   * Processes the sacks of `sacks` whose lock is free as one batch of I/O (one indexer
-   * lookup, one storage batch, one commit), taking sacks in order until `maxMetrics` metrics
-   * or `maxBytes` bundle bytes are pending. With many sacks holding few metrics each (the
-   * usual case: 128 sacks), the per-sack costs (lookups, commit, fsync rounds) are shared.
-   * When the batch fails, its sacks are retried one by one so that one bad metric does not
-   * hold the others back. Returns the metrics handled and how many of `sacks` were taken.
+   * Processes the sacks of `sacks` whose lock is free as one batch of I/O, taking sacks in
+   * order until `maxMetrics` metrics or `maxBytes` bundle bytes are pending: the locks of the
+   * candidates in one call, their bundles in one round (IncomingDriver.readSacks), one indexer
+   * lookup, one storage batch, one mark-processed, one delete round. With many sacks holding
+   * few metrics each (the usual case: 128 sacks), the per-sack costs are shared. Each sack
+   * keeps its own lock (upstream's names), so upstream's metricd sharing the deployment
+   * excludes us sack by sack as before. When the batch fails, its sacks are retried one by
+   * one so that one bad metric does not hold the others back. Returns the metrics handled and
+   * how many of `sacks` were taken.
    */
   async processSacks(
     sacks: readonly number[],
     limits: { maxMetrics: number; maxBytes: number },
   ): Promise<{ metrics: number; taken: number }> {
-    const { coordinator, incoming, indexer, log } = this.#d
-    const held: Array<{ sack: number; lock: Lock; pending: PendingMeasures }> = []
-    let taken = 0
-    let metrics = 0
-    let bytes = 0
+    const { coordinator, log } = this.#d
+    // Every sack listed has work, so more candidates than maxMetrics could not be used; and at
+    // most MAX_BATCH_SACKS, so that other workers find free sacks meanwhile.
+    const count = Math.max(1, Math.min(sacks.length, limits.maxMetrics, MAX_BATCH_SACKS))
+    const candidates = sacks.slice(0, count)
+    const locks = await coordinator.tryLockMany(candidates.map((s) => this.#lockName(s)))
+    const locked: number[] = []
+    const held: Lock[] = []
+    candidates.forEach((sack, i) => {
+      const lock = locks[i]
+      if (!lock) return
+      locked.push(sack)
+      held.push(lock)
+    })
     try {
-      for (const sack of sacks) {
-        if (metrics >= limits.maxMetrics || bytes >= limits.maxBytes) break
-        taken++
-        const lock = await coordinator.tryLock(this.#lockName(sack))
-        if (!lock) continue
-        let pending: PendingMeasures
-        try {
-          pending = await incoming.readSack(sack)
-        } catch (error) {
-          await lock.release()
-          log.error('Unexpected error reading sack', { sack, error })
-          continue
-        }
-        if (pending.byMetric.size === 0) {
-          await lock.release()
-          continue
-        }
-        held.push({ sack, lock, pending })
-        metrics += pending.byMetric.size
-        for (const b of pending.byMetric.values()) bytes += b.byteLength
-      }
-      if (held.length === 0) return { metrics: 0, taken }
-      const pendings = held.map((h) => h.pending)
+      if (locked.length === 0) return { metrics: 0, taken: candidates.length }
+      let read: PendingMeasures[]
       try {
-        const ids: string[] = []
-        for (const p of pendings) for (const id of p.byMetric.keys()) ids.push(id)
-        await this.#processPending(pendings, await indexer.getMetrics(ids))
+        read = await this.#readSacks(locked, limits)
+      } catch (error) {
+        log.error('Unexpected error reading sacks', { sacks: locked, error })
+        return { metrics: 0, taken: candidates.length }
+      }
+      // Taken: the candidates up to the last sack read (the others are left for the caller).
+      const taken =
+        read.length === locked.length ? candidates.length : candidates.indexOf(locked[read.length])
+      const pendings = read.filter((p) => p.byMetric.size > 0)
+      let metrics = 0
+      for (const p of pendings) metrics += p.byMetric.size
+      if (pendings.length === 0) return { metrics: 0, taken }
+      try {
+        await this.#processBatch(pendings)
         return { metrics, taken }
       } catch (error) {
         // A full storage fails every sack alike: give up the round (the backlog stays).
-        if (held.length === 1 || isStorageFullError(error)) throw error
+        if (pendings.length === 1 || isStorageFullError(error)) throw error
         log.error('Error processing a batch of sacks, retrying them one by one', { error })
       }
-      // Fallback: each sack on its own (its lock is still held), errors logged per sack.
-      let done = 0
-      for (const h of held) {
-        try {
-          const fresh = await incoming.readSack(h.sack)
-          if (fresh.byMetric.size === 0) continue
-          await this.#processPending([fresh], await indexer.getMetrics([...fresh.byMetric.keys()]))
-          done += fresh.byMetric.size
-        } catch (error) {
-          log.error('Unexpected error processing sack', { sack: h.sack, error })
-        }
-      }
-      return { metrics: done, taken }
+      return { metrics: await this.#processOneByOne(pendings.map((p) => p.sack)), taken }
     } finally {
-      for (const h of held) await h.lock.release()
+      await coordinator.releaseMany(held)
     }
+  }
+
+  /** IncomingDriver.readSacks, or readSack after readSack until the limits are reached. */
+  async #readSacks(
+    sacks: readonly number[],
+    limits: { maxMetrics: number; maxBytes: number },
+  ): Promise<PendingMeasures[]> {
+    const { incoming } = this.#d
+    if (incoming.readSacks) return incoming.readSacks(sacks, limits)
+    const out: PendingMeasures[] = []
+    let metrics = 0
+    let bytes = 0
+    for (const sack of sacks) {
+      if (metrics >= limits.maxMetrics || bytes >= limits.maxBytes) break
+      const pending = await incoming.readSack(sack)
+      out.push(pending)
+      metrics += pending.byMetric.size
+      for (const b of pending.byMetric.values()) bytes += b.byteLength
+    }
+    return out
+  }
+
+  /** One indexer lookup for every metric of `pendings`, then #processPending. */
+  async #processBatch(pendings: readonly PendingMeasures[]): Promise<void> {
+    const ids: string[] = []
+    for (const p of pendings) for (const id of p.byMetric.keys()) ids.push(id)
+    await this.#processPending(pendings, await this.#d.indexer.getMetrics(ids))
+  }
+
+  /** Fallback of a failed batch: each sack on its own (its lock still held), errors logged. */
+  async #processOneByOne(sacks: readonly number[]): Promise<number> {
+    const { incoming, log } = this.#d
+    let done = 0
+    for (const sack of sacks) {
+      try {
+        const fresh = await incoming.readSack(sack)
+        if (fresh.byMetric.size === 0) continue
+        await this.#processBatch([fresh])
+        done += fresh.byMetric.size
+      } catch (error) {
+        log.error('Unexpected error processing sack', { sack, error })
+      }
+    }
+    return done
   }
 
   /** `refresh=true`: processes these metrics now, waiting up to `timeoutMs` for their sack locks. */
@@ -200,11 +240,13 @@ export class MetricdProcessor implements MeasureProcessor {
       await engine.processMeasures(items)
       await indexer.markMetricsProcessed(items.map((i) => i.metric.id))
     }
-    for (const pending of pendings) {
+    const done = pendings.map((pending) => {
       const byMetricKept = new Map<string, Uint8Array>()
       for (const [id, b] of pending.byMetric) if (keep.has(id)) byMetricKept.set(id, b)
-      await incoming.deleteProcessed({ ...pending, byMetric: byMetricKept })
-    }
+      return { ...pending, byMetric: byMetricKept }
+    })
+    if (incoming.deleteProcessedMany && done.length > 1) await incoming.deleteProcessedMany(done)
+    else for (const pending of done) await incoming.deleteProcessed(pending)
   }
 
   /**

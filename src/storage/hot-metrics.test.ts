@@ -106,5 +106,40 @@ for (const backend of backends) {
         await other.driver.close()
       }
     })
+
+    it('a failed write leaves nothing cached: the retry rereads what is stored', async () => {
+      const make = await backend.make()
+      const driver = await make()
+      let failNext = false
+      const flaky = new Proxy(driver, {
+        get(target, property) {
+          if (property === 'putProcessed' && failNext) {
+            return async () => {
+              failNext = false
+              throw new Error('write failed')
+            }
+          }
+          const value = Reflect.get(target, property)
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const engine = new MetricStorageEngine(flaky, log)
+      const metric = testMetric(AP.name)
+      try {
+        await engine.processMeasures([{ metric, policy: AP, measures: points(0, 6) }])
+        await engine.processMeasures([{ metric, policy: AP, measures: points(6, 2) }])
+        failNext = true
+        // The cached splits take these points in place before the write fails.
+        await assert.rejects(engine.processMeasures([{ metric, policy: AP, measures: points(8, 2) }]))
+        assert.equal(engine.hotMetrics.get(metric.id), undefined)
+        assert.deepEqual(await counts(engine, metric), [6, 2])
+        // The bundles stayed in the backlog: processed again, once.
+        await engine.processMeasures([{ metric, policy: AP, measures: points(8, 2) }])
+        await engine.processMeasures([{ metric, policy: AP, measures: points(10, 1) }])
+        assert.deepEqual(await counts(engine, metric), [6, 5])
+      } finally {
+        await driver.close()
+      }
+    })
   })
 }

@@ -1,3 +1,4 @@
+import type { GrowableSeries } from '../carbonara/growable-series.ts'
 import type { TimeSeries } from '../carbonara/time-series.ts'
 import type { RawVersion } from './storage-driver.ts'
 
@@ -7,8 +8,12 @@ export interface HotMetric {
   readonly version: RawVersion
   /** The raw (unaggregated) series written, decoded. */
   readonly raw: TimeSeries
-  /** `${method}|${granularityNs}|${keyNs}` → the split written, decoded. */
-  readonly splits: ReadonlyMap<string, TimeSeries>
+  /**
+   * `${method}|${granularityNs}|${keyNs}` → the split written, decoded, with room to grow:
+   * the next pass merges its new buckets into it in place (GrowableSeries.mergeTail).
+   */
+  readonly splits: ReadonlyMap<string, GrowableSeries>
+  /** Points held, spare room included (16 bytes each). */
   readonly points: number
 }
 
@@ -23,7 +28,8 @@ export function hotSplitKey(method: string, granularityNs: bigint, keyNs: bigint
  * bytes each). When full, new metrics are not admitted rather than old ones evicted: metricd
  * visits metrics round robin, where LRU eviction would make every lookup a miss once the
  * working set exceeds the bound; this way the first `maxPoints` worth of metrics stay hot.
- * Entries are shared with nobody: the engine hands out no references to them.
+ * Entries are shared with nobody: the engine hands out no references to them, and changes a
+ * split in place only after removing the entry (it is set again once the write succeeded).
  */
 export class HotMetrics {
   readonly #maxPoints: number

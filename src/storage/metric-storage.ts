@@ -1,25 +1,18 @@
 import {
-  type ArchivePolicySpec,
+  ByteArena,
   blockSizeOf,
-  concatSeries,
   decodeBoundTimeSeriesOrEmpty,
-  decodeSplitOrEmpty,
   effectiveBackWindow,
   encodeBoundTimeSeries,
   encodeSplitCompressed,
   firstBlockTimestamp,
+  GrowableSeries,
   mergeSeries,
-  mustParseAggregationMethod,
   processBatch,
-  resampleCalendar,
-  resampleFixed,
-  selectSplitKeys,
-  sliceSeries,
   splitKeyFor,
   splitKeysBefore,
   splitSeries,
   type TimeSeries,
-  truncateToTimespan,
 } from '../carbonara/index.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import type { Metric } from '../domain/metric.ts'
@@ -27,6 +20,7 @@ import type { Logger } from '../log/logger.ts'
 import { HotMetrics, hotSplitKey } from './hot-metrics.ts'
 import type { AggregatedPoints, MetricStorage, ReadMeasuresQuery } from './read-measures.ts'
 import { SplitCache } from './split-cache.ts'
+import { decodeStoredSplit, policySpec, readMeasures } from './split-reader.ts'
 import { ProcessingStatistics } from './statistics.ts'
 import {
   aggregationKey,
@@ -36,6 +30,8 @@ import {
   type StorageDriver,
   UNCHANGED,
 } from './storage-driver.ts'
+
+export { policySpec } from './split-reader.ts'
 
 /** The pending measures of one metric, decoded (unsorted, duplicates allowed). */
 export interface ProcessItem {
@@ -48,27 +44,6 @@ export interface ProcessResult {
   /** Metric id → newest measure timestamp of its batch (for resource `ended_at` handling). */
   readonly newestTimestampNs: ReadonlyMap<string, bigint>
 }
-
-const specCache = new WeakMap<ArchivePolicy, ArchivePolicySpec>()
-
-/** The engine's view of a policy (parsed once per policy object). */
-export function policySpec(policy: ArchivePolicy): ArchivePolicySpec {
-  let spec = specCache.get(policy)
-  if (!spec) {
-    spec = {
-      backWindow: policy.backWindow,
-      targets: policy.definition.map((d) => ({
-        granularityNs: d.granularityNs,
-        timespanNs: d.timespanNs ?? (d.points !== null ? d.granularityNs * BigInt(d.points) : null),
-      })),
-      methods: policy.aggregationMethods.map(mustParseAggregationMethod),
-    }
-    specCache.set(policy, spec)
-  }
-  return spec
-}
-
-const EMPTY: TimeSeries = { timestamps: new BigInt64Array(0), values: new Float64Array(0) }
 
 /** 4 M points = 64 MiB of decoded splits (e.g. a day of one-minute data of ~2 800 metrics). */
 export const DEFAULT_READ_CACHE_POINTS = 4_000_000
@@ -92,6 +67,9 @@ export class MetricStorageEngine implements MetricStorage {
   readonly readCache: SplitCache
   /** What processing wrote last per metric (`[storage] process_cache_points`; 0 disables). */
   readonly hotMetrics: HotMetrics
+  /** Encoded splits of one round (StorageDriver.copiesSplitBytes), reused round after round. */
+  readonly #arena = new ByteArena()
+  #arenaBusy = false
 
   constructor(
     driver: StorageDriver,
@@ -143,9 +121,22 @@ export class MetricStorageEngine implements MetricStorage {
   /**
    * aggregation.md §2 for many metrics as one batch of I/O: one raw read, then all split
    * deletes, all split reads + writes, and the raw objects written last (so a crash before
-   * the end leaves the previous raw series, and reprocessing the same bundles is idempotent).
+   * the end leaves the previous raw series, and reprocessing the same bundles is idempotent);
+   * in rounds of StorageDriver.processChunkMetrics metrics when the driver sets it.
    */
   async processMeasures(items: readonly ProcessItem[]): Promise<ProcessResult> {
+    const chunk = this.#driver.processChunkMetrics ?? items.length
+    if (items.length <= chunk) return this.#processChunk(items)
+    const newestTimestampNs = new Map<string, bigint>()
+    for (let at = 0; at < items.length; at += chunk) {
+      const r = await this.#processChunk(items.slice(at, at + chunk))
+      for (const [id, ns] of r.newestTimestampNs) newestTimestampNs.set(id, ns)
+    }
+    return { newestTimestampNs }
+  }
+
+  /** processMeasures of one round of I/O (StorageDriver.processChunkMetrics). */
+  async #processChunk(items: readonly ProcessItem[]): Promise<ProcessResult> {
     const newestTimestampNs = new Map<string, bigint>()
     if (items.length === 0) return { newestTimestampNs }
     const stats = this.statistics
@@ -155,7 +146,7 @@ export class MetricStorageEngine implements MetricStorage {
     stats.add('raw measures fetch', items.length)
 
     const rawWrites: Array<readonly [string, Uint8Array]> = []
-    const splitUpdates: Array<{ ref: SplitRef; series: TimeSeries; stored?: TimeSeries }> = []
+    const splitUpdates: Array<{ ref: SplitRef; series: TimeSeries; stored?: GrowableSeries }> = []
     /** Metric → the raw series it gets (for the hot-metric cache). */
     const newRaws = new Map<string, TimeSeries>()
     const splitDeletes: SplitRef[] = []
@@ -254,43 +245,61 @@ export class MetricStorageEngine implements MetricStorage {
     // Whole-object writes (WRITE_FULL): read what is stored (unless the hot-metric cache holds
     // it), merge (new buckets win), rewrite.
     const writes: SplitWrite[] = []
-    const written = new Map<string, Map<string, TimeSeries>>()
-    if (splitUpdates.length > 0) {
-      await stats.time('splits update', async () => {
-        const toRead = splitUpdates.filter((u) => u.stored === undefined).map((u) => u.ref)
-        const existing = toRead.length > 0 ? await this.#driver.getSplits(toRead) : []
-        let r = 0
-        for (const { ref, series, stored } of splitUpdates) {
-          const base = stored ?? this.#decodeStoredSplit(ref, existing[r++]).series
-          const merged = mergeSeries(base, series)
-          if (merged.timestamps.length === 0) continue
-          writes.push({ ref, bytes: encodeSplitCompressed(ref.keyNs, ref.granularityNs, merged) })
-          let m = written.get(ref.metricId)
-          if (!m) {
-            m = new Map()
-            written.set(ref.metricId, m)
-          }
-          m.set(hotSplitKey(ref.method, ref.granularityNs, ref.keyNs), merged)
-        }
-        if (!this.#driver.putProcessed) await this.#driver.putSplits(writes)
-      })
-      stats.add('splits update', splitUpdates.length)
-    }
-
+    const written = new Map<string, Map<string, GrowableSeries>>()
+    // Encoded splits in the reused arena when the driver copies them (see copiesSplitBytes).
     const putProcessed = this.#driver.putProcessed?.bind(this.#driver)
-    if (!putProcessed) {
-      await stats.time('raw measures store', () => this.#driver.putUnaggregated(rawWrites))
-    } else {
-      const versions = await stats.time('raw measures store', () => putProcessed(writes, rawWrites))
-      if (hot.enabled) {
-        for (const [id, version] of versions) {
-          const raw = newRaws.get(id)
-          if (!raw) continue
-          const splits = written.get(id) ?? new Map<string, TimeSeries>()
-          let points = raw.timestamps.length
-          for (const sp of splits.values()) points += sp.timestamps.length
-          hot.set(id, { version, raw, splits, points })
+    const arena = putProcessed && this.#driver.copiesSplitBytes && !this.#arenaBusy ? this.#arena : undefined
+    this.#arenaBusy ||= arena !== undefined
+    try {
+      if (splitUpdates.length > 0) {
+        await stats.time('splits update', async () => {
+          const toRead = splitUpdates.filter((u) => u.stored === undefined).map((u) => u.ref)
+          const existing = toRead.length > 0 ? await this.#driver.getSplits(toRead) : []
+          let r = 0
+          for (const { ref, series, stored } of splitUpdates) {
+            // The cached split (removed from the cache above) takes the new buckets in place.
+            let grown = stored?.mergeTail(series) ? stored : undefined
+            let merged: TimeSeries
+            if (grown) merged = grown.view()
+            else {
+              const base = stored ? stored.view() : decodeStoredSplit(this.#log, ref, existing[r++]).series
+              merged = mergeSeries(base, series)
+            }
+            if (merged.timestamps.length === 0) continue
+            writes.push({ ref, bytes: encodeSplitCompressed(ref.keyNs, ref.granularityNs, merged, arena) })
+            if (!hot.enabled) continue
+            grown ??= GrowableSeries.from(merged)
+            let m = written.get(ref.metricId)
+            if (!m) {
+              m = new Map()
+              written.set(ref.metricId, m)
+            }
+            m.set(hotSplitKey(ref.method, ref.granularityNs, ref.keyNs), grown)
+          }
+          if (!this.#driver.putProcessed) await this.#driver.putSplits(writes)
+        })
+        stats.add('splits update', splitUpdates.length)
+      }
+
+      if (!putProcessed) {
+        await stats.time('raw measures store', () => this.#driver.putUnaggregated(rawWrites))
+      } else {
+        const versions = await stats.time('raw measures store', () => putProcessed(writes, rawWrites))
+        if (hot.enabled) {
+          for (const [id, version] of versions) {
+            const raw = newRaws.get(id)
+            if (!raw) continue
+            const splits = written.get(id) ?? new Map<string, GrowableSeries>()
+            let points = raw.timestamps.length
+            for (const sp of splits.values()) points += sp.capacity
+            hot.set(id, { version, raw, splits, points })
+          }
         }
+      }
+    } finally {
+      if (arena) {
+        arena.reset()
+        this.#arenaBusy = false
       }
     }
     stats.add('raw measures store', rawWrites.length)
@@ -319,124 +328,12 @@ export class MetricStorageEngine implements MetricStorage {
     await this.#driver.putUnaggregated([[metric.id, encodeBoundTimeSeries(kept)]])
   }
 
-  /**
-   * Decoded splits, same order as `refs` (empty for a missing or corrupt one), through the
-   * read cache for refs with a version token (see listSplitKeysWithVersions): a hit costs
-   * nothing beyond the listing instead of reading and decoding the object.
-   */
-  async #readSplits(
-    refs: readonly SplitRef[],
-    versions: ReadonlyArray<string | undefined>,
-  ): Promise<TimeSeries[]> {
-    const cache = this.readCache
-    const out = new Array<TimeSeries>(refs.length)
-    const missing: number[] = []
-    const keys: string[] = []
-    for (let i = 0; i < refs.length; i++) {
-      const ref = refs[i]
-      const version = versions[i]
-      if (version !== undefined) {
-        keys[i] = `${ref.metricId}|${ref.method}|${ref.granularityNs}|${ref.keyNs}`
-        const hit = cache.get(keys[i], version)
-        if (hit !== undefined) {
-          out[i] = hit
-          continue
-        }
-      }
-      missing.push(i)
-    }
-    if (missing.length === 0) return out
-    const blobs = await this.#driver.getSplits(missing.map((i) => refs[i]))
-    missing.forEach((i, j) => {
-      const { series, corrupt } = this.#decodeStoredSplit(refs[i], blobs[j])
-      out[i] = series
-      const version = versions[i]
-      // The bytes were read after the token was taken: they are that version or a newer one,
-      // and a newer one has another token, so a later hit can never serve older data.
-      if (version !== undefined && blobs[j] !== undefined && !corrupt) cache.set(keys[i], version, series)
-    })
-    return out
-  }
-
-  /** A stored split decoded; a corrupt one is logged (as upstream) and read as empty. */
-  #decodeStoredSplit(ref: SplitRef, bytes: Uint8Array | undefined): { series: TimeSeries; corrupt: boolean } {
-    let corrupt = false
-    const series = decodeSplitOrEmpty(ref.keyNs, ref.granularityNs, bytes, (error) => {
-      corrupt = true
-      this.#log.error('Data corruption detected for aggregated timeserie, ignoring', {
-        metric: ref.metricId,
-        method: ref.method,
-        granularityNs: ref.granularityNs,
-        keyNs: ref.keyNs,
-        error,
-      })
-    })
-    return { series, corrupt }
-  }
-
   async deleteMetric(metricId: string): Promise<void> {
     this.hotMetrics.delete(metricId)
     await this.#driver.deleteMetric(metricId)
   }
 
-  async readMeasures(
-    metric: Metric,
-    policy: ArchivePolicy,
-    query: ReadMeasuresQuery,
-  ): Promise<AggregatedPoints[]> {
-    const spec = policySpec(policy)
-    const method = query.method
-    const aggregations = query.granularitiesNs.map((granularityNs) => ({
-      method: method.name,
-      granularityNs,
-    }))
-    const cached = this.readCache.enabled && this.#driver.listSplitKeysWithVersions !== undefined
-    const listed = cached
-      ? await this.#driver.listSplitKeysWithVersions?.(metric.id, aggregations)
-      : await this.#driver
-          .listSplitKeys(metric.id, aggregations)
-          .then((k) => k && { keys: k, versions: undefined })
-    if (listed === undefined) return []
-    const { keys, versions } = listed
-
-    const refs: SplitRef[] = []
-    const refVersions: Array<string | undefined> = []
-    const plan = query.granularitiesNs.map((g) => {
-      const version = versions?.get(aggregationKey(method.name, g))
-      const selected = selectSplitKeys(
-        keys.get(aggregationKey(method.name, g)) ?? [],
-        query.startNs,
-        query.stopNs,
-        g,
-      )
-      const from = refs.length
-      for (const keyNs of selected) {
-        refs.push({ metricId: metric.id, method: method.name, granularityNs: g, keyNs })
-        refVersions.push(version)
-      }
-      return { g, from, to: refs.length }
-    })
-    const decoded = refs.length > 0 ? await this.#readSplits(refs, refVersions) : []
-
-    return plan.map(({ g, from, to }) => {
-      const parts = decoded.slice(from, to)
-      let series = parts.length === 0 ? EMPTY : concatSeries(parts)
-      const timespanNs = spec.targets.find((t) => t.granularityNs === g)?.timespanNs ?? null
-      if (timespanNs !== null) series = truncateToTimespan(series, timespanNs)
-      const resample = query.resample
-      if (resample === null) {
-        return { granularity: g, series: sliceSeries(series, query.startNs, query.stopNs, g) }
-      }
-      if (resample.kind === 'fixed') {
-        series = resampleFixed(series, method, resample.granularityNs)
-        return {
-          granularity: resample.granularityNs,
-          series: sliceSeries(series, query.startNs, query.stopNs, resample.granularityNs),
-        }
-      }
-      series = resampleCalendar(series, method, resample.unit)
-      // Calendar buckets: start is not rounded (there is no fixed width to round to).
-      return { granularity: resample.unit, series: sliceSeries(series, query.startNs, query.stopNs, 1n) }
-    })
+  readMeasures(metric: Metric, policy: ArchivePolicy, query: ReadMeasuresQuery): Promise<AggregatedPoints[]> {
+    return readMeasures(this.#driver, this.readCache, this.#log, metric, policy, query)
   }
 }

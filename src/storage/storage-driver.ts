@@ -19,6 +19,19 @@ export interface SplitWrite {
 
 export interface StorageDriver {
   readonly name: string
+  /**
+   * Optional: metrics per round of processing I/O (raw objects read, splits and raw objects
+   * written) within one processing batch; unset: the whole batch at once. A round holds its
+   * decoded and encoded splits in memory until written (Redis: ~150 KB a metric of policy
+   * `high`), so smaller rounds bound memory and garbage-collection work.
+   */
+  readonly processChunkMetrics?: number
+  /**
+   * Optional: putProcessed has copied the bytes of `splits` when it returns its promise (it
+   * reads them before it first waits), so the engine may encode them into a buffer it reuses
+   * right after the call (ByteArena) instead of allocating each one.
+   */
+  readonly copiesSplitBytes?: boolean
   /** Creates what the backend needs (file: tmp dir + frozen subdir config). Idempotent. */
   upgrade(): Promise<void>
   /** Raw object per metric; `undefined` when the metric has no storage yet. */

@@ -4,6 +4,7 @@ export {
   decodeBoundTimeSeriesOrEmpty,
   encodeBoundTimeSeries,
 } from './bound-codec.ts'
+export { ByteArena } from './byte-arena.ts'
 export { type CodecFormat, InvalidDataError, InvalidSeriesError } from './errors.ts'
 export {
   LZ4_MAX_INPUT_SIZE,

@@ -7,6 +7,7 @@
  * step by step (hash tables, skip strategy, catch-up, table fills): any deviation changes
  * the output bytes, and blobs must match what Python Gnocchi writes.
  */
+import type { ByteArena } from './byte-arena.ts'
 import { InvalidDataError } from './errors.ts'
 
 const MINMATCH = 4
@@ -398,12 +399,15 @@ export function lz4DecompressBlock(
 /**
  * python-lz4 `lz4.block.compress(src)` (store_size=True): uint32 LE `src.length`, then the
  * block. With `prefixByte` ≥ 0 that byte is written first (the `'c'` of compressed splits),
- * so no second copy is needed. Returns an exactly-sized buffer.
+ * so no second copy is needed. Returns an exactly-sized buffer, or with `arena` a view of
+ * the arena (valid until its reset).
  */
-export function lz4CompressSized(src: Uint8Array, prefixByte = -1): Uint8Array {
+export function lz4CompressSized(src: Uint8Array, prefixByte = -1, arena?: ByteArena): Uint8Array {
   const prefixLength = prefixByte >= 0 ? 1 : 0
   const headerEnd = prefixLength + LZ4_SIZE_HEADER_LENGTH
-  const scratch = takeScratch(headerEnd + lz4CompressBound(src.length))
+  const bound = headerEnd + lz4CompressBound(src.length)
+  // With an arena, compressed in place there (no copy); else in scratch, then copied out.
+  const scratch = arena ? arena.reserve(bound) : takeScratch(bound)
   if (prefixLength) scratch[0] = prefixByte
   const n = src.length
   scratch[prefixLength] = n & 0xff
@@ -411,6 +415,7 @@ export function lz4CompressSized(src: Uint8Array, prefixByte = -1): Uint8Array {
   scratch[prefixLength + 2] = (n >>> 16) & 0xff
   scratch[prefixLength + 3] = n >>> 24
   const written = lz4CompressBlock(src, scratch, headerEnd)
+  if (arena) return arena.commit(headerEnd + written)
   const out = scratch.slice(0, headerEnd + written)
   releaseScratch(scratch)
   return out

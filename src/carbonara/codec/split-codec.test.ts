@@ -84,6 +84,30 @@ describe('split codec: compressed format', () => {
     same(decodeSplit(KEY, g, encodeSplitCompressed(KEY, g, wide)), wide)
   })
 
+  test('dense splits (every step one granularity): same layout and strictness as the others', () => {
+    const g = 60n * S
+    const dense = at(KEY, g, [5, 6, 7], [1, 2, 3])
+    assert.equal(
+      toHex(lz4DecompressSized(encodeSplitCompressed(KEY, g, dense), 1)).slice(0, 12),
+      '050001000100',
+    )
+    // 3 600 one-second steps: the low 32 bits of the timestamps wrap many times.
+    const full = at(
+      KEY,
+      S,
+      Array.from({ length: 3600 }, (_, i) => i),
+    )
+    same(decodeSplit(KEY, S, encodeSplitCompressed(KEY, S, full)), full)
+    const shifted = {
+      timestamps: BigInt64Array.from([KEY + 30n * S, KEY + 90n * S, KEY + 150n * S]),
+      values: new Float64Array(3),
+    }
+    assert.throws(
+      () => encodeSplitCompressed(KEY, g, shifted),
+      (e: unknown) => e instanceof InvalidSeriesError && e.index === 0,
+    )
+  })
+
   test('empty series → c + LZ4 of nothing, decoded as empty', () => {
     const blob = encodeSplitCompressed(KEY, S, at(KEY, S, []))
     assert.equal(toHex(blob), '63' + '0000000000')

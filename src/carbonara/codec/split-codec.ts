@@ -8,8 +8,10 @@
  * fit the format, throws {@link InvalidSeriesError} where upstream would silently truncate
  * (FORMAT.md §3 "Edge cases").
  */
+
 import type { TimeSeries } from '../time-series.ts'
 import { assertLittleEndian } from './bound-codec.ts'
+import type { ByteArena } from './byte-arena.ts'
 import { type CodecFormat, InvalidDataError, InvalidSeriesError } from './errors.ts'
 import {
   LZ4_SIZE_HEADER_LENGTH,
@@ -123,15 +125,42 @@ function seriesWords(
   }
 }
 
+/** True when t[i] − t[i−1] is exactly the granularity for every i (int64 on 32-bit halves). */
+function isDense(words: Uint32Array, n: number, gLo: number, gHi: number): boolean {
+  let lo = words[0]
+  let hi = words[1]
+  for (let i = 1; i < n; i++) {
+    let nextLo = lo + gLo
+    let carry = 0
+    if (nextLo >= TWO_32) {
+      nextLo -= TWO_32
+      carry = 1
+    }
+    const nextHi = (hi + gHi + carry) >>> 0
+    lo = words[2 * i]
+    hi = words[2 * i + 1]
+    if (lo !== nextLo || hi !== nextHi) return false
+  }
+  // Equal modulo 2^64 only: a series wrapping past INT64_MAX is not increasing.
+  const firstHi = words[1] | 0
+  const lastHi = hi | 0
+  return lastHi > firstHi || (lastHi === firstHi && lo > words[0])
+}
+
 /**
  * Upstream `serialize(key, compressed=True)`: `'c'` + LZ4(uint16 step offsets ‖ float64
  * values). Offset 0 is counted from the split key, the others from the previous timestamp.
  * Throws {@link InvalidSeriesError} if a timestamp precedes the key, timestamps are not
  * strictly increasing, or a step is not a whole multiple of the granularity or exceeds 65535.
  * An empty series gives `'c'` + the LZ4 encoding of nothing (upstream never writes empty
- * splits; it decodes this blob as empty).
+ * splits; it decodes this blob as empty). With `arena`, the blob is a view of it.
  */
-export function encodeSplitCompressed(keyNs: bigint, granularityNs: bigint, series: TimeSeries): Uint8Array {
+export function encodeSplitCompressed(
+  keyNs: bigint,
+  granularityNs: bigint,
+  series: TimeSeries,
+  arena?: ByteArena,
+): Uint8Array {
   const { words, n, keyLo, keyHi, gLo, gHi, gNum } = seriesWords(
     keyNs,
     granularityNs,
@@ -140,37 +169,49 @@ export function encodeSplitCompressed(keyNs: bigint, granularityNs: bigint, seri
   )
   // every byte is written below (steps, then values); released after compression
   const payload = takeScratch(n * SPLIT_COMPRESSED_POINT_LENGTH)
-  let prevLo = keyLo >>> 0
-  let prevHi = keyHi
-  // stepsBetween depends only on the exact difference t[i] − t[i−1] = dHi·2^32 + dLo (sign
-  // included): computed without wrapping, it is cached (real splits: always one step)
-  let lastDLo = -1
-  let lastDHi = 0
-  let steps = -1
-  for (let i = 0; i < n; i++) {
-    const lo = words[2 * i]
-    const hi = words[2 * i + 1] | 0
-    const dLoSigned = lo - prevLo
-    const borrow = dLoSigned < 0 ? 1 : 0
-    const dLo = dLoSigned + borrow * TWO_32
-    const dHi = hi - prevHi - borrow
-    if (dLo !== lastDLo || dHi !== lastDHi) {
-      steps = stepsBetween(prevLo, prevHi, lo, hi, gLo, gHi, gNum, MAX_U16)
-      lastDLo = dLo
-      lastDHi = dHi
+  if (n > 1 && (payload.byteOffset & 1) === 0 && isDense(words, n, gLo, gHi)) {
+    // Every step is one granularity (the usual split): only the first needs computing.
+    const first = stepsBetween(keyLo >>> 0, keyHi, words[0], words[1] | 0, gLo, gHi, gNum, MAX_U16)
+    if (first < 0) {
+      const reason = 'first timestamp not a whole number of steps (≤ 65535) after the key'
+      throw new InvalidSeriesError('split-compressed', reason, 0, n)
     }
-    if (steps < 0 || (steps === 0 && i > 0)) {
-      const reason =
-        i === 0 ? 'first timestamp not a whole number of steps (≤ 65535) after the key' : 'bad step'
-      throw new InvalidSeriesError('split-compressed', reason, i, n)
+    const steps = new Uint16Array(payload.buffer, payload.byteOffset, n)
+    steps.fill(1)
+    steps[0] = first
+  } else {
+    let prevLo = keyLo >>> 0
+    let prevHi = keyHi
+    // stepsBetween depends only on the exact difference t[i] − t[i−1] = dHi·2^32 + dLo (sign
+    // included): computed without wrapping, it is cached (real splits: always one step)
+    let lastDLo = -1
+    let lastDHi = 0
+    let steps = -1
+    for (let i = 0; i < n; i++) {
+      const lo = words[2 * i]
+      const hi = words[2 * i + 1] | 0
+      const dLoSigned = lo - prevLo
+      const borrow = dLoSigned < 0 ? 1 : 0
+      const dLo = dLoSigned + borrow * TWO_32
+      const dHi = hi - prevHi - borrow
+      if (dLo !== lastDLo || dHi !== lastDHi) {
+        steps = stepsBetween(prevLo, prevHi, lo, hi, gLo, gHi, gNum, MAX_U16)
+        lastDLo = dLo
+        lastDHi = dHi
+      }
+      if (steps < 0 || (steps === 0 && i > 0)) {
+        const reason =
+          i === 0 ? 'first timestamp not a whole number of steps (≤ 65535) after the key' : 'bad step'
+        throw new InvalidSeriesError('split-compressed', reason, i, n)
+      }
+      payload[2 * i] = steps & 0xff
+      payload[2 * i + 1] = steps >>> 8
+      prevLo = lo
+      prevHi = hi
     }
-    payload[2 * i] = steps & 0xff
-    payload[2 * i + 1] = steps >>> 8
-    prevLo = lo
-    prevHi = hi
   }
   payload.set(new Uint8Array(series.values.buffer, series.values.byteOffset, n * 8), n * 2)
-  const blob = lz4CompressSized(payload, SPLIT_COMPRESSED_TAG)
+  const blob = lz4CompressSized(payload, SPLIT_COMPRESSED_TAG, arena)
   releaseScratch(payload)
   return blob
 }

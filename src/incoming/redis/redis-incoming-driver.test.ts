@@ -132,6 +132,37 @@ if (reachable) {
       assert.deepEqual(await driver.sacksWithWork(), [])
     })
 
+    it('readSacks reads many sacks in order up to the limits; deleteProcessedMany trims what was read', async () => {
+      const a = '5b3f1c2e-0a6a-4f6e-9c55-3d7c2f1c9a10' // sack 16 of 128
+      const ids = [a, randomUUID(), randomUUID(), randomUUID()]
+      for (const id of ids) await driver.addMeasures(new Map([[id, bundle([1, 1])]]))
+      const sacks = await driver.sacksWithWork()
+      assert.ok(sacks.includes(16))
+      // One metric at most: only the first sack is read (a prefix of the sacks asked for).
+      const first = await driver.readSacks(sacks, { maxMetrics: 1, maxBytes: 1 << 20 })
+      assert.equal(first.length, 1)
+      assert.equal(first[0].sack, sacks[0])
+      const all = await driver.readSacks(sacks, { maxMetrics: 100, maxBytes: 1 << 20 })
+      assert.deepEqual(
+        all.map((p) => p.sack),
+        sacks,
+      )
+      const read = new Map<string, number>()
+      for (const p of all) for (const [id, b] of p.byMetric) read.set(id, b.byteLength)
+      assert.deepEqual([...read.keys()].sort(), [...ids].sort())
+      // Appended after the read: kept, and its sack's notification key set again.
+      await raw.rpush(`incoming128-16:${a}`, Buffer.from(bundle([2, 2])))
+      await driver.deleteProcessedMany(all)
+      assert.deepEqual(await driver.sacksWithWork(), [16])
+      assert.equal(await raw.get('incoming128-16'), '1', 'work remains: notification key set')
+      const rest = await driver.readSacks([16], { maxMetrics: 100, maxBytes: 1 << 20 })
+      assert.deepEqual(Array.from(decodeBundle(rest[0].byMetric.get(a) ?? new Uint8Array()).timestamps), [2n])
+      await driver.deleteProcessedMany(rest)
+      assert.deepEqual(await driver.sacksWithWork(), [])
+      assert.equal(await raw.exists('incoming128-16'), 0, 'empty sack: notification key deleted')
+      for (const id of ids) assert.equal(await driver.hasUnprocessed(id), false)
+    })
+
     it('reads bundles pushed by another writer for any metric of the sack', async () => {
       const id = randomUUID()
       const sack = driver.sackFor(id)

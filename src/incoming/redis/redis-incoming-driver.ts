@@ -23,6 +23,8 @@ const CONFIG_KEY = 'gnocchi-config'
 const CONFIG_FIELD = 'sacks'
 const SEP = ':'
 const SCAN_COUNT = 1000
+/** Metrics per LRANGE pipeline of readSacks (bounds what is read beyond its limits). */
+const READ_CHUNK = 256
 
 interface ReadToken {
   /** Metric id → number of bundles read (the list head to trim). */
@@ -149,36 +151,100 @@ export class RedisIncomingDriver implements IncomingDriver {
     return errors
   }
 
+  /**
+   * One SCAN of every metric list. The metric ids found are kept per sack for one readSacks
+   * of that sack (the next step of the same metricd pass), which then needs no SCAN of its own.
+   */
   async sacksWithWork(): Promise<number[]> {
     const prefix = `incoming${this.sackCount}-`
-    const sacks = new Set<number>()
+    const listed = new Map<number, string[]>()
     for (const key of await this.#scanMetricKeys('*')) {
-      const sack = Number(key.slice(prefix.length, key.indexOf(SEP)))
-      if (Number.isInteger(sack) && sack >= 0 && sack < this.sackCount) sacks.add(sack)
+      const sep = key.indexOf(SEP)
+      const sack = Number(key.slice(prefix.length, sep))
+      if (!Number.isInteger(sack) || sack < 0 || sack >= this.sackCount) continue
+      const ids = listed.get(sack)
+      if (ids) ids.push(key.slice(sep + SEP.length))
+      else listed.set(sack, [key.slice(sep + SEP.length)])
     }
-    return [...sacks].sort((a, b) => a - b)
+    this.#listed = listed
+    return [...listed.keys()].sort((a, b) => a - b)
+  }
+
+  /**
+   * Sack → metric ids of the last sacksWithWork, each taken once by readSacks. A list created
+   * after that listing waits for the next one (the next pass), as with any scan.
+   */
+  #listed = new Map<number, string[]>()
+
+  /**
+   * The sacks' lists, read by pipelines of LRANGE (one round trip per ~READ_CHUNK metrics),
+   * the ids from the last sacksWithWork when it listed the sack, else from a SCAN.
+   */
+  async readSacks(
+    sacks: readonly number[],
+    limits: { readonly maxMetrics: number; readonly maxBytes: number },
+  ): Promise<PendingMeasures[]> {
+    const out: PendingMeasures[] = []
+    let metrics = 0
+    let bytes = 0
+    let i = 0
+    while (i < sacks.length && metrics < limits.maxMetrics && bytes < limits.maxBytes) {
+      const chunk: Array<{ sack: number; ids: string[] }> = []
+      let chunkMetrics = 0
+      while (i < sacks.length && chunkMetrics < READ_CHUNK && metrics + chunkMetrics < limits.maxMetrics) {
+        const sack = sacks[i++]
+        let ids = this.#listed.get(sack)
+        if (ids) this.#listed.delete(sack)
+        else ids = await this.#sackMetricIds(sack)
+        chunk.push({ sack, ids })
+        chunkMetrics += ids.length
+      }
+      const read = await this.#readLists(chunk)
+      for (const p of read) {
+        metrics += p.byMetric.size
+        for (const b of p.byMetric.values()) bytes += b.byteLength
+      }
+      out.push(...read)
+    }
+    return out
+  }
+
+  async #sackMetricIds(sack: number): Promise<string[]> {
+    const name = this.sackName(sack)
+    return (await this.#scanMetricKeys(String(sack))).map((key) => key.slice(name.length + SEP.length))
+  }
+
+  /** One pipeline of `LRANGE 0 -1` over the lists of every sack given. */
+  async #readLists(
+    sacks: ReadonlyArray<{ sack: number; ids: readonly string[] }>,
+  ): Promise<PendingMeasures[]> {
+    let lists: Buffer[][] = []
+    if (sacks.some((s) => s.ids.length > 0)) {
+      const pipe = this.#client.pipeline()
+      for (const { sack, ids } of sacks) {
+        const name = this.sackName(sack)
+        for (const metricId of ids) pipe.lrangeBuffer(`${name}${SEP}${metricId}`, 0, -1)
+      }
+      lists = pipelineResults(await pipe.exec()) as Buffer[][]
+    }
+    let at = 0
+    return sacks.map(({ sack, ids }) => {
+      const byMetric = new Map<string, Uint8Array>()
+      const counts = new Map<string, number>()
+      for (const metricId of ids) {
+        const list = lists[at++]
+        if (list.length === 0) continue
+        byMetric.set(metricId, list.length === 1 ? (bytesOf(list[0]) as Uint8Array) : concatBytes(list))
+        counts.set(metricId, list.length)
+      }
+      const token: ReadToken = { counts }
+      return { sack, byMetric, token }
+    })
   }
 
   async readSack(sack: number, metricIds?: readonly string[]): Promise<PendingMeasures> {
-    const name = this.sackName(sack)
-    const ids =
-      metricIds ??
-      (await this.#scanMetricKeys(String(sack))).map((key) => key.slice(name.length + SEP.length))
-    const byMetric = new Map<string, Uint8Array>()
-    const counts = new Map<string, number>()
-    if (ids.length > 0) {
-      const pipe = this.#client.pipeline()
-      for (const metricId of ids) pipe.lrangeBuffer(`${name}${SEP}${metricId}`, 0, -1)
-      const lists = pipelineResults(await pipe.exec()) as Buffer[][]
-      for (let i = 0; i < ids.length; i++) {
-        const list = lists[i]
-        if (list.length === 0) continue
-        byMetric.set(ids[i], concatBytes(list.map((b) => bytesOf(b) as Uint8Array)))
-        counts.set(ids[i], list.length)
-      }
-    }
-    const token: ReadToken = { counts }
-    return { sack, byMetric, token }
+    const ids = metricIds ?? (await this.#sackMetricIds(sack))
+    return (await this.#readLists([{ sack, ids }]))[0]
   }
 
   /**
@@ -199,6 +265,42 @@ export class RedisIncomingDriver implements IncomingDriver {
     if ((await this.#scanMetricKeys(String(pending.sack))).length > 0) {
       await this.#client.setnx(name, 1)
     }
+  }
+
+  /**
+   * deleteProcessed of many sacks in one pipeline: per sack, the notification key deleted,
+   * then the lists trimmed, each followed by an EXISTS; the key is re-set (SETNX, which wakes
+   * the greedy metricds) for the sacks where a list read still has bundles (appended since the
+   * read). Unlike deleteProcessed there is no SCAN of the sack: a list of another metric
+   * created since the read (rare: it races with this pass) is found by the next listing, as
+   * upstream's metricd, which never re-sets the key, finds it.
+   */
+  async deleteProcessedMany(pendings: readonly PendingMeasures[]): Promise<void> {
+    if (pendings.length === 0) return
+    const pipe = this.#client.pipeline()
+    /** Pipeline position of each EXISTS → its sack. */
+    const checks: Array<[number, number]> = []
+    let at = 0
+    for (const pending of pendings) {
+      const { counts } = pending.token as ReadToken
+      const name = this.sackName(pending.sack)
+      pipe.del(name)
+      at++
+      for (const [metricId, count] of counts) {
+        if (!pending.byMetric.has(metricId)) continue
+        const key = `${name}${SEP}${metricId}`
+        pipe.ltrim(key, count, -1).exists(key)
+        checks.push([at + 1, pending.sack])
+        at += 2
+      }
+    }
+    const replies = pipelineResults(await pipe.exec())
+    const busy = new Set<number>()
+    for (const [i, sack] of checks) if (replies[i] === 1) busy.add(sack)
+    if (busy.size === 0) return
+    const again = this.#client.pipeline()
+    for (const sack of busy) again.setnx(this.sackName(sack), 1)
+    pipelineResults(await again.exec())
   }
 
   async hasUnprocessed(metricId: string): Promise<boolean> {
