@@ -131,6 +131,8 @@ function postgresEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
     password,
     database,
     max: options.poolSize ?? 10,
+    // A server that does not answer (down host, full backlog) fails the request: a 503, no hang.
+    connectionTimeoutMillis: 10_000,
     ssl: url.options.sslmode && url.options.sslmode !== 'disable' ? { rejectUnauthorized: false } : undefined,
     application_name: url.options.application_name ?? 'gnocchi-ts',
     // Timestamps as text: a JS Date would drop the microseconds.
