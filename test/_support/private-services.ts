@@ -5,7 +5,7 @@
  * fsynced append-only file, so that a restart (even a kill -9) keeps what it acknowledged.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { requireTool, type Skip } from '../../src/testing/require-tool.ts'
@@ -55,10 +55,12 @@ export interface PrivatePostgres {
   stop(mode: 'fast' | 'immediate'): void
   start(): void
   destroy(): void
+  /** The postmaster's pid (its backends are its children). */
+  pid(): number
 }
 
 /** Starts a private PostgreSQL: initdb, start on a free port, createdb gnocchi. */
-export async function privatePostgres(): Promise<PrivatePostgres> {
+export async function privatePostgres(settings: readonly string[] = []): Promise<PrivatePostgres> {
   const bin = pgBinDir() as string
   const root = mkdtempSync(join(tmpdir(), 'gnocchi-private-pg-'))
   if (asRoot) chownSync(root, uidOf('postgres'), gidOf('postgres'))
@@ -71,7 +73,10 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
       '-l',
       join(root, 'log'),
       '-o',
-      `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=100`,
+      [
+        `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=100`,
+        ...settings.map((x) => `-c ${x}`),
+      ].join(' '),
       'start',
     ])
   start()
@@ -81,6 +86,7 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
     url: `postgresql://postgres@127.0.0.1:${port}/gnocchi`,
     stop: (mode) => ctl(['-m', mode, 'stop']),
     start,
+    pid: () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
     destroy() {
       try {
         ctl(['-m', 'immediate', 'stop'])
@@ -100,13 +106,16 @@ function gidOf(user: string): number {
 export interface PrivateRedis {
   readonly port: number
   readonly url: string
+  /** The server's pid (undefined while stopped). */
+  pid(): number | undefined
   /** kill -9 (the append-only file has every acknowledged write). */
   kill(): Promise<void>
   start(): Promise<void>
   destroy(): Promise<void>
 }
 
-export async function privateRedis(): Promise<PrivateRedis> {
+/** `appendfsync`: `always` (the default here: a kill -9 loses nothing) or `everysec` (production's usual). */
+export async function privateRedis(appendfsync: 'always' | 'everysec' = 'always'): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'gnocchi-private-redis-'))
   const port = await freePort()
   let child: ChildProcess | undefined
@@ -125,7 +134,7 @@ export async function privateRedis(): Promise<PrivateRedis> {
         '--appendonly',
         'yes',
         '--appendfsync',
-        'always',
+        appendfsync,
       ],
       { stdio: 'ignore' },
     )
@@ -152,6 +161,7 @@ export async function privateRedis(): Promise<PrivateRedis> {
     url: `redis://127.0.0.1:${port}?db=1`,
     kill,
     start,
+    pid: () => child?.pid,
     async destroy() {
       await kill()
       rmSync(dir, { recursive: true, force: true })
