@@ -5,7 +5,8 @@
  * is killed with -9 and restarted, then PostgreSQL is stopped (`immediate`: a crash) and
  * restarted. Asserted: every answer is a 202 or a 503 with Retry-After (no 500, no request
  * slower than a bound), each outage was seen as 503s, pushes succeed again by themselves after
- * each restart, metricd resumes and drains the backlog, every acknowledged measure is stored.
+ * each restart, metricd resumes and drains the backlog, every acknowledged measure is stored,
+ * and no process or worker died (a pg client losing its connection once crashed metricd).
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -185,6 +186,11 @@ test('Redis and PostgreSQL restarted under ingest: 503 + Retry-After while down,
     }
     assert.ok(total > 500, `too little load: ${total}`)
     assert.deepEqual(api.unexpectedExits, [])
+    // A worker that crashed would have been replaced by the supervisor: none may have.
+    assert.ok(
+      !api.log.join('').includes('worker died'),
+      `an API worker died:\n${api.log.join('').slice(-3000)}`,
+    )
     assert.deepEqual(metricd.unexpectedExits, [])
   } finally {
     await Promise.all([api.kill('SIGTERM'), metricd.kill('SIGTERM')])

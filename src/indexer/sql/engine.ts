@@ -145,6 +145,11 @@ function postgresEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
   })
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {})
+  // Nor a checked-out one (pg-pool removes its listener on checkout, and pg emits 'error' even
+  // when the failure also rejects the query in flight): the query's rejection is the report.
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
   const db = new Kysely({ dialect: guardDialect(new PostgresDialect({ pool })), log: sqlLogHook() })
   return { dialect: DIALECTS.postgresql, db, close: () => db.destroy() }
 }
