@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HttpClient, stderrProgress } from './http/client.ts'
-import { ratios, ratioTable, targetTable } from './http/report.ts'
+import { ratios, ratioTable, targetTable, workersTable } from './http/report.ts'
 import { externalTarget, startAnchor, startOurs, type Target } from './http/servers.ts'
 import { Bench, type WorkloadResult } from './http/workloads.ts'
 
@@ -19,6 +19,8 @@ const HELP = `Usage: npm run bench -- [options]
 
 Targets (default: ours on a fresh temp data dir):
   --compare                 ours, then the real Gnocchi 4.4.2 anchor; prints ours/anchor ratios
+  --api-workers LIST        ours once per [api] workers count, e.g. 1,2; prints ratios against the
+                            first (servers unpinned: the workers share every CPU; issue #22)
   --target ours|anchor      benchmark only this server (started and stopped by the bench)
   --url URL                 benchmark a running server instead (nothing is started or stopped)
   --pid PID                 with --url: a server process to measure (repeatable; its tree is included)
@@ -70,6 +72,7 @@ if (process.argv.includes('--objstore') || process.argv.includes('--s3-clients')
 const { values: v } = parseArgs({
   options: {
     compare: { type: 'boolean' },
+    'api-workers': { type: 'string' },
     target: { type: 'string' },
     url: { type: 'string' },
     pid: { type: 'string', multiple: true },
@@ -113,8 +116,13 @@ if (v.only === 'steady') {
 const ncpu = availableParallelism()
 const half = Math.floor(ncpu / 2)
 const range = (a: number, b: number) => (a === b ? `${a}` : `${a}-${b}`)
-const serverCpus = v['server-cpus'] ?? (ncpu >= 2 ? range(half, ncpu - 1) : '')
-const clientCpus = v['client-cpus'] ?? (ncpu >= 2 && v['server-cpus'] === undefined ? range(0, half - 1) : '')
+const workerCounts = v['api-workers']?.split(',').map(Number)
+if (workerCounts?.some((n) => !(n >= 1))) throw new Error('--api-workers: a list of counts ≥ 1')
+// Workers scale over every CPU: neither side is pinned then (the client's CPU is reported).
+const pin = workerCounts === undefined
+const serverCpus = v['server-cpus'] ?? (pin && ncpu >= 2 ? range(half, ncpu - 1) : '')
+const clientCpus =
+  v['client-cpus'] ?? (pin && ncpu >= 2 && v['server-cpus'] === undefined ? range(0, half - 1) : '')
 const scale = Number(v.scale)
 if (!(scale > 0)) throw new Error('--scale must be > 0')
 
@@ -126,11 +134,14 @@ if (clientCpus) {
   }
 }
 
-const names: ('ours' | 'anchor' | 'external')[] = v.url
+type TargetName = 'ours' | 'anchor' | 'external' | `ours-w${number}`
+const names: TargetName[] = v.url
   ? ['external']
-  : v.compare
-    ? ['ours', 'anchor']
-    : [(v.target as 'ours' | 'anchor' | undefined) ?? 'ours']
+  : workerCounts
+    ? workerCounts.map((n) => `ours-w${n}` as const)
+    : v.compare
+      ? ['ours', 'anchor']
+      : [(v.target as 'ours' | 'anchor' | undefined) ?? 'ours']
 
 const progress = stderrProgress()
 const runTag = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
@@ -198,11 +209,12 @@ for (const name of names) {
   }
   doc.targets[name] = entry
   try {
+    const workers = /^ours-w(\d+)$/.exec(name)?.[1]
     target =
-      name === 'ours'
+      name === 'ours' || workers !== undefined
         ? await startOurs({
             cpus: serverCpus,
-            sets: v['ours-set'] ?? [],
+            sets: [...(v['ours-set'] ?? []), ...(workers ? [`api.workers=${workers}`] : [])],
             keepData: v['keep-data'] === true,
             nodeOptions: v['ours-node-options'],
           })
@@ -264,6 +276,18 @@ if (doc.targets.ours && doc.targets.anchor) {
   const rs = ratios(doc.targets.ours.results, doc.targets.anchor.results)
   doc.ratios = rs.map(({ ours, anchor, ...r }) => ({ ...r, ours: ours?.status, anchor: anchor?.status }))
   out.push('', ratioTable(rs))
+}
+if (workerCounts && workerCounts.length > 1) {
+  const [first, ...rest] = workerCounts
+  for (const n of rest) {
+    const base = doc.targets[`ours-w${first}`]?.results ?? []
+    const rs = ratios(doc.targets[`ours-w${n}`]?.results ?? [], base)
+    doc.ratios = [
+      ...(doc.ratios ?? []),
+      ...rs.map((r) => ({ workload: r.workload, workers: n, vs: first, wall: r.wall })),
+    ]
+    out.push('', workersTable(n, first as number, rs))
+  }
 }
 save()
 process.stdout.write(`${out.join('\n')}\n\nresults: ${outFile}\n`)

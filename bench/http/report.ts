@@ -87,3 +87,24 @@ export function ratioTable(rs: readonly Ratio[]): string {
   }
   return rows.join('\n')
 }
+
+/** `--api-workers`: the same workloads with `n` API workers against `base` workers (wall clock). */
+export function workersTable(n: number, base: number, rs: readonly Ratio[]): string {
+  const rows = [
+    `## ${n} API workers / ${base}`,
+    '',
+    `wall = rate with ${n} workers ÷ rate with ${base} (same machine, one run after the other); client CPU = the load generator's CPU-seconds per wall second.`,
+    '',
+    `| workload | unit | ${base} w rate/s | ${n} w rate/s | wall | client CPU (${n} w) |`,
+    '|---|---|---:|---:|---:|---:|',
+  ]
+  for (const r of rs) {
+    const o = r.ours
+    const a = r.anchor
+    const cell = (w: WorkloadResult | undefined) => (!w ? '—' : w.status === 'ok' ? sig(w.rate) : w.status)
+    const client =
+      o?.status === 'ok' && o.wallSeconds > 0 ? sig((o.clientCpuSeconds ?? 0) / o.wallSeconds) : '—'
+    rows.push(`| ${r.workload} | ${r.unit} | ${cell(a)} | ${cell(o)} | ${x(r.wall)} | ${client} |`)
+  }
+  return rows.join('\n')
+}

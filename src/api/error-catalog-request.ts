@@ -5,11 +5,13 @@
  */
 
 import { encodeFloat, type JsonValue } from '../compat/json.ts'
+import { BACKEND_RETRY_AFTER_S, isBackendUnavailableError } from '../domain/backend-unavailable.ts'
 import {
   ArchivePolicyChangeError,
   ArgumentValueError,
   AttributeTypeChangeError,
   AuthServiceUnavailableError,
+  BackendUnavailableError,
   BadBooleanParamError,
   BodyDecodeError,
   DeleteWithoutFilterError,
@@ -144,6 +146,14 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
     text('No space left on the storage of this server. Please retry later.'),
     () => new StorageFullError(),
     () => ({ 'retry-after': String(STORAGE_FULL_RETRY_AFTER_S) }),
+  ),
+  row(
+    BackendUnavailableError,
+    503,
+    'the indexer database or Redis cannot be reached (down, restarting, connection lost; the cause is in the server log)',
+    text('A backend of this server is unavailable. Please retry later.'),
+    () => new BackendUnavailableError(),
+    () => ({ 'retry-after': String(BACKEND_RETRY_AFTER_S) }),
   ),
   row(
     ObjectStoreUnavailableError,
@@ -340,7 +350,8 @@ export const REQUEST_ERRORS: readonly CatalogRow[] = [
   ),
 ]
 
-/** Errors that are not domain errors but have a row: the storage's "no space left". */
+/** Errors that are not domain errors but have a row: "no space left", a backend unreachable. */
 export function wellKnownError(err: unknown): Error | undefined {
-  return isStorageFullError(err) ? new StorageFullError() : undefined
+  if (isStorageFullError(err)) return new StorageFullError()
+  return isBackendUnavailableError(err) ? new BackendUnavailableError() : undefined
 }

@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { type GnocchiConfig, loadConfig } from '../config/config.ts'
+import { isBackendUnavailableError } from '../domain/backend-unavailable.ts'
 import { createLogger, ignoreStdioErrors, type Logger } from '../log/logger.ts'
 import { stopWithPrimary, workerIndex } from './supervisor.ts'
 
@@ -107,4 +108,26 @@ export function exitOnSignals(stop: () => Promise<void>, log: Logger): void {
 export function fail(log: Logger, msg: string, error: unknown): never {
   log.error(msg, { error })
   process.exit(1)
+}
+
+/**
+ * `attempt()` again while it fails because the indexer or Redis cannot be reached (a daemon
+ * started before its dependencies, or during their restart), every 1 s growing to 10 s, as
+ * upstream's daemons retry their coordinator and indexer start; other errors are thrown. A
+ * failed attempt must clean up after itself.
+ */
+export async function retryWhileUnavailable<T>(
+  log: Logger,
+  what: string,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 10_000)) {
+    try {
+      return await attempt()
+    } catch (error) {
+      if (!isBackendUnavailableError(error)) throw error
+      log.warn(`${what}: a backend is unavailable, retrying`, { error, retryInMs: delayMs })
+      await new Promise((r) => setTimeout(r, delayMs))
+    }
+  }
 }

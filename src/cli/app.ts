@@ -367,7 +367,13 @@ export async function startApi(
   options: StartApiOptions,
 ): Promise<RunningApi> {
   const runtime = buildRuntime(config, log)
-  await openRuntime(runtime, options.upgrade)
+  try {
+    await openRuntime(runtime, options.upgrade)
+  } catch (error) {
+    // Closed so that a retry (a backend unavailable at start) leaks no connection.
+    await runtime.close().catch(() => {})
+    throw error
+  }
   const server = createApiServer(apiDepsFrom(runtime), apiServerOptionsFrom(runtime))
   const sockets = new Set<Socket>()
   server.on('connection', (socket: Socket) => {

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster'
-import { COMMON_HELP, exitOnSignals, fail, parseCommand } from './_common.ts'
+import { COMMON_HELP, exitOnSignals, fail, parseCommand, retryWhileUnavailable } from './_common.ts'
 import { buildRuntime, openRuntime, startApi } from './app.ts'
 import { notifyReady, Supervisor, workerIndex } from './supervisor.ts'
 
@@ -58,12 +58,14 @@ if (cluster.isPrimary && config.api.workers > 1) {
   // The primary initialises the data directory once, then only supervises: the workers
   // re-read the same command line and configuration files themselves.
   try {
-    const runtime = buildRuntime(config, log)
-    try {
-      await openRuntime(runtime, upgrade)
-    } finally {
-      await runtime.close()
-    }
+    await retryWhileUnavailable(log, 'gnocchi-api start', async () => {
+      const runtime = buildRuntime(config, log)
+      try {
+        await openRuntime(runtime, upgrade)
+      } finally {
+        await runtime.close()
+      }
+    })
     let metricdSlotNotified = false
     const supervisor: Supervisor = new Supervisor({
       name: 'gnocchi-api',
@@ -94,10 +96,12 @@ if (cluster.isPrimary && config.api.workers > 1) {
 } else {
   const worker = workerIndex()
   try {
-    const running = await startApi(config, log, {
-      upgrade: worker === undefined ? upgrade : false,
-      embeddedMetricd: config.api.embeddedMetricd && (worker ?? 0) === 0,
-    })
+    const running = await retryWhileUnavailable(log, 'gnocchi-api start', () =>
+      startApi(config, log, {
+        upgrade: worker === undefined ? upgrade : false,
+        embeddedMetricd: config.api.embeddedMetricd && (worker ?? 0) === 0,
+      }),
+    )
     exitOnSignals(() => running.stop(), log)
     if (worker !== undefined) {
       if (running.metricd) {

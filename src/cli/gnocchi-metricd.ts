@@ -1,5 +1,5 @@
 import cluster from 'node:cluster'
-import { COMMON_HELP, exitOnSignals, fail, parseCommand } from './_common.ts'
+import { COMMON_HELP, exitOnSignals, fail, parseCommand, retryWhileUnavailable } from './_common.ts'
 import { buildRuntime, createMetricd, openRuntime } from './app.ts'
 import { notifyReady, Supervisor, workerIndex } from './supervisor.ts'
 
@@ -33,12 +33,14 @@ const worker = workerIndex()
 
 if (cluster.isPrimary && config.metricd.workers > 1) {
   try {
-    const runtime = buildRuntime(config, log)
-    try {
-      await openRuntime(runtime, upgrade)
-    } finally {
-      await runtime.close()
-    }
+    await retryWhileUnavailable(log, 'gnocchi-metricd start', async () => {
+      const runtime = buildRuntime(config, log)
+      try {
+        await openRuntime(runtime, upgrade)
+      } finally {
+        await runtime.close()
+      }
+    })
     const supervisor = new Supervisor({
       name: 'gnocchi-metricd',
       log,
@@ -50,11 +52,19 @@ if (cluster.isPrimary && config.metricd.workers > 1) {
     fail(log, 'gnocchi-metricd failed to start', error)
   }
 } else {
-  const runtime = buildRuntime(config, log)
   try {
-    await openRuntime(runtime, worker === undefined ? upgrade : false)
-    const metricd = createMetricd(runtime, { workerIndex: worker })
-    await metricd.start()
+    const { runtime, metricd } = await retryWhileUnavailable(log, 'gnocchi-metricd start', async () => {
+      const runtime = buildRuntime(config, log)
+      try {
+        await openRuntime(runtime, worker === undefined ? upgrade : false)
+        const metricd = createMetricd(runtime, { workerIndex: worker })
+        await metricd.start()
+        return { runtime, metricd }
+      } catch (error) {
+        await runtime.close().catch(() => {})
+        throw error
+      }
+    })
     exitOnSignals(async () => {
       await metricd.stop()
       await runtime.close()

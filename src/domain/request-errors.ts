@@ -41,6 +41,10 @@ export class AuthServiceUnavailableError extends requestError(
   () => 'keystone down',
 ) {}
 export class StorageFullError extends requestError('StorageFullError', () => 'storage full') {}
+export class BackendUnavailableError extends requestError(
+  'BackendUnavailableError',
+  () => 'backend unavailable',
+) {}
 export class StatusUnavailableError extends requestError('StatusUnavailableError', () => 'status failed') {}
 export class InternalError extends requestError('InternalError', () => 'unexpected error') {}
 

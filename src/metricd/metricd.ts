@@ -178,6 +178,12 @@ export class Metricd {
     let sacks = await this.#d.incoming.sacksWithWork()
     const mine = onlyAssigned ? await this.assignedSacks() : undefined
     if (mine) sacks = sacks.filter((s) => mine.has(s))
+    // Members sharing sacks (processing_replicas > 1, or every sack when the ring is unknown)
+    // start at different places: in the same order they would meet on every lock.
+    if (sacks.length > 1) {
+      const at = Math.floor(Math.random() * sacks.length)
+      sacks = [...sacks.slice(at), ...sacks.slice(0, at)]
+    }
     // Several sacks per batch (see MetricdProcessor.processSacks).
     while (sacks.length > 0 && !this.#stopping) {
       try {

@@ -5,10 +5,25 @@
  */
 import { Redis } from 'ioredis'
 
-/** A client for `url` (`redis://[:password@]host[:port][/db][?db=N]`), connected on first use. */
+/**
+ * A client for `url` (`redis://[:password@]host[:port][/db][?db=N]`), connected on first use.
+ * While Redis is down a command waits for at most two reconnection attempts (a few seconds)
+ * and then fails, so that a request answers 503 in bounded time instead of hanging for
+ * ioredis's default 20 attempts; the client keeps reconnecting in the background.
+ */
 export function newRedisClient(url: string): Redis {
-  return new Redis(url, { lazyConnect: true, enableAutoPipelining: false })
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableAutoPipelining: false,
+    maxRetriesPerRequest: REDIS_RETRIES_PER_REQUEST,
+  })
+  // Connection errors reach the commands that fail on them; without a listener ioredis would
+  // also print each reconnection failure as an "Unhandled error event".
+  client.on('error', () => {})
+  return client
 }
+
+export const REDIS_RETRIES_PER_REQUEST = 2
 
 type PipelineReplies = [error: Error | null, result: unknown][] | null
 

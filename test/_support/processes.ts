@@ -24,23 +24,25 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** One restartable child process (`node <args>` from the repo root); keeps its last output. */
+/** One restartable child process (`node <args>`, or `command <args>`, from the repo root); keeps its last output. */
 export class Proc {
   child: ChildProcess | undefined
   readonly args: string[]
   readonly name: string
+  readonly command: string
   readonly log: string[] = []
   /** Exits nobody asked for (neither kill() nor stop()). */
   readonly unexpectedExits: string[] = []
   /** Called with every chunk of output (for counting logged errors). */
   readonly outputListeners: Array<(chunk: string) => void> = []
   #expectExit = false
-  constructor(name: string, args: string[]) {
+  constructor(name: string, args: string[], command = NODE) {
     this.name = name
     this.args = args
+    this.command = command
   }
   start(): void {
-    const child = spawn(NODE, this.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(this.command, this.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     const keep = (d: Buffer) => {
       this.log.push(String(d))
       for (const l of this.outputListeners) l(String(d))
@@ -97,7 +99,11 @@ export async function http(
     signal: AbortSignal.timeout(timeoutMs),
   })
   const text = await res.text()
-  return { status: res.status, json: text ? JSON.parse(text) : undefined }
+  try {
+    return { status: res.status, json: text ? JSON.parse(text) : undefined }
+  } catch {
+    throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`)
+  }
 }
 
 export async function waitReady(port: number, proc: Proc, tries = 300): Promise<void> {

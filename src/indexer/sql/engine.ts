@@ -131,6 +131,8 @@ function postgresEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
     password,
     database,
     max: options.poolSize ?? 10,
+    // A server that does not answer (down host, full backlog) fails the request: a 503, no hang.
+    connectionTimeoutMillis: 10_000,
     ssl: url.options.sslmode && url.options.sslmode !== 'disable' ? { rejectUnauthorized: false } : undefined,
     application_name: url.options.application_name ?? 'gnocchi-ts',
     // Timestamps as text: a JS Date would drop the microseconds.
@@ -143,6 +145,11 @@ function postgresEngine(url: ServerUrl, options: EngineOptions): SqlEngine {
   })
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {})
+  // Nor a checked-out one (pg-pool removes its listener on checkout, and pg emits 'error' even
+  // when the failure also rejects the query in flight): the query's rejection is the report.
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
   const db = new Kysely({ dialect: guardDialect(new PostgresDialect({ pool })), log: sqlLogHook() })
   return { dialect: DIALECTS.postgresql, db, close: () => db.destroy() }
 }
