@@ -25,8 +25,9 @@ export interface InodePoolOptions {
   readonly quarantineMs?: number
   /**
    * Entries found in the directory but not retained by this process (another process's, or
-   * left by a crash) are claimed only this long after their name's time (default 60 000 ms):
-   * their directory changes may not be durable yet, and we cannot tell.
+   * left by a crash) are claimed only this long after their name's time:
+   * their directory changes may not be durable yet and we cannot tell, but the releasing
+   * process fsyncs them within milliseconds of the move (default 15 000 ms).
    */
   readonly foreignAgeMs?: number
   /** Disk cap: at most this many entries (default 100 000)… */
@@ -89,7 +90,7 @@ export class InodePool {
   constructor(options: InodePoolOptions) {
     this.#dir = options.dir
     this.#quarantineMs = options.quarantineMs ?? 3000
-    this.#foreignAgeMs = options.foreignAgeMs ?? 60_000
+    this.#foreignAgeMs = options.foreignAgeMs ?? 15_000
     this.#maxFiles = options.maxFiles ?? 100_000
     this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024
   }
