@@ -41,15 +41,20 @@ interface Entry {
   /** Date.now() from which it may be claimed. */
   readonly at: number
   readonly bytes: number
+  /** Date.now() when retained by this process (its name's time), undefined when adopted. */
+  readonly born?: number
 }
 
 /** A retained entry, claimable once its caller made the replacement durable (release). */
 export interface Retained {
   readonly name: string
   readonly bytes: number
+  readonly born: number
 }
 
 const RESCAN_MS = 1000
+/** How long before other processes may claim it an entry of ours still counts as ours alone. */
+const OWN_MARGIN_MS = 5000
 /** A claim's file (`c<ms>-…`) older than this belongs to a process that died mid-write. */
 const STALE_CLAIM_MS = 60_000
 
@@ -127,7 +132,8 @@ export class InodePool {
       if (this.size >= this.#maxFiles || this.#bytes + bytes > this.#maxBytes) return undefined
     }
     this.#counter++
-    const name = `p${Date.now().toString(36)}-${this.#token}-${this.#counter.toString(36)}`
+    const born = Date.now()
+    const name = `p${born.toString(36)}-${this.#token}-${this.#counter.toString(36)}`
     try {
       op(path, join(this.#dir, name))
     } catch (e) {
@@ -139,13 +145,13 @@ export class InodePool {
     }
     this.stats.retained++
     this.#bytes += bytes
-    return { name, bytes }
+    return { name, bytes, born }
   }
 
   /** The replacements of `entries` are durable: they become claimable after the quarantine. */
   release(entries: readonly Retained[]): void {
     const at = Date.now() + this.#quarantineMs
-    for (const e of entries) this.#queue.push({ name: e.name, at, bytes: e.bytes })
+    for (const e of entries) this.#queue.push({ name: e.name, at, bytes: e.bytes, born: e.born })
   }
 
   /** The replacements of `entries` may not be durable: never rewrite those inodes. */
@@ -215,6 +221,11 @@ export class InodePool {
         this.#head = 0
       }
       this.#bytes -= e.bytes
+      // Our own entry, younger than other processes wait for: nobody else claims it, so it
+      // is written under its pool name (saves a rename; a crash mid-write leaves an entry).
+      if (e.born !== undefined && Date.now() - e.born < this.#foreignAgeMs - OWN_MARGIN_MS) {
+        return join(this.#dir, e.name)
+      }
       this.#counter++
       const claimed = join(
         this.#dir,
