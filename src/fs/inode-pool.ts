@@ -196,12 +196,22 @@ export class InodePool {
           closeSync(fd)
           unlinkSync(path)
         } catch {}
+        // A full disk: give back what the pool holds, the writes waiting for space need it.
+        if (isErrno(e, 'ENOSPC', 'EDQUOT')) this.purge()
         throw e
       }
       closeSync(fd)
       this.stats.claimed++
       return path
     }
+  }
+
+  /** Frees every queued entry (a full disk: see write). */
+  purge(): void {
+    for (let i = this.#head; i < this.#queue.length; i++) this.#unlink(this.#queue[i].name)
+    this.#queue = []
+    this.#head = 0
+    this.#bytes = 0
   }
 
   /** Renames the next claimable entry to a name of this process; its path. */

@@ -196,6 +196,8 @@ export class FileIncomingDriver implements IncomingDriver {
         return r.createdParent
       } catch (e) {
         errors.set(metricId, e)
+        // A full disk: what the pool holds goes back to the writes waiting for space.
+        if (isErrno(e, 'ENOSPC', 'EDQUOT')) pool?.purge()
         return false
       }
     }

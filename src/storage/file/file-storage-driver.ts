@@ -251,6 +251,7 @@ export class FileStorageDriver implements StorageDriver {
       await this.#syncDirs(files)
     } catch (e) {
       pool.drop(retained)
+      if (isErrno(e, 'ENOSPC', 'EDQUOT')) pool.purge()
       throw e
     }
     pool.release(retained)
