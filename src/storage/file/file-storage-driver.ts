@@ -276,7 +276,8 @@ export class FileStorageDriver implements StorageDriver {
    * A raw object's version is its inode identity (device, inode, size, modification and change
    * times), taken by a stat after our rename while the sack lock is held. Objects are only ever
    * replaced by renaming a new file over them (upstream too), so another writer's object is
-   * another inode; an inode number is reused only after it is freed, and then with other times.
+   * another inode; an inode number is reused only after it is freed or recycled (InodePool:
+   * rewritten seconds later), and then with other times.
    */
   async getUnaggregatedUnlessUnchanged(
     metricIds: readonly string[],
