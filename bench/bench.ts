@@ -29,7 +29,7 @@ Sizes and load:
   --scale F                 multiply workload sizes (default 1 = the documented sizes; 0.1 = quick)
   --concurrency N           requests in flight (default 16)
   --max-seconds S           time limit per workload (default 60; setup steps are not limited)
-  --only REGEX              only the workload groups matching (metric|push|drain|read|aggregates|resource|search|groupby)
+  --only REGEX              only the workload groups matching (metric|push|e2e|drain|read|aggregates|resource|search|groupby)
   --only steady             instead: metricd in the steady state in-process (bench/metricd-steady.ts; with
                             --compare against upstream's metricd code), options in --steady-args "…"
   --seed N                  PRNG seed for values (default 42)

@@ -290,6 +290,7 @@ export class Bench {
 
     if (this.#wanted('metric')) await this.#metricCrud(scaled(5000, s, 10))
     if (this.#wanted('push')) await this.#push(s)
+    if (this.#wanted('e2e')) await this.#endToEnd(s)
     if (this.#wanted('drain')) await this.#drain(scaled(1000, s, 2), 1000)
     const reads = this.#wanted('read') || this.#wanted('aggregates')
     let readIds: string[] = []
@@ -381,6 +382,54 @@ export class Bench {
         })
         return { work: counted, load }
       })
+    }
+  }
+
+  /**
+   * End to end: push and processing concurrent, measured from the first request to an empty
+   * backlog, CPU of the whole server (API + metricd): what a deployment sustains. 200 metrics
+   * get 10-measure pushes round-robin (what agents send), then a check that the last metric
+   * holds every point.
+   */
+  async #endToEnd(s: number): Promise<void> {
+    await this.#settle()
+    const metrics = await this.#createMetrics('e2e: metrics', 200)
+    const perRequest = 10
+    const n = scaled(6000, s, 20)
+    const reqs = Array.from({ length: n }, (_, i) => {
+      const m = metrics[i % metrics.length] as string
+      return {
+        method: 'POST',
+        path: `/v1/metric/${m}/measures`,
+        body: buf(this.#measures(m, perRequest, 60_000)),
+      }
+    })
+    await this.#settle()
+    const name = `e2e: ${metrics.length} metrics, ${perRequest}-measure pushes, until processed`
+    let counted = 0
+    await this.#measure(name, 'measures', async () => {
+      const load = await this.#load(name, reqs, status(202), {
+        unlimited: true,
+        onResponse: (_i, r) => {
+          if (r.status === 202) counted += perRequest
+        },
+      })
+      const drained = await this.waitDrained(name, 3600, 100)
+      // Rates over the whole window: pushes and the processing that followed them.
+      return {
+        work: counted,
+        load: { ...load, wallSeconds: load.wallSeconds + drained },
+        note: `backlog empty ${drained.toFixed(1)} s after the last answer`,
+      }
+    })
+    const last = metrics[(n - 1) % metrics.length] as string
+    const got = await this.#c.json('GET', `/v1/metric/${last}/measures?granularity=60&aggregation=count`)
+    const points = Array.isArray(got.json) ? got.json.length : -1
+    const want = Math.ceil(n / metrics.length) * perRequest
+    const r = this.results.find((x) => x.name === name)
+    if (r) {
+      r.note = `${r.note ?? ''}; check: ${points} of ${want} 1-min points in the last metric`
+      if (points !== want) r.status = 'failed'
     }
   }
 

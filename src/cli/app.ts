@@ -108,7 +108,7 @@ function newIncomingDriver(config: GnocchiConfig): IncomingDriver {
   if (c.driver === 'redis') return new RedisIncomingDriver({ url: c.redisUrl })
   if (c.driver === 's3') return new S3IncomingDriver(c.s3)
   if (c.driver === 'swift') return new SwiftIncomingDriver(c.swift)
-  return new FileIncomingDriver({ basePath: c.fileBasepath, fsync: c.fileFsync })
+  return new FileIncomingDriver({ basePath: c.fileBasepath, fsync: c.fileFsync, inodePool: c.fileInodePool })
 }
 
 function newStorageDriver(config: GnocchiConfig, log: Logger): StorageDriver {
@@ -121,6 +121,7 @@ function newStorageDriver(config: GnocchiConfig, log: Logger): StorageDriver {
     subdirLen: c.fileSubdirLen,
     fsync: c.fileFsync,
     syncMethod: c.fileSyncMethod,
+    inodePool: c.fileInodePool,
     onWarning: (msg) => log.warn(msg),
   })
 }

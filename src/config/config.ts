@@ -94,6 +94,8 @@ export interface GnocchiConfig {
     readonly fileFsync: boolean
     /** gnocchi-ts extension `[storage] file_sync_method` (`fsync` | `syncfs`, default `fsync`). */
     readonly fileSyncMethod: 'fsync' | 'syncfs'
+    /** gnocchi-ts extension `[storage] file_inode_pool` (default false): see InodePool. */
+    readonly fileInodePool: boolean
     /** gnocchi-ts extension `[storage] read_cache_points` (default 4 000 000; 0 disables). */
     readonly readCachePoints: number
     /** gnocchi-ts extension `[storage] process_cache_points` (default 8 000 000; 0 disables). */
@@ -110,6 +112,8 @@ export interface GnocchiConfig {
     readonly swift: SwiftOptions
     /** gnocchi-ts extension `[incoming] file_fsync` (default true: a 202 means durable). */
     readonly fileFsync: boolean
+    /** gnocchi-ts extension `[incoming] file_inode_pool` (default false): see InodePool. */
+    readonly fileInodePool: boolean
   }
   readonly metricd: {
     readonly workers: number
@@ -355,6 +359,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       fileSubdirLen: o.int('storage', 'file_subdir_len', 2, 0, 32),
       fileFsync: o.bool('storage', 'file_fsync', true),
       fileSyncMethod,
+      fileInodePool: o.bool('storage', 'file_inode_pool', false),
       readCachePoints: o.int('storage', 'read_cache_points', 4_000_000, 0),
       processCachePoints: o.int('storage', 'process_cache_points', 8_000_000, 0),
     },
@@ -366,6 +371,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       // Upstream defaults every [incoming] option to its [storage] namesake.
       redisUrl: o.str('incoming', 'redis_url', storageRedisUrl),
       fileFsync: o.bool('incoming', 'file_fsync', true),
+      fileInodePool: o.bool('incoming', 'file_inode_pool', false),
     },
     metricd: {
       workers: o.int('metricd', 'workers', cpus, 1),

@@ -308,7 +308,15 @@ export const BESIDE_TMP_PREFIX = '.tmp-'
 export async function writeFileBeside(
   dest: string,
   data: Uint8Array,
-  options: { fsync: boolean; made?: Set<string> },
+  options: {
+    fsync: boolean
+    made?: Set<string>
+    /**
+     * Called right before the rename: keeps the inode at `dest` (see InodePool.retainLink);
+     * true when it did, so the rename frees nothing and runs inline.
+     */
+    retain?: (dest: string) => boolean
+  },
 ): Promise<void> {
   const dir = dirname(dest)
   tmpCounter = (tmpCounter + 1) % Number.MAX_SAFE_INTEGER
@@ -318,7 +326,8 @@ export async function writeFileBeside(
     ensureDirSync(dir, options.made)
   })
   try {
-    await renameAsync(tmp, dest)
+    if (options.retain?.(dest)) renameSync(tmp, dest)
+    else await renameAsync(tmp, dest)
   } catch (e) {
     try {
       unlinkSync(tmp)

@@ -8,9 +8,11 @@ import {
   isErrno,
   mapLimit,
   readFileIfExists,
+  renameIntoPlace,
   unlinkIfExists,
   writeFileAtomic,
 } from '../../fs/durable-fs.ts'
+import { InodePool, type Retained } from '../../fs/inode-pool.ts'
 import { concatBytes } from '../bundle.ts'
 import { GroupCommit } from '../group-commit.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
@@ -23,7 +25,15 @@ export interface FileIncomingOptions {
   readonly fsync?: boolean
   /** Concurrent file operations (default 16). */
   readonly concurrency?: number
+  /**
+   * Recycle the inodes of processed bundles for new ones (InodePool, in
+   * `<basepath>/tmp/gnocchi-ts-pool-incoming`; default true, only with `fsync`).
+   */
+  readonly inodePool?: boolean | { readonly quarantineMs?: number; readonly foreignAgeMs?: number }
 }
+
+/** Under `<basepath>/tmp`, where upstream only reads its config file. */
+const POOL_DIR = 'gnocchi-ts-pool-incoming'
 
 const CONFIG_NAME = 'gnocchi-config'
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -57,6 +67,8 @@ function listDir(path: string): string[] {
 
 interface ReadToken {
   readonly files: ReadonlyMap<string, readonly string[]>
+  /** Per metric, the sizes of its files (same order). */
+  readonly sizes: ReadonlyMap<string, readonly number[]>
 }
 
 /**
@@ -74,12 +86,21 @@ export class FileIncomingDriver implements IncomingDriver {
   readonly #dirSyncer = new DirSyncer()
   #sackCount = 0
   #sacks: SackCache | undefined
+  readonly #poolOptions: { quarantineMs?: number; foreignAgeMs?: number } | undefined
+  #pool: InodePool | undefined
 
   constructor(options: FileIncomingOptions) {
     this.#basePath = options.basePath
     this.#tmpPath = join(options.basePath, 'tmp')
     this.#fsync = options.fsync ?? true
     this.#concurrency = options.concurrency ?? 16
+    const pool = options.inodePool ?? false
+    if (this.#fsync && pool !== false) this.#poolOptions = pool === true ? {} : pool
+  }
+
+  /** For benches and tests: the inode pool's counters. */
+  get inodePoolStats(): InodePool['stats'] | undefined {
+    return this.#pool?.stats
   }
 
   get sackCount(): number {
@@ -122,6 +143,11 @@ export class FileIncomingDriver implements IncomingDriver {
     }
     this.#sackCount = count
     this.#sacks = new SackCache(count)
+    if (this.#poolOptions && !this.#pool) {
+      const pool = new InodePool({ dir: join(this.#tmpPath, POOL_DIR), ...this.#poolOptions })
+      pool.open()
+      this.#pool = pool
+    }
   }
 
   sackFor(metricId: string): number {
@@ -158,17 +184,20 @@ export class FileIncomingDriver implements IncomingDriver {
     const errors = new Map<string, unknown>()
     const made = new Set<string>()
     const options = { fsync: this.#fsync, made, fresh: true }
+    const pool = this.#pool
     const write = async ([metricId, bytes]: readonly [string, Uint8Array]) => {
       try {
-        const r = await writeFileAtomic(
-          this.#tmpPath,
-          join(this.#metricPath(metricId), `${randomUUID()}${suffix}`),
-          bytes,
-          options,
-        )
+        const dest = join(this.#metricPath(metricId), `${randomUUID()}${suffix}`)
+        // A recycled inode (a processed bundle's) when one is claimable: no allocation.
+        const tmp = pool ? await pool.write(bytes, true) : undefined
+        const r = tmp
+          ? await renameIntoPlace(tmp, dest, options)
+          : await writeFileAtomic(this.#tmpPath, dest, bytes, options)
         return r.createdParent
       } catch (e) {
         errors.set(metricId, e)
+        // A full disk: what the pool holds goes back to the writes waiting for space.
+        if (isErrno(e, 'ENOSPC', 'EDQUOT')) pool?.purge()
         return false
       }
     }
@@ -213,6 +242,7 @@ export class FileIncomingDriver implements IncomingDriver {
     const ids = metricIds ?? listDir(sackPath).filter((name) => UUID_RE.test(name))
     const byMetric = new Map<string, Uint8Array>()
     const files = new Map<string, string[]>()
+    const sizes = new Map<string, number[]>()
     for (const metricId of ids) {
       const dir = join(sackPath, metricId)
       const names = listDir(dir).sort(compareBundleNames)
@@ -240,8 +270,12 @@ export class FileIncomingDriver implements IncomingDriver {
       if (read.length === 0) continue
       byMetric.set(metricId, concatBytes(chunks))
       files.set(metricId, read)
+      sizes.set(
+        metricId,
+        chunks.map((c) => c.byteLength),
+      )
     }
-    const token: ReadToken = { files }
+    const token: ReadToken = { files, sizes }
     return { sack, byMetric, token }
   }
 
@@ -250,9 +284,58 @@ export class FileIncomingDriver implements IncomingDriver {
     const token = pending.token as ReadToken
     const sackPath = join(this.#basePath, this.sackName(pending.sack))
     const metricIds = [...token.files.keys()].filter((id) => pending.byMetric.has(id))
+    const pool = this.#pool
+    if (pool) return this.#recycleFiles(pool, sackPath, metricIds, token)
     await mapLimit(metricIds, this.#concurrency, (metricId) =>
       this.#deleteFiles(join(sackPath, metricId), token.files.get(metricId) ?? []),
     )
+  }
+
+  /**
+   * deleteProcessed with the inode pool: each bundle is renamed into the pool instead of
+   * unlinked, the emptied metric directories removed, and the directories that changed
+   * fsynced before the inodes may be rewritten (InodePool.release): a power loss must not
+   * leave a bundle name pointing at a recycled inode holding another metric's measures.
+   */
+  async #recycleFiles(
+    pool: InodePool,
+    sackPath: string,
+    metricIds: readonly string[],
+    token: ReadToken,
+  ): Promise<void> {
+    const retained: Retained[] = []
+    const dirs = new Set<string>()
+    try {
+      for (const metricId of metricIds) {
+        const dir = join(sackPath, metricId)
+        const names = token.files.get(metricId) ?? []
+        const sizes = token.sizes.get(metricId) ?? []
+        for (let i = 0; i < names.length; i++) {
+          const path = join(dir, names[i])
+          const r = pool.retainMove(path, sizes[i] ?? 0)
+          if (r) retained.push(r)
+          else await unlinkIfExists(path)
+        }
+        try {
+          rmdirSync(dir)
+          dirs.add(sackPath)
+        } catch (e) {
+          if (!isErrno(e, 'ENOENT', 'ENOTEMPTY', 'EEXIST')) throw e
+          if (!isErrno(e, 'ENOENT')) dirs.add(dir)
+        }
+      }
+      await Promise.all(
+        [...dirs].map((dir) =>
+          this.#dirSyncer.sync(dir).catch((e) => {
+            if (!isErrno(e, 'ENOENT')) throw e
+          }),
+        ),
+      )
+    } catch (e) {
+      pool.drop(retained)
+      throw e
+    }
+    pool.release(retained)
   }
 
   /** Unlinks on the threadpool (they may wait for a discard), then removes the directory. */

@@ -78,10 +78,11 @@ it('uses the upstream file layout and freezes subdir_len', async () => {
     const dir = join(basePath, '5b3', 'f1c', '2e0', 'a6a', '4f6', 'e9c', '553', 'd7c', '2f1', 'c9a', '10', id)
     assert.deepEqual((await readdir(dir)).sort(), ['agg_rate:mean', 'none_v3'])
     assert.deepEqual(await readdir(join(dir, 'agg_rate:mean')), ['1425600000.0_0.2_v3'])
-    // Nothing left behind in tmp: its config, and empty temp file directories (gnocchi-ts-<n>).
+    // Nothing left behind in tmp: its config, and empty temp file directories (gnocchi-ts-<n>)
+    // and inode pool (nothing was replaced).
     const tmpEntries = await readdir(join(basePath, 'tmp'))
     assert.deepEqual(
-      tmpEntries.filter((n) => !/^gnocchi-ts-\d+$/.test(n)),
+      tmpEntries.filter((n) => !/^gnocchi-ts-(\d+|pool-storage)$/.test(n)),
       ['gnocchi-storage-config'],
     )
     for (const n of tmpEntries.filter((n) => n.startsWith('gnocchi-ts-')))

@@ -14,6 +14,7 @@ import {
   writeFileBeside,
   writeTmpFile,
 } from '../../fs/durable-fs.ts'
+import { InodePool, type Retained } from '../../fs/inode-pool.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME as RAW_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
 import {
   aggregationKey,
@@ -55,6 +56,11 @@ export interface FileStorageOptions {
    * lower it to exercise the caches.
    */
   readonly cacheMinAgeMs?: number
+  /**
+   * Recycle the inodes of replaced objects (InodePool, in `<basepath>/tmp/gnocchi-ts-pool-storage`;
+   * default true, only with `fsync` and the `fsync` sync method).
+   */
+  readonly inodePool?: boolean | { readonly quarantineMs?: number; readonly maxFiles?: number }
   /** Told when the configured subdir_len differs from the frozen one. */
   readonly onWarning?: (msg: string) => void
 }
@@ -63,6 +69,8 @@ export interface FileStorageOptions {
 const MAX_CACHED_LISTINGS = 100_000
 
 const CONFIG_NAME = 'gnocchi-storage-config'
+/** Under `<basepath>/tmp`, which upstream only reads its config file from. */
+const POOL_DIR = 'gnocchi-ts-pool-storage'
 /**
  * Aggregate storage in plain files with upstream's layout (architecture.md §4.5):
  * `<basepath>/<id hex cut in subdir_len chunks>/<metric uuid>/none_v3` and
@@ -84,6 +92,8 @@ export class FileStorageDriver implements StorageDriver {
   /** Metric id → its directory (the path is a pure function of the id and subdir_len). */
   readonly #metricDirs = new Map<string, string>()
   #subdirLen: number | undefined
+  readonly #poolOptions: { quarantineMs?: number; maxFiles?: number } | undefined
+  #poolOpened: InodePool | undefined
 
   constructor(options: FileStorageOptions) {
     this.#basePath = options.basePath
@@ -96,11 +106,29 @@ export class FileStorageDriver implements StorageDriver {
     this.#concurrency = options.concurrency ?? 32
     this.#onWarning = options.onWarning ?? (() => {})
     this.#cacheMinAgeNs = BigInt(Math.round((options.cacheMinAgeMs ?? 1000) * 1e6))
+    const pool = options.inodePool ?? false
+    if (this.#fsync && options.syncMethod !== 'syncfs' && pool !== false) {
+      this.#poolOptions = pool === true ? {} : pool
+    }
     if (this.#fsync && options.syncMethod === 'syncfs') {
       const binary = options.syncBinary ?? findSyncBinary()
       if (binary) this.#fsSyncer = new FileSystemSyncer(binary, this.#basePath)
       else this.#onWarning('file_sync_method = syncfs needs coreutils sync; using fsync')
     }
+  }
+
+  /** The inode pool, swept on first use (InodePool.open). */
+  get #pool(): InodePool | undefined {
+    if (this.#poolOpened || !this.#poolOptions) return this.#poolOpened
+    const pool = new InodePool({ dir: join(this.#tmpPath, POOL_DIR), ...this.#poolOptions })
+    pool.open()
+    this.#poolOpened = pool
+    return pool
+  }
+
+  /** For benches and tests: the inode pool's counters. */
+  get inodePoolStats(): InodePool['stats'] | undefined {
+    return this.#poolOpened?.stats
   }
 
   #resolveSubdirLen(): number {
@@ -198,9 +226,38 @@ export class FileStorageDriver implements StorageDriver {
       await syncer.sync()
       return
     }
-    const options = { fsync: this.#fsync, made }
-    await mapLimit(files, this.#concurrency, ([path, bytes]) => writeFileBeside(path, bytes, options))
-    if (!this.#fsync) return
+    const pool = this.#pool
+    if (!pool) {
+      const options = { fsync: this.#fsync, made }
+      await mapLimit(files, this.#concurrency, ([path, bytes]) => writeFileBeside(path, bytes, options))
+      if (this.#fsync) await this.#syncDirs(files)
+      return
+    }
+    // Each replaced object's inode is kept (InodePool.retainLink) and claimable once the
+    // batch's directory fsyncs made the replacements durable.
+    const retained: Retained[] = []
+    const write = async ([path, bytes]: readonly [string, Uint8Array]) => {
+      const retain = (dest: string) => {
+        const r = pool.retainLink(dest, bytes.byteLength)
+        if (r) retained.push(r)
+        return r !== undefined
+      }
+      const tmp = await pool.write(bytes, true)
+      if (tmp === undefined) return writeFileBeside(path, bytes, { fsync: true, made, retain })
+      await renameIntoPlace(tmp, path, { made, fresh: retain(path) })
+    }
+    try {
+      await mapLimit(files, this.#concurrency, write)
+      await this.#syncDirs(files)
+    } catch (e) {
+      pool.drop(retained)
+      if (isErrno(e, 'ENOSPC', 'EDQUOT')) pool.purge()
+      throw e
+    }
+    pool.release(retained)
+  }
+
+  async #syncDirs(files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
     const dirs = new Set(files.map(([path]) => dirname(path)))
     await Promise.all(
       [...dirs].map((dir) =>
@@ -219,7 +276,8 @@ export class FileStorageDriver implements StorageDriver {
    * A raw object's version is its inode identity (device, inode, size, modification and change
    * times), taken by a stat after our rename while the sack lock is held. Objects are only ever
    * replaced by renaming a new file over them (upstream too), so another writer's object is
-   * another inode; an inode number is reused only after it is freed, and then with other times.
+   * another inode; an inode number is reused only after it is freed or recycled (InodePool:
+   * rewritten seconds later), and then with other times.
    */
   async getUnaggregatedUnlessUnchanged(
     metricIds: readonly string[],
