@@ -32,6 +32,9 @@ export function parseBasicAuthUser(header: string | undefined): string | undefin
   return new TextDecoder('utf-8', { fatal: false }).decode(decoded.subarray(0, colon))
 }
 
+/** Policy credentials of each identity (cached validations are shared objects, never mutated). */
+const KEYSTONE_CREDENTIALS = new WeakMap<KeystoneIdentity, Credentials>()
+
 export class RequestAuth {
   readonly #mode: AuthMode
   readonly #headers: Readonly<Record<string, string | string[] | undefined>>
@@ -67,6 +70,9 @@ export class RequestAuth {
     const user = this.currentUser()
     const id = this.#identity
     if (this.#mode === 'keystone' && id !== undefined) {
+      // Built once per cached identity (the same for every request of that token).
+      const cached = KEYSTONE_CREDENTIALS.get(id)
+      if (cached !== undefined) return cached
       // Upstream's keys (user, user_id, project_id, domain_id, roles), plus oslo.context's
       // other policy values so that an operator's policy file can use them.
       // A scope the token lacks is left out rather than None: upstream's `None` matched the
@@ -77,6 +83,7 @@ export class RequestAuth {
       if (id.userDomainId !== null) creds.user_domain_id = id.userDomainId
       if (id.projectDomainId !== null) creds.project_domain_id = id.projectDomainId
       if (id.systemScope !== null) creds.system_scope = id.systemScope
+      KEYSTONE_CREDENTIALS.set(id, creds as Credentials)
       return creds as Credentials
     }
     return { user, roles: user === 'admin' ? ['admin'] : [], system: 'all' }

@@ -98,6 +98,8 @@ export class KeystoneAuth {
   #service: { token: ServiceToken; renewAtMs: number } | undefined
   #serviceFetch: Promise<ServiceToken> | undefined
   #lastUnavailableLogMs = Number.NEGATIVE_INFINITY
+  /** One outcome object per cached identity, not one per request. */
+  readonly #confirmed = new WeakMap<KeystoneIdentity, KeystoneOutcome>()
 
   constructor(config: KeystoneAuthConfig, log: Logger, client = new KeystoneClient(config)) {
     this.#config = config
@@ -115,6 +117,26 @@ export class KeystoneAuth {
     this.#cache = new TokenCache({ ttlMs: localS * 1000, maxEntries: config.tokenCacheSize })
     this.#serviceRoles = new Set(config.serviceTokenRoles.map((r) => r.toLowerCase()))
     this.wwwAuthenticate = `Keystone uri="${config.wwwAuthenticateUri ?? unversionedUrl(config.authUrl)}"`
+  }
+
+  /**
+   * The outcome of a request whose user token is cached and unexpired and that carries no
+   * service token, without a promise (the warm path); undefined: ask `authenticate`.
+   */
+  authenticateCached(
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+  ): KeystoneOutcome | undefined {
+    if (headers['x-service-token'] !== undefined) return undefined
+    const token = tokenHeader(headers['x-auth-token']) ?? tokenHeader(headers['x-storage-token'])
+    if (token === undefined || token.length > MAX_TOKEN_LENGTH) return undefined
+    const identity = this.#cache.peek(token)
+    if (identity === undefined || identity.expiresAtMs <= Date.now()) return undefined
+    let outcome = this.#confirmed.get(identity)
+    if (outcome === undefined) {
+      outcome = { kind: 'confirmed', identity }
+      this.#confirmed.set(identity, outcome)
+    }
+    return outcome
   }
 
   async authenticate(

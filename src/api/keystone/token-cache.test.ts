@@ -52,3 +52,17 @@ test('bounded: least recently used entries go first; in-flight loads are bounded
     'past maxInFlight',
   )
 })
+
+test('peek: the warm path sees cached, unexpired entries only, and never loads', async () => {
+  let now = 0
+  const cache = new TokenCache<string>({ ttlMs: 100, maxEntries: 10, now: () => now })
+  assert.equal(cache.peek('a'), undefined)
+  const pending = cache.get('a', async () => 'v')
+  assert.equal(cache.peek('a'), undefined, 'in flight is not cached yet')
+  await pending
+  assert.equal(cache.peek('a'), 'v')
+  assert.equal(cache.peek('b'), undefined)
+  now = 100
+  assert.equal(cache.peek('a'), undefined, 'expired')
+  assert.equal(cache.size, 0, 'an expired entry is dropped')
+})
