@@ -21,7 +21,7 @@ import {
   S3Client as SdkClient,
 } from '@aws-sdk/client-s3'
 import { AwsClient } from 'aws4fetch'
-import { mapLimit } from '../src/objstore/http-client.ts'
+import { mapLimit } from '../src/compat/map-limit.ts'
 import { S3Client } from '../src/objstore/s3-client.ts'
 
 const { values: v } = parseArgs({

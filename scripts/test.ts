@@ -8,7 +8,7 @@
  *   node scripts/test.ts [typecheck|lint|unit|conformance]... [-- test files for `unit`]
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, globSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { INSTALL_COMMAND, type MissingRecord, REPORT_DIR_ENV } from '../src/testing/require-tool.ts'
@@ -20,39 +20,51 @@ const npmRun = (script: string): string[] => {
   const cli = process.env.npm_execpath
   return cli ? [process.execPath, cli, 'run', '--silent', script] : ['npm', 'run', '--silent', script]
 }
-const STEP_NAMES = ['typecheck', 'lint', 'unit', 'conformance'] as const
+const STEP_NAMES = ['typecheck', 'lint', 'unit', 'serial', 'conformance'] as const
 type StepName = (typeof STEP_NAMES)[number]
 
 const dashes = process.argv.indexOf('--')
 const args = dashes < 0 ? process.argv.slice(2) : process.argv.slice(2, dashes)
-const unitFiles = dashes < 0 ? ['src/**/*.test.ts', 'test/**/*.test.ts'] : process.argv.slice(dashes + 1)
+const explicitFiles = dashes < 0 ? undefined : process.argv.slice(dashes + 1)
+// The multi-process reliability and scale-out tests measure load and time bounds on the
+// machine's 2 cores: they run one at a time after the others (`--test-concurrency=1`), so that
+// browser tests and servers of the parallel run do not starve them. Explicit files run as given.
+const HEAVY = /^test\/(reliability|scaleout)\//
+const allFiles = explicitFiles ?? globSync(['src/**/*.test.ts', 'test/**/*.test.ts'], { cwd: ROOT }).sort()
+const unitFiles = explicitFiles ?? allFiles.filter((f) => !HEAVY.test(f))
+const serialFiles = explicitFiles ? [] : allFiles.filter((f) => HEAVY.test(f))
 for (const a of args) {
   if (!(STEP_NAMES as readonly string[]).includes(a)) {
     process.stderr.write(`unknown step ${a} (${STEP_NAMES.join(', ')})\n`)
     process.exit(2)
   }
 }
-const steps: readonly StepName[] = args.length > 0 ? (args as StepName[]) : STEP_NAMES
+const steps: readonly StepName[] = (args.length > 0 ? (args as StepName[]) : STEP_NAMES).filter(
+  (st) => st !== 'serial' || serialFiles.length > 0,
+)
 
 const reportDir = mkdtempSync(join(tmpdir(), 'gnocchi-test-report-'))
 const unitReport = join(reportDir, 'unit.jsonl')
+const serialReport = join(reportDir, 'serial.jsonl')
+/** node:test over `files`, the spec reporter on stdout and ours (scripts/test-reporter.ts) into `report`. */
+function testArgv(concurrency: number, report: string, files: readonly string[]): string[] {
+  return [
+    process.execPath,
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${join(ROOT, 'scripts', 'test-reporter.ts')}`,
+    `--test-reporter-destination=${report}`,
+    ...files,
+  ]
+}
 const commands: Record<StepName, { label: string; argv: string[] }> = {
   typecheck: { label: 'typecheck', argv: npmRun('typecheck') },
   lint: { label: 'lint', argv: npmRun('lint') },
   // The globs of `npm run test:unit`.
-  unit: {
-    label: 'unit and integration tests',
-    argv: [
-      process.execPath,
-      '--test',
-      '--test-concurrency=2',
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${join(ROOT, 'scripts', 'test-reporter.ts')}`,
-      `--test-reporter-destination=${unitReport}`,
-      ...unitFiles,
-    ],
-  },
+  unit: { label: 'unit and integration tests', argv: testArgv(2, unitReport, unitFiles) },
+  serial: { label: 'reliability and scale-out tests', argv: testArgv(1, serialReport, serialFiles) },
   conformance: {
     label: 'conformance (upstream gabbi suite)',
     argv: [process.execPath, 'test/conformance/run.ts'],
@@ -89,7 +101,9 @@ function readLines<T>(file: string): T[] {
 const records = readLines<MissingRecord>(join(reportDir, 'requirements.jsonl'))
 const missing = records.filter((r) => !r.failed)
 const requiredMissing = records.filter((r) => r.failed)
-const unit = readLines<ReportLine>(unitReport)
+const unitLines = readLines<ReportLine>(unitReport)
+const serialLines = readLines<ReportLine>(serialReport)
+const unit = [...unitLines, ...serialLines]
 const conformance = readLines<{ backends: string; outcome: string; ok: boolean }>(
   join(reportDir, 'conformance.jsonl'),
 )
@@ -99,9 +113,10 @@ const out: string[] = ['', '=== npm test: summary ===']
 const skips = unit.filter((l) => l.kind === 'skip')
 for (const { name, status, seconds } of results) {
   let detail = ''
-  if (name === 'unit') {
-    const c = unit.find((l) => l.kind === 'counts')?.counts ?? {}
-    const skippedSuites = skips.filter((s) => s.suite).length
+  if (name === 'unit' || name === 'serial') {
+    const lines = name === 'unit' ? unitLines : serialLines
+    const c = lines.find((l) => l.kind === 'counts')?.counts ?? {}
+    const skippedSuites = lines.filter((l) => l.kind === 'skip' && l.suite).length
     detail =
       `${c.tests ?? 0} tests: ${c.passed ?? 0} passed, ${c.failed ?? 0} failed, ${c.cancelled ?? 0} cancelled, ` +
       `${c.skipped ?? 0} skipped, ${c.todo ?? 0} todo` +

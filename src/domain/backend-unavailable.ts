@@ -6,6 +6,7 @@
  * acknowledged. Matched by codes and the drivers' fixed messages, walking `cause` chains and
  * AggregateErrors as src/domain/storage-full.ts does.
  */
+import { someInErrorChain } from './error-chain.ts'
 
 /** errno codes of a connection refused, reset, timed out or unroutable. */
 const NET_CODES = new Set([
@@ -50,18 +51,7 @@ function isUnavailableOne(e: unknown): boolean {
 
 /** True when `err` (or an error it wraps) says a backend is unreachable for now. */
 export function isBackendUnavailableError(err: unknown): boolean {
-  const seen = new Set<unknown>()
-  const queue: unknown[] = [err]
-  while (queue.length > 0) {
-    const e = queue.pop()
-    if (typeof e !== 'object' || e === null || seen.has(e)) continue
-    seen.add(e)
-    if (isUnavailableOne(e)) return true
-    const { cause, errors } = e as { cause?: unknown; errors?: unknown }
-    if (cause !== undefined) queue.push(cause)
-    if (Array.isArray(errors)) queue.push(...errors)
-  }
-  return false
+  return someInErrorChain(err, isUnavailableOne)
 }
 
 /** Seconds a client is told to wait: a restarted PostgreSQL or Redis is back within seconds. */

@@ -6,6 +6,7 @@
  * Errors are matched by their codes, walking `cause` chains and AggregateErrors, since the
  * drivers wrap them in places (Kysely, ioredis).
  */
+import { someInErrorChain } from './error-chain.ts'
 
 /** errno codes of a full file system or an exhausted quota. */
 const FS_CODES = new Set(['ENOSPC', 'EDQUOT'])
@@ -32,18 +33,7 @@ function isFullOne(e: unknown): boolean {
 
 /** True when `err` (or an error it wraps) says the storage is out of space. */
 export function isStorageFullError(err: unknown): boolean {
-  const seen = new Set<unknown>()
-  const queue: unknown[] = [err]
-  while (queue.length > 0) {
-    const e = queue.pop()
-    if (typeof e !== 'object' || e === null || seen.has(e)) continue
-    seen.add(e)
-    if (isFullOne(e)) return true
-    const { cause, errors } = e as { cause?: unknown; errors?: unknown }
-    if (cause !== undefined) queue.push(cause)
-    if (Array.isArray(errors)) queue.push(...errors)
-  }
-  return false
+  return someInErrorChain(err, isFullOne)
 }
 
 /** Seconds a client is told to wait when the storage is full (an operator has to free space). */

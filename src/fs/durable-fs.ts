@@ -271,26 +271,6 @@ export async function removeTree(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true })
 }
 
-/** Runs `fn` over `items` with at most `limit` promises in flight; results in input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      results[i] = await fn(items[i], i)
-    }
-  }
-  const workers: Promise<void>[] = []
-  for (let i = 0; i < Math.min(limit, items.length); i++) workers.push(worker())
-  await Promise.all(workers)
-  return results
-}
-
 /** Names of temporary files written next to their destination (see writeFileBeside). */
 export const BESIDE_TMP_PREFIX = '.tmp-'
 

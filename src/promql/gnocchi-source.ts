@@ -7,7 +7,9 @@
  * on the labels. Samples come from the stored aggregates (never raw points), at the coarsest
  * granularity ≤ the step that still covers the window.
  */
+
 import { parseAggregationMethod } from '../carbonara/aggregation-method.ts'
+import { mapLimit } from '../compat/map-limit.ts'
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import type { Metric } from '../domain/metric.ts'
 import type { Resource, ResourceType } from '../domain/resource.ts'
@@ -97,23 +99,6 @@ function compileMatcher(column: string, m: Matcher): Filter | undefined {
     if (prefix && !/[%_]/.test(prefix[1])) return f.like(column, `${prefix[1]}%`)
   }
   return undefined
-}
-
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return out
 }
 
 /** Coarsest granularity ≤ target whose retention covers `startMs` (finest when none is ≤ target). */
@@ -287,7 +272,7 @@ export class GnocchiQuerySource implements QuerySource {
         : hints.rangeMs
     const now = Date.now()
     const max = this.#o.maxSamples ?? DEFAULT_MAX_SAMPLES
-    return mapBounded(refs, READ_CONCURRENCY, async (ref) => {
+    return mapLimit(refs, READ_CONCURRENCY, async (ref) => {
       const policy = (await this.#policy(ref.metric.archivePolicyName)) as ArchivePolicy
       const method = parseAggregationMethod(ref.method)
       if (!method) throw new PromQLError('execution', `unknown aggregation method ${ref.method}`)

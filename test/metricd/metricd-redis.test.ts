@@ -41,6 +41,7 @@ describe('metricd batches on Redis', { skip: db.reachable ? undefined : 'Redis u
         'storage.driver=redis',
         'incoming.driver=redis',
         `storage.redis_url=${db.url}`,
+        'metricd.batch_metrics=1000', // opt-in (docs/configuration.md)
       ],
     })
     assert.equal(config.metricd.batchMetrics, 1000)

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { mapLimit } from '../../compat/map-limit.ts'
 import {
   DirSyncer,
   ensureDirSync,
   fsyncDir,
   isErrno,
-  mapLimit,
   readFileIfExists,
   renameIntoPlace,
   unlinkIfExists,

@@ -1,4 +1,4 @@
-import { mapLimit } from '../../objstore/http-client.ts'
+import { mapLimit } from '../../compat/map-limit.ts'
 import { compareMeasureNames, isUuid, newMeasureObjectName } from '../../objstore/measure-names.ts'
 import { S3Client } from '../../objstore/s3-client.ts'
 import type { S3Options } from '../../objstore/s3-options.ts'

@@ -1,4 +1,4 @@
-import { mapLimit } from '../../objstore/http-client.ts'
+import { mapLimit } from '../../compat/map-limit.ts'
 import { compareMeasureNames, isUuid, newMeasureObjectName } from '../../objstore/measure-names.ts'
 import { SwiftClient, type SwiftOptions } from '../../objstore/swift-client.ts'
 import { concatBytes } from '../bundle.ts'

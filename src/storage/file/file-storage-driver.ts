@@ -1,11 +1,11 @@
 import { type BigIntStats, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
+import { mapLimit } from '../../compat/map-limit.ts'
 import {
   DirSyncer,
   ensureDirSync,
   isErrno,
-  mapLimit,
   readFileIfExists,
   removeTree,
   renameIntoPlace,

@@ -1,5 +1,5 @@
 import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
-import { mapLimit } from '../../objstore/http-client.ts'
+import { mapLimit } from '../../compat/map-limit.ts'
 import { S3Client } from '../../objstore/s3-client.ts'
 import type { S3Options } from '../../objstore/s3-options.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'

@@ -1,5 +1,5 @@
 import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
-import { mapLimit } from '../../objstore/http-client.ts'
+import { mapLimit } from '../../compat/map-limit.ts'
 import { SwiftClient, type SwiftOptions } from '../../objstore/swift-client.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
 import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
