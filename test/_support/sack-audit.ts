@@ -6,8 +6,11 @@
  * last trim of it (or its last read, for a process killed in between). Two connections' intervals
  * on the same sack must never overlap: that would be two workers processing it at once.
  * `redis-cli monitor` is the reader (ioredis's monitor mode loses track of its replies).
+ * Intervals belong to the process that owns the connection (found with `ss -p` when a
+ * connection is first seen), not to the connection: redis-py's pool (upstream's metricd) may
+ * read a sack on one connection and trim it on another.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 
 interface Interval {
@@ -65,7 +68,24 @@ export class SackAudit {
     })
   }
 
-  #record(time: number, client: string, args: string[]): void {
+  /** Connection `ip:port` → `pid <n>` of the process holding its client side. */
+  readonly #owners = new Map<string, string>()
+
+  #owner(client: string): string {
+    let owner = this.#owners.get(client)
+    if (owner === undefined) {
+      let out = ''
+      try {
+        out = execFileSync('ss', ['-tnpH', 'src', client], { encoding: 'utf8', timeout: 2000 })
+      } catch {}
+      const pid = /pid=(\d+)/.exec(out)?.[1]
+      owner = pid ? `pid ${pid}` : client
+      this.#owners.set(client, owner)
+    }
+    return owner
+  }
+
+  #record(time: number, connection: string, args: string[]): void {
     const cmd = (args[0] ?? '').toLowerCase()
     let key: string | undefined
     if (cmd === 'lrange' || cmd === 'ltrim') key = args[1]
@@ -74,6 +94,7 @@ export class SackAudit {
     const m = SACK_KEY.exec(key)
     if (!m) return
     this.commands++
+    const client = this.#owner(connection)
     const sack = Number(m[1])
     const id = `${sack} ${client}`
     const trim = cmd === 'ltrim'
