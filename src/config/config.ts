@@ -46,12 +46,6 @@ import { readS3Options, readSwiftOptions } from './objstore-config.ts'
  * 64 metrics (processChunkMetrics), so a batch does not hold all its splits at once.
  */
 export const REDIS_BATCH_METRICS = 1000
-/**
- * Not the default yet: the multi-host test's storage-side audit (test/_support/sack-audit.ts)
- * saw one sack read by two connections at once with batches of sacks on Redis, not explained
- * at the time of the merge. Opt in with `[metricd] batch_metrics = 1000`.
- */
-const REDIS_BATCH_BY_DEFAULT = false
 
 export interface GnocchiConfig {
   readonly configFiles: readonly string[]
@@ -387,12 +381,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
       metricCleanupDelayMs: seconds('metricd', 'metric_cleanup_delay', 300),
       processingReplicas: o.int('metricd', 'processing_replicas', 3, 1),
       cleanupBatchSize: o.int('metricd', 'cleanup_batch_size', 10000, 1),
-      batchMetrics: o.int(
-        'metricd',
-        'batch_metrics',
-        storageDriver === 'redis' && REDIS_BATCH_BY_DEFAULT ? REDIS_BATCH_METRICS : 1,
-        1,
-      ),
+      batchMetrics: o.int('metricd', 'batch_metrics', storageDriver === 'redis' ? REDIS_BATCH_METRICS : 1, 1),
       metricInactiveAfterS: o.float('metricd', 'metric_inactive_after', 0),
       resourceCleanupAfterS: o.float('metricd', 'resource_cleanup_after', 0),
     },

@@ -2,22 +2,27 @@
  * Who processes which sack when, seen from the storage side: Redis MONITOR on the test's DB,
  * whatever the processor (ours or upstream's metricd). Processing a sack reads its measure
  * lists (ours: `LRANGE <sack>:<metric>`; upstream: `EVALSHA … 1 <sack>`, a Lua script) and ends
- * with `LTRIM` of the lists read; an interval is one connection's first read of a sack to its
- * last trim of it (or its last read, for a process killed in between). Two connections' intervals
- * on the same sack must never overlap: that would be two workers processing it at once.
+ * with `LTRIM` of the lists read; an interval is one process's first read of a sack to its last
+ * trim of it or its release of the sack's lock (or its last read, for a process killed in
+ * between). Two processes' intervals on the same sack must never overlap: that would be two
+ * workers processing it at once. The commands on each sack's lists and lock are kept, so that
+ * an overlap can be shown (`trace`).
  * `redis-cli monitor` is the reader (ioredis's monitor mode loses track of its replies).
  * Intervals belong to the process that owns the connection (found with `ss -p` when a
  * connection is first seen), not to the connection: redis-py's pool (upstream's metricd) may
  * read a sack on one connection and trim it on another.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { sackLockName } from '../../src/coordination/lock-names.ts'
 
 interface Interval {
   readonly client: string
   readonly start: number
   end: number
   trimmed: boolean
+  released: boolean
 }
 
 export interface SackOverlap {
@@ -27,6 +32,8 @@ export interface SackOverlap {
 }
 
 const SACK_KEY = /^incoming\d+-(\d+)(?::|$)/
+/** tooz's Redis lock key (`b'_tooz'_b'<sha1>'_lock`, see redis-coordinator.ts). */
+const LOCK_KEY = /^b'[^']*'_b'([0-9a-f]{40})'_lock$/
 
 /** `1796652934.456587 [10 127.0.0.1:44508] "LRANGE" "incoming128-41_…" "0" "-1"` */
 const LINE = /^(\d+\.\d+) \[(\d+) ([^\]]+)\] (.*)$/
@@ -43,7 +50,13 @@ export class SackAudit {
   readonly #open = new Map<string, Interval>()
   commands = 0
 
-  constructor(hostPort: string, db: number) {
+  /** Lock key hash → sack, for the trace. */
+  readonly #lockSacks = new Map<string, number>()
+  /** Per sack: every command on its lists and its lock, for explaining an overlap. */
+  readonly #trace = new Map<number, string[]>()
+
+  constructor(hostPort: string, db: number, sacks = 0, sackPrefix = `incoming${sacks}`) {
+    for (let n = 0; n < sacks; n++) this.#lockSacks.set(sackLockName(`${sackPrefix}-${n}`), n)
     const [host, port] = hostPort.split(':')
     this.#host = host as string
     this.#port = port as string
@@ -79,7 +92,16 @@ export class SackAudit {
         out = execFileSync('ss', ['-tnpH', 'src', client], { encoding: 'utf8', timeout: 2000 })
       } catch {}
       const pid = /pid=(\d+)/.exec(out)?.[1]
-      owner = pid ? `pid ${pid}` : client
+      let what = ''
+      try {
+        // Which program: its config file names the host (hostN/gnocchi.conf, upstream.conf).
+        what = readFileSync(`/proc/${pid}/cmdline`, 'latin1')
+          .split('\0')
+          .filter((a) => a.includes('.conf'))
+          .join(' ')
+          .replace(/^.*\/gnocchi-multi-host-[^/]*\//, '')
+      } catch {}
+      owner = pid ? `pid ${pid}${what ? ` (${what})` : ''}` : client
       this.#owners.set(client, owner)
     }
     return owner
@@ -88,22 +110,35 @@ export class SackAudit {
   #record(time: number, connection: string, args: string[]): void {
     const cmd = (args[0] ?? '').toLowerCase()
     let key: string | undefined
-    if (cmd === 'lrange' || cmd === 'ltrim') key = args[1]
+    if (cmd === 'lrange' || cmd === 'ltrim' || cmd === 'set' || cmd === 'del') key = args[1]
     else if (cmd === 'evalsha' || cmd === 'eval') key = args[3]
     if (key === undefined) return
+    const lock = LOCK_KEY.exec(key)
+    const lockSack = lock ? this.#lockSacks.get(lock[1] as string) : undefined
+    if (lockSack !== undefined) {
+      const owner = this.#owner(connection)
+      this.#note(lockSack, time, owner, connection, args)
+      // A release (script, key, token; an extension adds the lease) ends the owner's processing:
+      // a read that found the sack already emptied by another worker has nothing to trim.
+      const open = this.#open.get(`${lockSack} ${owner}`)
+      if (open && (cmd === 'evalsha' || cmd === 'eval') && args.length === 5) open.released = true
+      return
+    }
     const m = SACK_KEY.exec(key)
-    if (!m) return
+    if (!m || cmd === 'set' || cmd === 'del') return
     this.commands++
     const client = this.#owner(connection)
     const sack = Number(m[1])
+    this.#note(sack, time, client, connection, args)
     const id = `${sack} ${client}`
     const trim = cmd === 'ltrim'
     let open = this.#open.get(id)
-    // A read after this connection trimmed the sack starts its next processing of it.
-    if (open && !trim && open.trimmed) open = undefined
+    // A read after this process trimmed the sack starts its next processing of it; after it
+    // released the lock, any command does (a trim outside a lock hold shows as an interval).
+    if (open && ((!trim && open.trimmed) || open.released)) open = undefined
     if (!open) {
-      if (trim) return
-      open = { client, start: time, end: time, trimmed: false }
+      if (trim && !this.#open.has(id)) return
+      open = { client, start: time, end: time, trimmed: false, released: false }
       this.#open.set(id, open)
       const list = this.#intervals.get(sack) ?? []
       list.push(open)
@@ -111,6 +146,21 @@ export class SackAudit {
     }
     open.end = time
     if (trim) open.trimmed = true
+  }
+
+  #note(sack: number, time: number, owner: string, connection: string, args: string[]): void {
+    const list = this.#trace.get(sack) ?? []
+    const shown = args.map((a) => (a.length > 60 ? `${a.slice(0, 60)}…` : a)).join(' ')
+    list.push(`${time.toFixed(6)} ${owner} [${connection}] ${shown}`)
+    this.#trace.set(sack, list)
+  }
+
+  /** The commands on `sack`'s lists and lock between `from` and `to` (epoch seconds). */
+  trace(sack: number, from: number, to: number): string[] {
+    return (this.#trace.get(sack) ?? []).filter((line) => {
+      const t = Number(line.slice(0, line.indexOf(' ')))
+      return t >= from && t <= to
+    })
   }
 
   /** Sacks with processing seen. */

@@ -199,8 +199,10 @@ export class KeystoneAuth {
     }
     const identity = identityOf(body)
     if (identity === undefined) throw new InvalidTokenError('token without user or expiry')
+    // Awaited, as keystonemiddleware does: once a request with this token is answered, every
+    // worker and host finds the validation (a miss costs one more local round trip).
     if (this.#shared && this.#config.tokenCacheTime > 0)
-      void this.#shared.set(key, Buffer.from(JSON.stringify({ token: body })), this.#config.tokenCacheTime)
+      await this.#shared.set(key, Buffer.from(JSON.stringify({ token: body })), this.#config.tokenCacheTime)
     return identity
   }
 
