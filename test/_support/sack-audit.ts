@@ -89,7 +89,7 @@ export class SackAudit {
     if (owner === undefined) {
       let out = ''
       try {
-        out = execFileSync('ss', ['-tnpH', 'src', client], { encoding: 'utf8', timeout: 2000 })
+        out = execFileSync('ss', ['-tnpH', 'src', client], { encoding: 'utf8', timeout: 5000 })
       } catch {}
       const pid = /pid=(\d+)/.exec(out)?.[1]
       let what = ''
@@ -102,7 +102,8 @@ export class SackAudit {
           .replace(/^.*\/gnocchi-multi-host-[^/]*\//, '')
       } catch {}
       owner = pid ? `pid ${pid}${what ? ` (${what})` : ''}` : client
-      this.#owners.set(client, owner)
+      // Not found (ss slow on a loaded machine): asked again at the connection's next command.
+      if (pid) this.#owners.set(client, owner)
     }
     return owner
   }

@@ -22,7 +22,8 @@ const STEPS = `
 import { Redis } from 'ioredis'
 const [url, startAt, steps] = process.argv.slice(1)
 const redis = new Redis(url)
-for (const [at, ...command] of JSON.parse(steps)) {
+// Then alive a while: the audit finds a connection's process with ss when it reads its line.
+for (const [at, ...command] of [...JSON.parse(steps), [3000, 'ping']]) {
   const wait = Number(startAt) + at - Date.now()
   if (wait > 0) await new Promise((r) => setTimeout(r, wait))
   await redis.call(...command)
