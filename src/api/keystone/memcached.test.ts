@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { test } from 'node:test'
-import { requirePython, UPSTREAM_PYTHON } from '../../testing/test-tools.ts'
-import { serverIndex, tokenCacheKey } from './memcached.ts'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import net from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { requireCommand, requirePython, UPSTREAM_PYTHON } from '../../testing/test-tools.ts'
+import { MemcachedTokenStore, serverIndex, tokenCacheKey } from './memcached.ts'
 
 test('keys and server choice are keystonemiddleware / python-memcached ones', {
   skip: requirePython('memcache', 'python3-memcache'),
@@ -23,4 +24,152 @@ print(json.dumps(out))`
     return [key, ...[1, 2, 3, 5].map((n) => serverIndex(key, n))]
   })
   assert.deepEqual(ours, expected)
+})
+
+const memcachedBin = requireCommand('memcached', 'memcached')
+
+/** A private memcached on a free port; restartable on the same port. */
+class PrivateMemcached {
+  readonly port: number
+  #child: ChildProcess | undefined
+  constructor(port: number) {
+    this.port = port
+  }
+  async start(): Promise<void> {
+    // memcached refuses to run as root without `-u`.
+    const user = process.getuid?.() === 0 ? ['-u', 'root'] : []
+    this.#child = spawn(
+      memcachedBin.path,
+      ['-l', '127.0.0.1', '-p', String(this.port), '-U', '0', '-c', '64', ...user],
+      { stdio: 'ignore' },
+    )
+    for (let i = 0; i < 100; i++) {
+      if (
+        await this.stats().then(
+          () => true,
+          () => false,
+        )
+      )
+        return
+      await new Promise((r) => setTimeout(r, 30))
+    }
+    throw new Error('memcached did not start')
+  }
+  async stop(): Promise<void> {
+    const child = this.#child
+    if (!child || child.exitCode !== null) return
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
+  }
+  /** `stats` over a connection of its own (counted by memcached too: its delta is 1). */
+  stats(): Promise<Record<string, number>> {
+    return new Promise((done, fail) => {
+      const s = net.connect({ host: '127.0.0.1', port: this.port })
+      let text = ''
+      s.on('error', fail)
+      s.on('data', (d) => {
+        text += d
+        if (text.endsWith('END\r\n')) {
+          s.destroy()
+          done(
+            Object.fromEntries([...text.matchAll(/^STAT (\S+) (\d+)\r$/gm)].map((m) => [m[1], Number(m[2])])),
+          )
+        }
+      })
+      s.write('stats\r\n')
+    })
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+describe('MemcachedTokenStore on a real memcached', { skip: memcachedBin.skip, timeout: 60_000 }, () => {
+  let mc: PrivateMemcached
+  const dead: string[] = []
+  const store = (over: Partial<ConstructorParameters<typeof MemcachedTokenStore>[0]> = {}) =>
+    new MemcachedTokenStore({
+      servers: [`127.0.0.1:${mc.port}`],
+      socketTimeoutMs: 1000,
+      deadRetryMs: 300_000,
+      maxConnections: 4,
+      onDead: (_s, reason) => dead.push(reason),
+      ...over,
+    })
+  before(async () => {
+    mc = new PrivateMemcached(await freePort())
+    await mc.start()
+  })
+  after(async () => mc?.stop())
+
+  test('persistent connections: 200 operations in a row on one connection', async () => {
+    dead.length = 0
+    const s = store()
+    const before = (await mc.stats()).total_connections
+    for (let i = 0; i < 100; i++) {
+      await s.set(`seq/${i}`, Buffer.from(`v${i}`), 60)
+      assert.equal(String(await s.get(`seq/${i}`)), `v${i}`)
+    }
+    assert.deepEqual(s.openConnections(), [1])
+    // Ours plus the two `stats` connections.
+    assert.equal((await mc.stats()).total_connections - before, 2)
+    assert.deepEqual(dead, [])
+    s.close()
+  })
+
+  test('concurrency: 400 operations at once over at most maxsize connections, each reply its own', async () => {
+    dead.length = 0
+    const s = store()
+    const keys = Array.from({ length: 200 }, (_, i) => `conc/${i}`)
+    const value = (k: string) => Buffer.from(`${k}:${'x'.repeat(k.length * 37)}`)
+    await Promise.all(keys.map((k) => s.set(k, value(k), 60)))
+    assert.ok(Math.max(...s.openConnections()) <= 4, String(s.openConnections()))
+    const got = await Promise.all([...keys, ...keys].map((k) => s.get(k)))
+    for (const [i, v] of got.entries())
+      assert.equal(String(v), String(value(keys[i % keys.length] as string)))
+    assert.equal(s.openConnections()[0], 4)
+    assert.deepEqual(dead, [])
+    s.close()
+  })
+
+  test('memcached restarted: the pooled connections are replaced, the server is not marked dead', async () => {
+    dead.length = 0
+    const s = store()
+    await Promise.all(Array.from({ length: 8 }, (_, i) => s.set(`r/${i}`, Buffer.from('before'), 60)))
+    assert.ok((s.openConnections()[0] as number) > 1)
+    await mc.stop()
+    await mc.start()
+    // Its cache is empty now; the very next operations use new connections (no dead_retry wait).
+    assert.equal(await s.get('r/0'), undefined)
+    await s.set('r/0', Buffer.from('after'), 60)
+    assert.equal(String(await s.get('r/0')), 'after')
+    assert.deepEqual(dead, [])
+    s.close()
+  })
+
+  test('memcached down: a miss at once, skipped for dead_retry, used again after it', async () => {
+    dead.length = 0
+    const s = store({ deadRetryMs: 500 })
+    await s.set('d/0', Buffer.from('v'), 60)
+    await mc.stop()
+    const t0 = performance.now()
+    assert.equal(await s.get('d/0'), undefined)
+    assert.equal(dead.length, 1)
+    assert.equal(await s.get('d/0'), undefined) // skipped: no second failure
+    assert.equal(dead.length, 1)
+    assert.ok(performance.now() - t0 < 1000)
+    await mc.start()
+    assert.equal(await s.get('d/0'), undefined) // still skipped within dead_retry
+    await new Promise((r) => setTimeout(r, 600))
+    await s.set('d/0', Buffer.from('back'), 60)
+    assert.equal(String(await s.get('d/0')), 'back')
+    assert.equal(dead.length, 1)
+    s.close()
+  })
 })
