@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { requireCommand, requirePython, UPSTREAM_PYTHON } from '../../testing/test-tools.ts'
 import { MemcachedTokenStore, serverIndex, tokenCacheKey } from './memcached.ts'
@@ -28,39 +30,39 @@ print(json.dumps(out))`
 
 const memcachedBin = requireCommand('memcached', 'memcached')
 
-/** A private memcached on a free port; restartable on the same port. */
+/**
+ * A private memcached on a free port, restartable on the same port. Daemonized and driven by
+ * synchronous commands, so that a restart can happen without this process's event loop
+ * seeing its pooled connections close.
+ */
 class PrivateMemcached {
   readonly port: number
-  #child: ChildProcess | undefined
+  readonly #pidFile: string
   constructor(port: number) {
     this.port = port
+    this.#pidFile = join(tmpdir(), `gnocchi-memcached-${port}.pid`)
+  }
+  /** Stops (kill -9) the running one, if any, then starts a new one and waits for its port. */
+  restartSync(): void {
+    // memcached refuses to run as root without `-u`.
+    const user = process.getuid?.() === 0 ? '-u root' : ''
+    const script = `
+      if [ -f ${this.#pidFile} ]; then p=$(cat ${this.#pidFile}); kill -9 $p 2>/dev/null
+        while kill -0 $p 2>/dev/null; do sleep 0.01; done; rm -f ${this.#pidFile}; fi
+      [ "$1" = start ] || exit 0
+      ${memcachedBin.path} -d -P ${this.#pidFile} -l 127.0.0.1 -p ${this.port} -U 0 -c 64 ${user}
+      for i in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/${this.port}) 2>/dev/null && exit 0; sleep 0.02; done
+      exit 1`
+    execFileSync('bash', ['-c', script, 'memcached', 'start'], { stdio: 'pipe', timeout: 20_000 })
   }
   async start(): Promise<void> {
-    // memcached refuses to run as root without `-u`.
-    const user = process.getuid?.() === 0 ? ['-u', 'root'] : []
-    this.#child = spawn(
-      memcachedBin.path,
-      ['-l', '127.0.0.1', '-p', String(this.port), '-U', '0', '-c', '64', ...user],
-      { stdio: 'ignore' },
-    )
-    for (let i = 0; i < 100; i++) {
-      if (
-        await this.stats().then(
-          () => true,
-          () => false,
-        )
-      )
-        return
-      await new Promise((r) => setTimeout(r, 30))
-    }
-    throw new Error('memcached did not start')
+    this.restartSync()
   }
   async stop(): Promise<void> {
-    const child = this.#child
-    if (!child || child.exitCode !== null) return
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGKILL')
-    await exited
+    execFileSync('bash', [
+      '-c',
+      `[ -f ${this.#pidFile} ] && kill -9 $(cat ${this.#pidFile}) && rm -f ${this.#pidFile}; exit 0`,
+    ])
   }
   /** `stats` over a connection of its own (counted by memcached too: its delta is 1). */
   stats(): Promise<Record<string, number>> {
@@ -150,6 +152,22 @@ describe('MemcachedTokenStore on a real memcached', { skip: memcachedBin.skip, t
     await s.set('r/0', Buffer.from('after'), 60)
     assert.equal(String(await s.get('r/0')), 'after')
     assert.deepEqual(dead, [])
+    s.close()
+  })
+
+  test('memcached restarted unseen: a request on a stale pooled connection is sent again on a new one', async () => {
+    dead.length = 0
+    const s = store()
+    await s.set('u/0', Buffer.from('before'), 60)
+    assert.deepEqual(s.openConnections(), [1])
+    // Killed and restarted synchronously: the pooled connection's close is not processed yet
+    // when the get is written on it.
+    mc.restartSync()
+    assert.equal(await s.get('u/0'), undefined)
+    await s.set('u/0', Buffer.from('after'), 60)
+    assert.equal(String(await s.get('u/0')), 'after')
+    assert.deepEqual(dead, [])
+    assert.deepEqual(s.openConnections(), [1])
     s.close()
   })
 
