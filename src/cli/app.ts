@@ -191,7 +191,11 @@ export function defaultArchivePolicies(
   ]
 }
 
-/** `gnocchi-upgrade` (upstream cli/manage.py `upgrade`). Idempotent. */
+/**
+ * `gnocchi-upgrade` (upstream cli/manage.py `upgrade`). Idempotent, and safe when several
+ * processes of a fresh deployment run it at once (API, metricd, hosts): the default policies
+ * are created in one transaction that only the first of them commits.
+ */
 export async function runUpgrade(runtime: Runtime, options: UpgradeOptions = {}): Promise<void> {
   const { indexer, incoming, storageDriver, log, config } = runtime
   if (!options.skipIndex) {
@@ -202,20 +206,18 @@ export async function runUpgrade(runtime: Runtime, options: UpgradeOptions = {})
     log.info('Upgrading storage', backendLogFields(config.storage, 'aggregates'))
     await storageDriver.upgrade()
   }
+  // Before the sacks (unlike upstream's order): openRuntime takes configured sacks for an
+  // initialised deployment, so a process killed in between must leave them unconfigured.
+  if (!options.skipArchivePoliciesCreation && !options.skipIndex) {
+    const created = await indexer.createDefaultArchivePolicies(
+      defaultArchivePolicies(config.archivePolicy.defaultAggregationMethods),
+      [{ name: 'default', metricPattern: '*', archivePolicyName: 'low' }],
+    )
+    if (created) log.info('Created default archive policies and rule')
+  }
   if (!options.skipIncoming) {
     log.info('Upgrading incoming storage', backendLogFields(config.incoming, 'measure'))
     await incoming.upgrade(options.sacksNumber ?? 128)
-  }
-  if (!options.skipArchivePoliciesCreation && !options.skipIndex) {
-    const policies = await indexer.listArchivePolicies()
-    const rules = await indexer.listArchivePolicyRules()
-    if (policies.length === 0 && rules.length === 0) {
-      for (const ap of defaultArchivePolicies(config.archivePolicy.defaultAggregationMethods)) {
-        await indexer.createArchivePolicy(ap)
-      }
-      await indexer.createArchivePolicyRule({ name: 'default', metricPattern: '*', archivePolicyName: 'low' })
-      log.info('Created default archive policies and rule')
-    }
   }
 }
 

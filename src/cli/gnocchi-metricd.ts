@@ -17,18 +17,29 @@ workers one at a time; SIGTERM lets each finish its current sacks.
 Options:
   --metric-processing-delay S   Override [metricd] metric_processing_delay (seconds).
   --no-upgrade                  Fail instead of initialising a new data directory.
+  --skip-archive-policies-creation
+                                Initialise without the default archive policies.
+
+A new deployment is initialised as by gnocchi-upgrade (and gnocchi-api), default archive
+policies and rule included, by whichever process starts first; they may start at once.
 
 ${COMMON_HELP}`
 
 const { values, config, log, reloadConfig } = parseCommand(
   process.argv.slice(2),
-  { 'metric-processing-delay': { type: 'string' }, 'no-upgrade': { type: 'boolean' } },
+  {
+    'metric-processing-delay': { type: 'string' },
+    'no-upgrade': { type: 'boolean' },
+    'skip-archive-policies-creation': { type: 'boolean' },
+  },
   HELP,
   (v) =>
     v['metric-processing-delay'] ? [`metricd.metric_processing_delay=${v['metric-processing-delay']}`] : [],
 )
 
-const upgrade = values['no-upgrade'] ? false : { skipArchivePoliciesCreation: true }
+const upgrade = values['no-upgrade']
+  ? false
+  : { skipArchivePoliciesCreation: values['skip-archive-policies-creation'] === true }
 const worker = workerIndex()
 
 if (cluster.isPrimary && config.metricd.workers > 1) {

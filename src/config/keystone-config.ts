@@ -50,6 +50,9 @@ export function keystoneAuthConfig(o: Options): KeystoneAuthConfig {
     memcacheSecurityStrategy: o.str(s, 'memcache_security_strategy', 'None'),
     memcacheSocketTimeoutS: o.float(s, 'memcache_pool_socket_timeout', 3),
     memcacheDeadRetryS: o.float(s, 'memcache_pool_dead_retry', 300),
+    memcachePoolMaxsize: o.int(s, 'memcache_pool_maxsize', 10, 1),
+    memcachePoolUnusedTimeoutS: o.float(s, 'memcache_pool_unused_timeout', 60),
+    memcachePoolConnGetTimeoutS: o.float(s, 'memcache_pool_conn_get_timeout', 10),
   }
 }
 

@@ -72,6 +72,24 @@ export function runIndexerConformance(driverName: string, options: IndexerConfor
       )
     })
 
+    it('default archive policies: all or nothing, once, when several processes initialise at once', async () => {
+      const defaults = [LOW, { ...LOW, name: 'high', backWindow: 1 }]
+      const rules = [{ name: 'default', metricPattern: '*', archivePolicyName: 'low' }]
+      const created = await Promise.all(
+        Array.from({ length: 6 }, () => indexer.createDefaultArchivePolicies(defaults, rules)),
+      )
+      assert.deepEqual(
+        created.filter((c) => c),
+        [true],
+      )
+      assert.deepEqual(await indexer.listArchivePolicies(), [defaults[1], LOW])
+      assert.deepEqual(await indexer.listArchivePolicyRules(), rules)
+      // Some policy or rule already there (created or left by the operator): nothing added.
+      await indexer.deleteArchivePolicyRule('default')
+      assert.equal(await indexer.createDefaultArchivePolicies([{ ...LOW, name: 'other' }], rules), false)
+      assert.equal(await indexer.getArchivePolicy('other'), undefined)
+    })
+
     it('updates definition and back window', async () => {
       await indexer.createArchivePolicy(LOW)
       const def = [{ granularityNs: 300n * S, points: 100, timespanNs: 30_000n * S }]

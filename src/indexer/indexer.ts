@@ -110,6 +110,15 @@ export interface ArchivePolicyIndex {
   /** NoSuchArchivePolicyRuleError, ArchivePolicyRuleAlreadyExistsError (for the new name). */
   renameArchivePolicyRule(name: string, newName: string): Promise<ArchivePolicyRule>
   deleteArchivePolicyRule(name: string): Promise<void>
+  /**
+   * gnocchi-upgrade's defaults: creates all of `policies` and `rules` in one transaction when
+   * there is no archive policy and no rule at all. False when there were some, or when a
+   * concurrent process created them first (its unique rows win; nothing is half-created).
+   */
+  createDefaultArchivePolicies(
+    policies: readonly ArchivePolicy[],
+    rules: readonly ArchivePolicyRule[],
+  ): Promise<boolean>
 }
 
 /** Metrics, their resource attachment by name, and the bookkeeping of metricd and the janitor. */

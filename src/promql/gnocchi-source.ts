@@ -143,14 +143,21 @@ export class GnocchiQuerySource implements QuerySource {
     return p
   }
 
-  /** The series a selector names (labels and metric), without reading samples. */
-  async series(matchers: readonly Matcher[]): Promise<SeriesRef[]> {
+  /**
+   * The series a selector names (labels and metric), without reading samples. With
+   * `notEndedBeforeMs`, only those of resources that had not ended by then (docs/promql.md).
+   */
+  async series(matchers: readonly Matcher[], notEndedBeforeMs?: number): Promise<SeriesRef[]> {
+    const endedBeforeNs =
+      notEndedBeforeMs === undefined ? undefined : BigInt(Math.floor(notEndedBeforeMs)) * 1_000_000n
     const nameMatchers = matchers.filter((m) => m.name === METRIC_NAME)
     const aggMatchers = matchers.filter((m) => m.name === AGGREGATION_LABEL)
     const labelMatchers = matchers.filter((m) => m.name !== METRIC_NAME && m.name !== AGGREGATION_LABEL)
     const found = await this.#candidates(nameMatchers, labelMatchers)
     const out: SeriesRef[] = []
     for (const { resource, metric } of found) {
+      if (endedBeforeNs !== undefined && resource.endedAtNs !== null && resource.endedAtNs < endedBeforeNs)
+        continue
       if (metric.name === null || !nameMatchers.every((m) => matches(m, metric.name as string))) continue
       const base = resourceLabels(resource)
       if (!labelMatchers.every((m) => matches(m, base[m.name] ?? ''))) continue

@@ -126,6 +126,20 @@ function prescan(query: string): void {
 
 /** Parses and type-checks a query; throws PromQLError (`bad_data`). */
 export function parsePromQL(query: string): Expr {
+  return parseWith(query, new Converter(query))
+}
+
+/**
+ * Prometheus' `ParseMetricSelector` (the `match[]` of the metadata endpoints): a vector
+ * selector, whose matchers may all match the empty string (the endpoints word that refusal
+ * themselves). Undefined when `query` is another expression.
+ */
+export function parseMetricSelector(query: string): Matcher[] | undefined {
+  const e = parseWith(query, new Converter(query, true))
+  return e.kind === 'vector' ? [...e.sel.matchers] : undefined
+}
+
+function parseWith(query: string, converter: Converter): Expr {
   prescan(query)
   const tree = parser.parse(query)
   const top = tree.topNode
@@ -140,14 +154,16 @@ export function parsePromQL(query: string): Expr {
   }
   const roots = kids(top)
   if (roots.length === 0) throw parseError(query, 0, 'no expression found in input')
-  return new Converter(query).expr(roots[0])
+  return converter.expr(roots[0])
 }
 
 class Converter {
   readonly #src: string
+  readonly #allowEmptyMatchers: boolean
   #depth = 0
-  constructor(src: string) {
+  constructor(src: string, allowEmptyMatchers = false) {
     this.#src = src
+    this.#allowEmptyMatchers = allowEmptyMatchers
   }
 
   text(n: SyntaxNode): string {
@@ -218,7 +234,7 @@ class Converter {
     }
     if (matchers.filter((m) => m.name === '__name__').length > 1 && kids(n)[0]?.name === 'Identifier')
       this.fail(n, `metric name must not be set twice: ${JSON.stringify(this.text(n))}`)
-    if (!matchers.some((m) => !matches(m, '')))
+    if (!this.#allowEmptyMatchers && !matchers.some((m) => !matches(m, '')))
       this.fail(n, 'vector selector must contain at least one non-empty matcher')
     return { matchers, offsetMs: 0, at: null }
   }

@@ -1,7 +1,8 @@
 /**
- * Private PostgreSQL and Redis servers for the tests that stop and restart them (the fault
+ * Private PostgreSQL, MariaDB and Redis servers for the tests that stop and restart them (the fault
  * test): their own data dir and port, so the shared servers are never touched. PostgreSQL runs
- * as the `postgres` user when we are root (initdb and pg_ctl refuse root). Redis keeps an
+ * as the `postgres` user when we are root (initdb and pg_ctl refuse root); MariaDB has its own
+ * datadir, port and socket (mysql_install_db, then mariadbd). Redis keeps an
  * fsynced append-only file, so that a restart (even a kill -9) keeps what it acknowledged.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
@@ -101,6 +102,103 @@ function uidOf(user: string): number {
 }
 function gidOf(user: string): number {
   return Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim())
+}
+
+export function requirePrivateMariadb(): Skip {
+  return requireTool(
+    'MariaDB server binaries (mariadbd, mysql_install_db)',
+    () =>
+      findOnPath('mysql_install_db') && (existsSync('/usr/sbin/mariadbd') || findOnPath('mariadbd'))
+        ? true
+        : 'mariadbd or mysql_install_db not found',
+    'apt-get install mariadb-server',
+  )
+}
+
+export interface PrivateMariadb {
+  readonly port: number
+  /** mysql+pymysql://root@127.0.0.1:<port>/gnocchi (no password). */
+  readonly url: string
+  /** kill -9 of mariadbd (a crash: InnoDB recovers on start). */
+  kill(): Promise<void>
+  /** SIGTERM: a clean shutdown (its clients' connections are killed first). */
+  shutdown(): Promise<void>
+  start(): Promise<void>
+  destroy(): Promise<void>
+}
+
+/** Starts a private MariaDB: mysql_install_db, mariadbd on a free port, CREATE DATABASE gnocchi. */
+export async function privateMariadb(): Promise<PrivateMariadb> {
+  const root = mkdtempSync(join(tmpdir(), 'gnocchi-private-mariadb-'))
+  const data = join(root, 'data')
+  const user = asRoot ? ['--user=root'] : []
+  execFileSync(
+    'mysql_install_db',
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      ...user,
+    ],
+    { stdio: 'pipe', timeout: 120_000 },
+  )
+  const port = await freePort()
+  const bin = existsSync('/usr/sbin/mariadbd') ? '/usr/sbin/mariadbd' : 'mariadbd'
+  let child: ChildProcess | undefined
+  const sql = (statement: string) =>
+    execFileSync('mariadb', ['--no-defaults', '-h127.0.0.1', `-P${port}`, '-uroot', '-e', statement], {
+      stdio: 'pipe',
+      timeout: 10_000,
+    })
+  const start = async () => {
+    child = spawn(
+      bin,
+      [
+        '--no-defaults',
+        `--datadir=${data}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${join(root, 'mysqld.sock')}`,
+        `--pid-file=${join(root, 'mysqld.pid')}`,
+        `--log-error=${join(root, 'error.log')}`,
+        '--skip-name-resolve',
+        '--innodb-buffer-pool-size=32M',
+        ...user,
+      ],
+      { stdio: 'ignore' },
+    )
+    for (let i = 0; i < 300; i++) {
+      try {
+        sql('SELECT 1')
+        return
+      } catch {
+        await sleep(100)
+      }
+    }
+    throw new Error(`private mariadbd on ${port} did not start`)
+  }
+  const signal = async (sig: NodeJS.Signals) => {
+    const c = child
+    if (!c || c.exitCode !== null || c.signalCode !== null) return
+    const exited = new Promise((r) => c.once('exit', r))
+    c.kill(sig)
+    await exited
+  }
+  const kill = () => signal('SIGKILL')
+  await start()
+  sql('CREATE DATABASE gnocchi')
+  return {
+    port,
+    url: `mysql+pymysql://root@127.0.0.1:${port}/gnocchi`,
+    kill,
+    shutdown: () => signal('SIGTERM'),
+    start,
+    async destroy() {
+      await kill()
+      rmSync(root, { recursive: true, force: true })
+    },
+  }
 }
 
 export interface PrivateRedis {

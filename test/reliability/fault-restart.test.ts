@@ -1,9 +1,10 @@
 /**
  * Dependencies restarted under ingest (issue #22): a gnocchi-api (2 workers) and a
- * gnocchi-metricd on a private PostgreSQL and a private Redis (incoming, storage, tooz
+ * gnocchi-metricd on a private indexer and a private Redis (incoming, storage, tooz
  * coordination; fsynced AOF), never the shared servers. While writers push continuously, Redis
- * is killed with -9 and restarted, then PostgreSQL is stopped (`immediate`: a crash) and
- * restarted. Asserted: every answer is a 202 or a 503 with Retry-After (no 500, no request
+ * is killed with -9 and restarted, then the indexer goes down and is restarted: PostgreSQL
+ * stopped `immediate` (a crash), or MariaDB (mariadbd of its own datadir/port/socket) killed
+ * with -9, then shut down cleanly (SIGTERM: it kills its clients' connections first). Asserted: every answer is a 202 or a 503 with Retry-After (no 500, no request
  * slower than a bound), each outage was seen as 503s, pushes succeed again by themselves after
  * each restart, metricd resumes and drains the backlog, every acknowledged measure is stored,
  * and no process or worker died (a pg client losing its connection once crashed metricd).
@@ -14,17 +15,55 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import {
-  type PrivatePostgres,
   type PrivateRedis,
+  privateMariadb,
   privatePostgres,
   privateRedis,
+  requirePrivateMariadb,
   requirePrivatePostgres,
   requirePrivateRedis,
 } from '../_support/private-services.ts'
 import { freePort, http, Proc, sleep, waitReady } from '../_support/processes.ts'
 import { until } from '../scaleout/_workers.ts'
 
-const skip = requirePrivatePostgres() || requirePrivateRedis()
+/** A private indexer server that the test crashes and restarts. */
+interface IndexerServer {
+  readonly url: string
+  /** Each outage in turn: how the server goes down (it is restarted with start()). */
+  readonly outages: readonly { readonly what: string; down(): Promise<void> }[]
+  start(): Promise<void>
+  destroy(): Promise<void>
+}
+
+const INDEXERS = {
+  PostgreSQL: {
+    skip: requirePrivatePostgres(),
+    async make(): Promise<IndexerServer> {
+      const pg = await privatePostgres()
+      return {
+        url: pg.url,
+        outages: [{ what: 'stopped immediate', down: async () => pg.stop('immediate') }],
+        start: async () => pg.start(),
+        destroy: async () => pg.destroy(),
+      }
+    },
+  },
+  MariaDB: {
+    skip: requirePrivateMariadb(),
+    async make(): Promise<IndexerServer> {
+      const my = await privateMariadb()
+      return {
+        url: my.url,
+        outages: [
+          { what: 'killed -9', down: () => my.kill() },
+          { what: 'shut down', down: () => my.shutdown() },
+        ],
+        start: () => my.start(),
+        destroy: () => my.destroy(),
+      }
+    },
+  },
+} as const
 const METRICS = 8
 /** No request may take longer than this, dependency down or not. */
 const BOUND_MS = 12_000
@@ -54,19 +93,26 @@ async function timed(port: number, method: string, path: string, body?: unknown)
   }
 }
 
-test('Redis and PostgreSQL restarted under ingest: 503 + Retry-After while down, recovery, nothing lost', {
-  skip,
-  timeout: 120_000,
-}, async () => {
+for (const [name, indexer] of Object.entries(INDEXERS))
+  test(
+    `Redis and ${name} restarted under ingest: 503 + Retry-After while down, recovery, nothing lost`,
+    {
+      skip: indexer.skip || requirePrivateRedis(),
+      timeout: 150_000,
+    },
+    () => faultRun(name, indexer.make),
+  )
+
+async function faultRun(name: string, make: () => Promise<IndexerServer>): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'gnocchi-fault-'))
-  let pg: PrivatePostgres | undefined
+  let pg: IndexerServer | undefined
   let redis: PrivateRedis | undefined
   const port = await freePort()
   const conf = join(root, 'gnocchi.conf')
   const api = new Proc('api', ['src/cli/gnocchi-api.ts', '--config-file', conf])
   const metricd = new Proc('metricd', ['src/cli/gnocchi-metricd.ts', '--config-file', conf])
   try {
-    pg = await privatePostgres()
+    pg = await make()
     redis = await privateRedis()
     const redisUrl = `redis://127.0.0.1:${redis.port}?db=1`
     writeFileSync(
@@ -134,13 +180,17 @@ test('Redis and PostgreSQL restarted under ingest: 503 + Retry-After while down,
     await redis.start()
     await okAfter('Redis restarted', redisUp)
     await sleep(1_000)
-    const pgDown = Date.now()
-    pg.stop('immediate')
-    await sleep(OUTAGE_MS)
-    const pgUp = Date.now()
-    pg.start()
-    await okAfter('PostgreSQL restarted', pgUp)
-    await sleep(1_000)
+    const indexerOutages: { what: string; from: number; to: number }[] = []
+    for (const outage of pg.outages) {
+      const from = Date.now()
+      await outage.down()
+      await sleep(OUTAGE_MS)
+      const to = Date.now()
+      await pg.start()
+      await okAfter(`${name} ${outage.what} and restarted`, to)
+      indexerOutages.push({ what: outage.what, from, to })
+      await sleep(1_000)
+    }
     stop = true
     await Promise.all([...writers, others])
 
@@ -151,7 +201,7 @@ test('Redis and PostgreSQL restarted under ingest: 503 + Retry-After while down,
     const slowest = Math.max(...outcomes.map((o) => o.ms))
     process.stderr.write(
       `fault-restart: ${outcomes.length} requests ${JSON.stringify([...statuses])}, slowest ${slowest.toFixed(0)} ms, ` +
-        `503 while Redis down ${refused(by(redisDown, redisUp))}, while PostgreSQL down ${refused(by(pgDown, pgUp))}\n`,
+        `503 while Redis down ${refused(by(redisDown, redisUp))}, while ${name} down ${indexerOutages.map((o) => `(${o.what}) ${refused(by(o.from, o.to))}`).join(', ')}\n`,
     )
     assert.deepEqual(failures, [], 'requests without an answer')
     assert.deepEqual(
@@ -166,7 +216,8 @@ test('Redis and PostgreSQL restarted under ingest: 503 + Retry-After while down,
     )
     assert.ok(slowest < BOUND_MS, `a request took ${slowest} ms`)
     assert.ok(refused(by(redisDown, redisUp)) > 0, 'no 503 while Redis was down')
-    assert.ok(refused(by(pgDown, pgUp)) > 0, 'no 503 while PostgreSQL was down')
+    for (const o of indexerOutages)
+      assert.ok(refused(by(o.from, o.to)) > 0, `no 503 while ${name} was down (${o.what})`)
 
     // metricd resumes by itself: the backlog drains and every acknowledged measure is stored.
     await until(
@@ -195,10 +246,10 @@ test('Redis and PostgreSQL restarted under ingest: 503 + Retry-After while down,
   } finally {
     await Promise.all([api.kill('SIGTERM'), metricd.kill('SIGTERM')])
     await redis?.destroy()
-    pg?.destroy()
+    await pg?.destroy()
     rmSync(root, { recursive: true, force: true })
   }
-})
+}
 
 interface Status {
   storage: { summary: { measures: number } }

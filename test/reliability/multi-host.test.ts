@@ -98,16 +98,11 @@ test('3+1 hosts × (API 2 workers + metricd 2 workers) and upstream metricd on P
     }
   }
   try {
-    // Host 0's API initialises the deployment alone (a metricd upgrading first would leave it
-    // without the default archive policies: a race left to fix), then the others.
-    hosts.push(await makeHost(0))
-    const first = hosts[0] as Host
-    first.api.start()
-    await waitReady(first.port, first.api, 1800)
-    first.metricd.start()
-    mark('host 0 up')
-    for (let i = 1; i < 3; i++) hosts.push(await makeHost(i))
-    await Promise.all(hosts.slice(1).map(startHost))
+    // Every daemon of the 3 hosts at once on the fresh deployment: whichever initialises it
+    // creates the default archive policies (the `low` used below), once.
+    for (let i = 0; i < 3; i++) hosts.push(await makeHost(i))
+    await Promise.all(hosts.map(startHost))
+    mark('3 hosts up')
     upstream.start()
     const status = async (h: Host) => (await http(h.port, 'GET', '/v1/status')).json as Status
     const h0 = hosts[0] as Host

@@ -263,6 +263,9 @@ function sharedStore(
     servers,
     socketTimeoutMs: config.memcacheSocketTimeoutS * 1000,
     deadRetryMs: config.memcacheDeadRetryS * 1000,
+    maxConnections: config.memcachePoolMaxsize,
+    unusedTimeoutMs: config.memcachePoolUnusedTimeoutS * 1000,
+    connGetTimeoutMs: config.memcachePoolConnGetTimeoutS * 1000,
     onDead,
   })
 }

@@ -39,4 +39,11 @@ export interface KeystoneAuthConfig {
   /** `memcache_pool_socket_timeout` (default 3 s) and `memcache_pool_dead_retry` (300 s). */
   readonly memcacheSocketTimeoutS: number
   readonly memcacheDeadRetryS: number
+  /**
+   * The connection pool of each memcached server: `memcache_pool_maxsize` (default 10),
+   * `memcache_pool_unused_timeout` (60 s), `memcache_pool_conn_get_timeout` (10 s).
+   */
+  readonly memcachePoolMaxsize: number
+  readonly memcachePoolUnusedTimeoutS: number
+  readonly memcachePoolConnGetTimeoutS: number
 }

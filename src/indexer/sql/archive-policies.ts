@@ -30,15 +30,7 @@ export class SqlArchivePolicies implements ArchivePolicyIndex {
         .execute()
       if (found.length > 0) throw new ArchivePolicyAlreadyExistsError(policy.name)
       try {
-        await c
-          .insertInto('archive_policy')
-          .values({
-            name: policy.name,
-            back_window: policy.backWindow,
-            definition: encodeDefinition(policy.definition),
-            aggregation_methods: encodeMethods(policy.aggregationMethods),
-          })
-          .execute()
+        await c.insertInto('archive_policy').values(policyRow(policy)).execute()
       } catch (e) {
         if (this.#c.dialect.isUniqueViolation(e)) throw new ArchivePolicyAlreadyExistsError(policy.name)
         throw e
@@ -136,14 +128,7 @@ export class SqlArchivePolicies implements ArchivePolicyIndex {
         .execute()
       if (found.length > 0) throw new ArchivePolicyRuleAlreadyExistsError(rule.name)
       try {
-        await c
-          .insertInto('archive_policy_rule')
-          .values({
-            name: rule.name,
-            archive_policy_name: rule.archivePolicyName,
-            metric_pattern: rule.metricPattern,
-          })
-          .execute()
+        await c.insertInto('archive_policy_rule').values(ruleRow(rule)).execute()
       } catch (e) {
         if (this.#c.dialect.isUniqueViolation(e)) throw new ArchivePolicyRuleAlreadyExistsError(rule.name)
         throw e
@@ -190,11 +175,45 @@ export class SqlArchivePolicies implements ArchivePolicyIndex {
     })
   }
 
+  async createDefaultArchivePolicies(
+    policies: readonly ArchivePolicy[],
+    rules: readonly ArchivePolicyRule[],
+  ): Promise<boolean> {
+    try {
+      return await this.#c.tx(true, async (c) => {
+        const ap = await c.selectFrom('archive_policy').select('name').limit(1).execute()
+        const r = await c.selectFrom('archive_policy_rule').select('name').limit(1).execute()
+        if (ap.length > 0 || r.length > 0) return false
+        // Two processes initialising at once both get here: the second one's inserts wait on
+        // the first one's unique rows, then fail, and its transaction rolls back whole.
+        for (const p of policies) await c.insertInto('archive_policy').values(policyRow(p)).execute()
+        for (const rule of rules) await c.insertInto('archive_policy_rule').values(ruleRow(rule)).execute()
+        return true
+      })
+    } catch (e) {
+      if (this.#c.dialect.isUniqueViolation(e)) return false
+      throw e
+    }
+  }
+
   async deleteArchivePolicyRule(name: string): Promise<void> {
     if (!storable(name)) throw new NoSuchArchivePolicyRuleError(name)
     const r = await this.#c.db.deleteFrom('archive_policy_rule').where('name', '=', name).executeTakeFirst()
     if (Number(r.numDeletedRows) === 0) throw new NoSuchArchivePolicyRuleError(name)
   }
+}
+
+function policyRow(policy: ArchivePolicy) {
+  return {
+    name: policy.name,
+    back_window: policy.backWindow,
+    definition: encodeDefinition(policy.definition),
+    aggregation_methods: encodeMethods(policy.aggregationMethods),
+  }
+}
+
+function ruleRow(rule: ArchivePolicyRule) {
+  return { name: rule.name, archive_policy_name: rule.archivePolicyName, metric_pattern: rule.metricPattern }
 }
 
 function toArchivePolicy(row: Row): ArchivePolicy {

@@ -108,6 +108,12 @@ export class SqlIndexer implements Indexer {
   renameArchivePolicyRule(name: string, newName: string): Promise<ArchivePolicyRule> {
     return this.#policies.renameArchivePolicyRule(name, newName)
   }
+  createDefaultArchivePolicies(
+    policies: readonly ArchivePolicy[],
+    rules: readonly ArchivePolicyRule[],
+  ): Promise<boolean> {
+    return this.#policies.createDefaultArchivePolicies(policies, rules)
+  }
   deleteArchivePolicyRule(name: string): Promise<void> {
     return this.#policies.deleteArchivePolicyRule(name)
   }
