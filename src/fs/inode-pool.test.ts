@@ -25,7 +25,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 it('recycles a replaced inode after its release and quarantine, not before', async () => {
   const dir = fresh()
-  const pool = new InodePool({ dir: join(dir, 'pool'), quarantineMs: 50 })
+  // Long enough that a loaded machine's pause between release and write stays inside it.
+  const pool = new InodePool({ dir: join(dir, 'pool'), quarantineMs: 1000 })
   pool.open()
   const dest = join(dir, 'obj')
   writeFileSync(dest, 'old contents, longer than the new')
@@ -38,7 +39,7 @@ it('recycles a replaced inode after its release and quarantine, not before', asy
   assert.equal(await pool.write(Uint8Array.of(1), false), undefined)
   pool.release([r])
   assert.equal(await pool.write(Uint8Array.of(1), false), undefined, 'quarantined')
-  await sleep(60)
+  await sleep(1100)
   const tmp = await pool.write(new TextEncoder().encode('new'), false)
   assert.ok(tmp)
   assert.equal(statSync(tmp).ino, oldIno, 'the same inode, rewritten')
