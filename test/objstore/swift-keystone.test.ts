@@ -16,7 +16,7 @@ import { after, describe, it } from 'node:test'
 import { runIncomingConformance } from '../../src/incoming/incoming-conformance.ts'
 import { SwiftIncomingDriver } from '../../src/incoming/swift/swift-incoming-driver.ts'
 import { SwiftClient, type SwiftOptions } from '../../src/objstore/swift-client.ts'
-import { swiftTestServer, TEST_SWIFT_PORT } from '../../src/objstore/testing/swift-test-server.ts'
+import { swiftTestServer, TEST_SWIFT_KEYSTONE_PORT } from '../../src/objstore/testing/swift-test-server.ts'
 import { runStorageConformance } from '../../src/storage/storage-conformance.ts'
 import { SwiftStorageDriver } from '../../src/storage/swift/swift-storage-driver.ts'
 import { requireService } from '../../src/testing/require-tool.ts'
@@ -52,12 +52,12 @@ async function probe(): Promise<true | string> {
     ?.find((s) => s.type === 'object-store')
     ?.endpoints.find((e) => e.interface === 'public')?.url
   if (!url) return `Keystone at ${KEYSTONE_URL} has no object-store endpoint`
-  if (new URL(url).port !== String(TEST_SWIFT_PORT)) return `Keystone's object-store endpoint is ${url}`
+  if (new URL(url).port !== String(TEST_SWIFT_KEYSTONE_PORT)) return `Keystone's object-store endpoint is ${url}`
   const head = await fetch(url, {
     method: 'HEAD',
     headers: { 'x-auth-token': res.headers.get('x-subject-token') ?? '' },
   })
-  return head.ok || `${url} answered ${head.status} to a Keystone token (is keystoneauth in the pipeline?)`
+  return head.ok || `${url} answered ${head.status} to a Keystone token (is Swift's Keystone proxy up?)`
 }
 const skip = await requireService(
   'Swift with keystoneauth',

@@ -5,8 +5,11 @@
 # Users (tempauth): test:tester / testing (S3: access key test:tester, secret testing).
 # Keystone auth as well (keystoneauth, accounts KEY_<project id>) when SWIFT_KEYSTONE=1, or by
 # default (auto) when Keystone answers at $SWIFT_KEYSTONE_URL (http://127.0.0.1:5000/v3, i.e.
-# scripts/services/keystone/start.sh, started first); then the object-store service and its
-# endpoints are registered in Keystone (keystone-endpoint.py). SWIFT_KEYSTONE=0: tempauth only.
+# scripts/services/keystone/start.sh, started first): a second proxy on the same rings, port
+# ${SWIFT_KEYSTONE_PORT:-PORT+1}, with authtoken + keystoneauth, and the object-store service and
+# its endpoints registered in Keystone on it (keystone-endpoint.py). A second proxy rather than
+# both auths in one pipeline: there, authtoken asks Keystone about every tempauth token (404,
+# then a new service token: ~0.5 s a request under load). SWIFT_KEYSTONE=0: tempauth only.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 D=${SWIFT_STATE_DIR:-/tmp/gnocchi-ts-swift}
@@ -21,21 +24,22 @@ case "${SWIFT_KEYSTONE:-auto}" in
   *) if curl -sf -o /dev/null --max-time 5 "$KEYSTONE" && /usr/bin/python3 -c 'import keystonemiddleware' 2>/dev/null
      then WITH_KEYSTONE=1; else WITH_KEYSTONE=0; fi ;;
 esac
-AUTH=tempauth
-[ "$WITH_KEYSTONE" = 1 ] && AUTH="authtoken keystoneauth tempauth"
+KPORT=${SWIFT_KEYSTONE_PORT:-$((PORT + 1))}
 if [ -f $R/proxy.pid ] && kill -0 "$(cat $R/proxy.pid)" 2>/dev/null; then
   echo "swift already running (proxy pid $(cat $R/proxy.pid))"; exit 0
 fi
 if [ "${RESET:-0}" = 1 ]; then rm -rf "$D"; fi
 mkdir -p $D/srv/d1 $E $R $L
-for f in "$HERE"/etc/*.conf; do
-  sed -e "s#@STATE@#$D#g" -e "s#@PORT@#$PORT#g" -e "s#@OBJ@#$OBJ#g" -e "s#@CONT@#$CONT#g" \
-    -e "s#@ACC@#$ACC#g" -e "s#@MC@#$MC#g" -e "s#@AUTH@#$AUTH#g" -e "s#@KEYSTONE@#$KEYSTONE#g" \
-    "$f" > "$E/$(basename "$f")"
-done
+render() { # template, output, proxy port, auth middlewares
+  sed -e "s#@STATE@#$D#g" -e "s#@PORT@#$3#g" -e "s#@OBJ@#$OBJ#g" -e "s#@CONT@#$CONT#g" \
+    -e "s#@ACC@#$ACC#g" -e "s#@MC@#$MC#g" -e "s#@AUTH@#$4#g" -e "s#@KEYSTONE@#$KEYSTONE#g" \
+    "$1" > "$2"
+}
+for f in "$HERE"/etc/*.conf; do render "$f" "$E/$(basename "$f")" "$PORT" "s3api tempauth"; done
 if [ "$WITH_KEYSTONE" = 1 ]; then
+  render "$HERE/etc/proxy-server.conf" "$E/proxy-keystone.conf" "$KPORT" "authtoken keystoneauth"
   # The catalog entry clients with swift_auth_version = 3 find the storage URL in.
-  KEYSTONE_URL=$KEYSTONE SWIFT_PUBLIC_URL="http://127.0.0.1:$PORT/v1/KEY_%(project_id)s" \
+  KEYSTONE_URL=$KEYSTONE SWIFT_PUBLIC_URL="http://127.0.0.1:$KPORT/v1/KEY_%(project_id)s" \
     /usr/bin/python3 "$HERE/keystone-endpoint.py" || { echo "registering swift in Keystone failed"; exit 1; }
 fi
 # swift.conf: hash suffix, read by every server (Debian's /etc/swift is not used).
@@ -59,11 +63,17 @@ start() { # name, command...
 start memcached memcached -l 127.0.0.1 -p $MC -U 0 -m 64 -u nobody
 for n in account container object; do start $n swift-$n-server $E/$n-server.conf -v; done
 start proxy swift-proxy-server $E/proxy-server.conf -v
-for p in $OBJ $CONT $ACC $PORT; do
+PORTS="$OBJ $CONT $ACC $PORT"
+if [ "$WITH_KEYSTONE" = 1 ]; then
+  start proxy-keystone swift-proxy-server $E/proxy-keystone.conf -v
+  PORTS="$PORTS $KPORT"
+fi
+for p in $PORTS; do
   for _ in $(seq 1 300); do
     curl -sf -o /dev/null http://127.0.0.1:$p/healthcheck && break
     sleep 0.1
   done
   curl -sf -o /dev/null http://127.0.0.1:$p/healthcheck || { echo "port $p not ready"; tail -n 20 $L/*.log; exit 1; }
 done
-echo "swift ready on http://127.0.0.1:$PORT (auth: $AUTH; state $D)"
+if [ "$WITH_KEYSTONE" = 1 ]; then AUTH="tempauth and S3 on $PORT, Keystone on $KPORT"; else AUTH="tempauth and S3"; fi
+echo "swift ready on http://127.0.0.1:$PORT ($AUTH; state $D)"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Stops what start.sh started (by pid file).
 R=${SWIFT_STATE_DIR:-/tmp/gnocchi-ts-swift}/run
-for n in proxy object container account memcached; do
+for n in proxy proxy-keystone object container account memcached; do
   f=$R/$n.pid; [ -f "$f" ] || continue
   P=$(cat "$f")
   if kill -0 "$P" 2>/dev/null; then

@@ -5,11 +5,14 @@ import { SwiftClient, type SwiftOptions } from '../swift-client.ts'
 
 /**
  * The OpenStack Swift server the s3 and swift driver tests use (scripts/services/swift/start.sh:
- * tempauth and the S3 API on one proxy), at 127.0.0.1:`GNOCCHI_TEST_SWIFT_PORT` (default 8080).
+ * tempauth and the S3 API on one proxy), at 127.0.0.1:`GNOCCHI_TEST_SWIFT_PORT` (default 8080);
+ * with Keystone, a second proxy (keystoneauth) on `GNOCCHI_TEST_SWIFT_KEYSTONE_PORT` (port + 1).
  * Tests skip when it is down on a developer's machine; with CI set they fail instead.
  */
 export const TEST_SWIFT_PORT = Number(process.env.GNOCCHI_TEST_SWIFT_PORT ?? 8080)
 export const TEST_SWIFT_URL = `http://127.0.0.1:${TEST_SWIFT_PORT}`
+/** The same server's Keystone proxy (keystoneauth), which start.sh registers in Keystone's catalog. */
+export const TEST_SWIFT_KEYSTONE_PORT = Number(process.env.GNOCCHI_TEST_SWIFT_KEYSTONE_PORT ?? TEST_SWIFT_PORT + 1)
 export const TEST_SWIFT_USER = 'test:tester'
 export const TEST_SWIFT_KEY = 'testing'
 
