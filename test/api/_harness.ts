@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type RunningApi, startApi } from '../../src/cli/app.ts'
+import { type RunningApi, startApi } from '../../src/cli/api-runtime.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger, type Logger } from '../../src/log/logger.ts'
 
