@@ -4,8 +4,8 @@
  * cross-series reducers applied to them.
  */
 
-import type { CrossReducer } from '../carbonara/cross-series.ts'
-import { diff, reduceAcross, reduceNan } from '../carbonara/cross-series.ts'
+import type { CrossReducer } from '../carbonara/cross-reduce.ts'
+import { diff, reduceAcross, reduceNan } from '../carbonara/cross-reduce.ts'
 import { UnaggregableTimeseriesError } from './errors.ts'
 import type { BinaryOperator, MetricReferenceKey } from './operation-node.ts'
 import { applyBinaryColumn } from './operators.ts'

@@ -1,13 +1,7 @@
 import { resampleFixed } from '../carbonara/aggregation.ts'
+import { diff, rollingReduce } from '../carbonara/cross-reduce.ts'
 import type { AlignedGrid, FillMode } from '../carbonara/cross-series.ts'
-import {
-  alignSeries,
-  checkOverlap,
-  diff,
-  dropNonFinite,
-  fillDropsNonFinite,
-  rollingReduce,
-} from '../carbonara/cross-series.ts'
+import { alignSeries, checkOverlap, dropNonFinite, fillDropsNonFinite } from '../carbonara/cross-series.ts'
 import { sliceSeries } from '../carbonara/series-ops.ts'
 import type { TimeSeries } from '../carbonara/time-series.ts'
 import { pyFixed } from './_py-format.ts'
