@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before } from 'node:test'
 import { type RunningApi, startApi } from '../../src/cli/api-runtime.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger, type Logger } from '../../src/log/logger.ts'
@@ -97,4 +98,38 @@ export async function request(
   if (body !== undefined) headers['content-type'] ??= 'application/json'
   const res = await fetch(`${on.url}${path}`, { method, headers, body })
   return { status: res.status, headers: res.headers, text: await res.text() }
+}
+
+/**
+ * One server for a test file, started before its tests and stopped after them; `call` sends
+ * as `auth` (default admin). `setup` runs once the server is up: node:test does not wait for
+ * one root `before` hook before starting the next, so a file's own hook could run too early.
+ */
+export function useTestServer(
+  auth: string = ADMIN,
+  setup?: (call: (method: string, path: string, options?: CallOptions) => Promise<Res>) => Promise<void>,
+): {
+  readonly server: TestServer
+  call(method: string, path: string, options?: CallOptions): Promise<Res>
+} {
+  let started: TestServer | undefined
+  const call = (method: string, path: string, options?: CallOptions) =>
+    request(current(), method, path, options, auth)
+  before(async () => {
+    started = await startTestServer()
+    await setup?.(call)
+  })
+  after(async () => {
+    await started?.stop()
+  })
+  const current = (): TestServer => {
+    if (!started) throw new Error('BUG: the test server is used before it started')
+    return started
+  }
+  return {
+    get server() {
+      return current()
+    },
+    call,
+  }
 }
