@@ -4,10 +4,11 @@
  * per answer.
  */
 import assert from 'node:assert/strict'
-import { callOn, createMetricOn, pushOn } from './_aggregates-http.ts'
+import { after, before } from 'node:test'
+import { type CallOptions, callOn, createMetricOn, pushOn, type Res } from './_aggregates-http.ts'
 import { startTestServer, type TestServer } from './_harness.ts'
 
-export interface AggregatesFixtures {
+interface AggregatesFixtures {
   readonly server: TestServer
   readonly m1: string
   readonly m2: string
@@ -31,14 +32,14 @@ async function createPolicies(on: TestServer): Promise<void> {
 }
 
 /** A server answering at most 100 points (`api.aggregates_max_points`), with both policies. */
-export async function startLimitedServer(): Promise<TestServer> {
+async function startLimitedServer(): Promise<TestServer> {
   const limited = await startTestServer({ overrides: ['api.aggregates_max_points=100'] })
   await createPolicies(limited)
   return limited
 }
 
 /** Starts a server and writes the fixtures; the caller stops it. */
-export async function startAggregatesFixtures(): Promise<AggregatesFixtures> {
+async function startAggregatesFixtures(): Promise<AggregatesFixtures> {
   const server = await startTestServer()
   await createPolicies(server)
   const m1 = await createMetricOn(server, 'cookies')
@@ -74,4 +75,61 @@ export async function startAggregatesFixtures(): Promise<AggregatesFixtures> {
   ])
   await pushOn(server, other, [['2015-03-06T14:33:55', 1]])
   return { server, m1, m2, m3, m4, empty, other }
+}
+
+/**
+ * The fixtures of one test file, made before its tests and stopped after them (one root hook:
+ * node:test does not wait for one root `before` before starting the next). `call`, `push` and
+ * `createMetric` go to the fixtures' server unless told `on`.
+ */
+export function useAggregatesFixtures(options: { limited?: boolean } = {}): AggregatesFixtures & {
+  readonly limited: TestServer
+  call(method: string, path: string, options?: CallOptions & { on?: TestServer }): Promise<Res>
+  push(id: string, measures: Array<[string, number]>, on?: TestServer): Promise<void>
+  createMetric(ap: string, on?: TestServer): Promise<string>
+} {
+  let made: AggregatesFixtures | undefined
+  let limited: TestServer | undefined
+  before(async () => {
+    made = await startAggregatesFixtures()
+    if (options.limited) limited = await startLimitedServer()
+  })
+  after(async () => {
+    await made?.server.stop()
+    await limited?.stop()
+  })
+  const get = (): AggregatesFixtures => {
+    if (!made) throw new Error('BUG: aggregates fixtures used before they were made')
+    return made
+  }
+  return {
+    get server() {
+      return get().server
+    },
+    get limited() {
+      if (!limited) throw new Error('BUG: useAggregatesFixtures({ limited: true }) not asked')
+      return limited
+    },
+    get m1() {
+      return get().m1
+    },
+    get m2() {
+      return get().m2
+    },
+    get m3() {
+      return get().m3
+    },
+    get m4() {
+      return get().m4
+    },
+    get empty() {
+      return get().empty
+    },
+    get other() {
+      return get().other
+    },
+    call: (method, path, o = {}) => callOn(o.on ?? get().server, method, path, o),
+    push: (id, measures, on) => pushOn(on ?? get().server, id, measures),
+    createMetric: (ap, on) => createMetricOn(on ?? get().server, ap),
+  }
 }

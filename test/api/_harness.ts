@@ -1,4 +1,5 @@
 /** Starts the real API (embedded sqlite/file backends, in-process metricd) for tests. */
+import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -132,4 +133,22 @@ export function useTestServer(
     },
     call,
   }
+}
+
+/** The archive policy `ap1` of the API tests. */
+export const AP1 = {
+  name: 'ap1',
+  definition: [
+    { granularity: '1s', points: 3600 },
+    { granularity: 60, timespan: '1 day' },
+  ],
+}
+
+/** Creates an archive policy as admin (a `useTestServer` setup). */
+export async function createArchivePolicy(
+  call: (method: string, path: string, options?: CallOptions) => Promise<Res>,
+  body: object,
+): Promise<void> {
+  const r = await call('POST', '/v1/archive_policy', { auth: ADMIN, body })
+  assert.equal(r.status, 201, r.text)
 }

@@ -3,31 +3,11 @@
  * strings never get a 500.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { startAggregatesFixtures } from './_aggregates-fixtures.ts'
-import { type CallOptions, callOn, type Res } from './_aggregates-http.ts'
-import type { TestServer } from './_harness.ts'
+import { describe, test } from 'node:test'
+import { useAggregatesFixtures } from './_aggregates-fixtures.ts'
 
-let server: TestServer
-let m1 = ''
-let m2 = ''
-let empty = ''
-
-before(async () => {
-  ;({ server, m1, m2, empty } = await startAggregatesFixtures())
-})
-
-after(async () => {
-  await server?.stop()
-})
-
-async function call(
-  method: string,
-  path: string,
-  options: CallOptions & { on?: TestServer } = {},
-): Promise<Res> {
-  return callOn(options.on ?? server, method, path, options)
-}
+const f = useAggregatesFixtures()
+const { call } = f
 
 describe('fuzz: never a 500', () => {
   test('random bodies and query strings', async () => {
@@ -46,9 +26,9 @@ describe('fuzz: never a 500', () => {
       '+',
       'clip',
       'abs',
-      m1,
-      m2,
-      empty,
+      f.m1,
+      f.m2,
+      f.empty,
       'x',
       1,
       0,
@@ -90,10 +70,10 @@ describe('fuzz: never a 500', () => {
     }
     for (let i = 0; i < 100; i++) {
       const q = gen(0)
-      const r = await call('POST', `/v1/search/metric?metric_id=${m1}&metric_id=${m2}`, { body: q })
+      const r = await call('POST', `/v1/search/metric?metric_id=${f.m1}&metric_id=${f.m2}`, { body: q })
       assert.ok(r.status < 500, `${JSON.stringify(q)} → ${r.status} ${r.text}`)
       const q2 = { [['=', 'and', 'or', '+', '**', 'not', 'x'][i % 7]]: gen(1) }
-      const r2 = await call('POST', `/v1/search/metric?metric_id=${m1}`, { body: q2 })
+      const r2 = await call('POST', `/v1/search/metric?metric_id=${f.m1}`, { body: q2 })
       assert.ok(r2.status < 500, `${JSON.stringify(q2)} → ${r2.status} ${r2.text}`)
     }
   })

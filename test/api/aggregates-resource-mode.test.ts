@@ -3,39 +3,19 @@
  * indexer): groupby, use_history, details, and upstream's errors.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { startAggregatesFixtures } from './_aggregates-fixtures.ts'
-import { type CallOptions, callOn, description, json, pushOn, type Res } from './_aggregates-http.ts'
-import type { TestServer } from './_harness.ts'
+import { before, describe, test } from 'node:test'
+import { useAggregatesFixtures } from './_aggregates-fixtures.ts'
+import { description, json } from './_aggregates-http.ts'
 
-let server: TestServer
-
-before(async () => {
-  ;({ server } = await startAggregatesFixtures())
-})
-
-after(async () => {
-  await server?.stop()
-})
-
-async function call(
-  method: string,
-  path: string,
-  options: CallOptions & { on?: TestServer } = {},
-): Promise<Res> {
-  return callOn(options.on ?? server, method, path, options)
-}
-
-async function push(id: string, measures: Array<[string, number]>, on: TestServer = server): Promise<void> {
-  return pushOn(on, id, measures)
-}
+const f = useAggregatesFixtures()
+const { call, push } = f
 
 describe('resource mode (resources created through the indexer)', () => {
   const rA = 'bcd3441c-b5aa-4d1b-af9a-5a72322bb269'
   const rB = '1b0a8345-b279-4cb8-bd7a-2cb83193624f'
   const rC = '7ccb0b0b-39a5-4dd4-a1cf-2b0c8c4a2c3e'
   before(async () => {
-    const idx = server.running.runtime.indexer
+    const idx = f.server.running.runtime.indexer
     const specs: Array<[string, string, Array<[string, number]>]> = [
       [
         rA,

@@ -5,70 +5,29 @@
  * aggregates-resource-mode tests.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { startAggregatesFixtures, startLimitedServer } from './_aggregates-fixtures.ts'
-import {
-  type CallOptions,
-  callOn,
-  createMetricOn,
-  description,
-  json,
-  pushOn,
-  type Res,
-} from './_aggregates-http.ts'
-import type { TestServer } from './_harness.ts'
+import { describe, test } from 'node:test'
+import { useAggregatesFixtures } from './_aggregates-fixtures.ts'
+import { description, json } from './_aggregates-http.ts'
 
-let server: TestServer
-let limited: TestServer
-let m1 = ''
-let m2 = ''
-let m3 = ''
-let m4 = ''
-let empty = ''
-let other = ''
-
-before(async () => {
-  ;({ server, m1, m2, m3, m4, empty, other } = await startAggregatesFixtures())
-  limited = await startLimitedServer()
-})
-
-after(async () => {
-  await server?.stop()
-  await limited?.stop()
-})
-
-async function call(
-  method: string,
-  path: string,
-  options: CallOptions & { on?: TestServer } = {},
-): Promise<Res> {
-  return callOn(options.on ?? server, method, path, options)
-}
-
-async function createMetric(ap: string, on: TestServer = server): Promise<string> {
-  return createMetricOn(on, ap)
-}
-
-async function push(id: string, measures: Array<[string, number]>, on: TestServer = server): Promise<void> {
-  return pushOn(on, id, measures)
-}
+const f = useAggregatesFixtures({ limited: true })
+const { call, push, createMetric } = f
 
 describe('POST /v1/aggregates, metric ids', () => {
   test('per-metric output, byte for byte', async () => {
     const r = await call('POST', '/v1/aggregates?granularity=60', {
-      body: { operations: ['metric', [m1, 'mean'], [m2, 'max']] },
+      body: { operations: ['metric', [f.m1, 'mean'], [f.m2, 'max']] },
     })
     assert.equal(r.status, 200, r.text)
     assert.equal(
       r.text,
-      `{"measures": {"${m1}": {"mean": [["2015-03-06T14:33:00+00:00", 60.0, 43.1], ["2015-03-06T14:34:00+00:00", 60.0, -2.0], ["2015-03-06T14:35:00+00:00", 60.0, 10.0]]}, ` +
-        `"${m2}": {"max": [["2015-03-06T14:33:00+00:00", 60.0, 2.0], ["2015-03-06T14:34:00+00:00", 60.0, 5.0], ["2015-03-06T14:35:00+00:00", 60.0, 15.0]]}}}`,
+      `{"measures": {"${f.m1}": {"mean": [["2015-03-06T14:33:00+00:00", 60.0, 43.1], ["2015-03-06T14:34:00+00:00", 60.0, -2.0], ["2015-03-06T14:35:00+00:00", 60.0, 10.0]]}, ` +
+        `"${f.m2}": {"max": [["2015-03-06T14:33:00+00:00", 60.0, 2.0], ["2015-03-06T14:34:00+00:00", 60.0, 5.0], ["2015-03-06T14:35:00+00:00", 60.0, 15.0]]}}}`,
     )
   })
 
   test('aggregated output, string operations, both granularities', async () => {
     const r = await call('POST', '/v1/aggregates', {
-      body: { operations: `(aggregate mean (metric (${m1} mean) (${m2} mean)))` },
+      body: { operations: `(aggregate mean (metric (${f.m1} mean) (${f.m2} mean)))` },
     })
     assert.equal(r.status, 200, r.text)
     assert.deepEqual(json(r), {
@@ -89,7 +48,7 @@ describe('POST /v1/aggregates, metric ids', () => {
 
   test('CPU-utilisation style expression (rate, arithmetic)', async () => {
     const r = await call('POST', '/v1/aggregates?granularity=60', {
-      body: { operations: `(* (/ (aggregate rate:mean (metric ${m1} mean)) 60.0) 100)` },
+      body: { operations: `(* (/ (aggregate rate:mean (metric ${f.m1} mean)) 60.0) 100)` },
     })
     assert.equal(r.status, 200, r.text)
     const rows = (json(r) as { measures: { aggregated: Array<[string, number, number]> } }).measures
@@ -103,7 +62,7 @@ describe('POST /v1/aggregates, metric ids', () => {
 
   test('details: metric references with archive policy, de-duplicated', async () => {
     const r = await call('POST', '/v1/aggregates?details=true&granularity=60', {
-      body: { operations: ['metric', [m1, 'mean'], [m2, 'mean'], [m2, 'mean']] },
+      body: { operations: ['metric', [f.m1, 'mean'], [f.m2, 'mean'], [f.m2, 'mean']] },
     })
     assert.equal(r.status, 200, r.text)
     const body = json(r) as { references: Array<Record<string, unknown>> }
@@ -119,11 +78,11 @@ describe('POST /v1/aggregates, metric ids', () => {
       'created_by_user_id',
       'created_by_project_id',
     ])
-    assert.deepEqual(body.references.map((x) => x.id).sort(), [m1, m2].sort())
+    assert.deepEqual(body.references.map((x) => x.id).sort(), [f.m1, f.m2].sort())
   })
 
   test('fill modes', async () => {
-    const ops = `(aggregate mean (- (metric ${m3} mean) (metric ${m4} mean)))`
+    const ops = `(aggregate mean (- (metric ${f.m3} mean) (metric ${f.m4} mean)))`
     const values = async (fill: string) => {
       const r = await call('POST', `/v1/aggregates?granularity=1${fill}`, { body: { operations: ops } })
       assert.equal(r.status, 200, r.text)
@@ -149,7 +108,7 @@ describe('POST /v1/aggregates, metric ids', () => {
       ['08:50:11', 6.4],
     ])
     const nul = await call('POST', '/v1/aggregates?granularity=1&fill=null', {
-      body: { operations: `(metric (${m3} mean) (${m4} mean))` },
+      body: { operations: `(metric (${f.m3} mean) (${f.m4} mean))` },
     })
     assert.equal(nul.status, 200)
     assert.match(nul.text, /\["2023-11-21T08:46:34\+00:00", 1\.0, NaN\]/)
@@ -157,22 +116,22 @@ describe('POST /v1/aggregates, metric ids', () => {
 
   test('needed_overlap without fill is the overlap mode', async () => {
     const r = await call('POST', '/v1/aggregates?granularity=1&needed_overlap=100&start=2023-11-21', {
-      body: { operations: `(aggregate mean (metric (${m3} mean) (${m4} mean)))` },
+      body: { operations: `(aggregate mean (metric (${f.m3} mean) (${f.m4} mean)))` },
     })
     assert.equal(r.status, 400, r.text)
     assert.deepEqual(description(r), {
       cause: 'Metrics cannot be aggregated',
       reason: 'Less than 100.000000% of datapoints overlap in this timespan (50.00%)',
       detail: [
-        [m3, 'mean'],
-        [m4, 'mean'],
+        [f.m3, 'mean'],
+        [f.m4, 'mean'],
       ],
     })
   })
 
   test('a metric without data is an empty series', async () => {
     const r = await call('POST', '/v1/aggregates?granularity=1', {
-      body: { operations: `(aggregate mean (- (metric ${m3} mean) (metric ${empty} mean)))` },
+      body: { operations: `(aggregate mean (- (metric ${f.m3} mean) (metric ${f.empty} mean)))` },
     })
     assert.equal(r.status, 200, r.text)
     assert.equal(r.text, '{"measures": {"aggregated": []}}')
@@ -309,38 +268,40 @@ describe('POST /v1/aggregates errors', () => {
 
   test('granularity errors and unknown aggregation', async () => {
     let r = await call('POST', '/v1/aggregates', {
-      body: { operations: ['metric', [m1, 'mean'], [other, 'mean']] },
+      body: { operations: ['metric', [f.m1, 'mean'], [f.other, 'mean']] },
     })
     assert.equal(r.status, 400)
     assert.deepEqual(description(r), {
       cause: 'Metrics cannot be aggregated',
       reason: 'No granularity match',
       detail: [
-        [m1, 'mean'],
-        [other, 'mean'],
+        [f.m1, 'mean'],
+        [f.other, 'mean'],
       ],
     })
-    r = await call('POST', '/v1/aggregates?granularity=123', { body: { operations: ['metric', m1, 'mean'] } })
+    r = await call('POST', '/v1/aggregates?granularity=123', {
+      body: { operations: ['metric', f.m1, 'mean'] },
+    })
     assert.deepEqual(description(r), {
       cause: 'Metrics cannot be aggregated',
       reason: 'Granularities are missing',
-      detail: [[m1, 'mean', 123.0]],
+      detail: [[f.m1, 'mean', 123.0]],
     })
     assert.match(r.text, /"mean", 123\.0\]/)
-    r = await call('POST', '/v1/aggregates', { body: { operations: ['metric', [m1, 'what?']] } })
+    r = await call('POST', '/v1/aggregates', { body: { operations: ['metric', [f.m1, 'what?']] } })
     assert.equal(r.status, 404)
-    assert.deepEqual(description(r), { cause: 'Metrics with unknown aggregation', detail: [[m1, 'what?']] })
+    assert.deepEqual(description(r), { cause: 'Metrics with unknown aggregation', detail: [[f.m1, 'what?']] })
   })
 
   test('rolling window larger than the series', async () => {
     const r = await call('POST', '/v1/aggregates?granularity=60', {
-      body: { operations: `(rolling mean 10 (metric ${m1} mean))` },
+      body: { operations: `(rolling mean 10 (metric ${f.m1} mean))` },
     })
     assert.equal(r.status, 400)
     assert.deepEqual(description(r), {
       cause: 'Metrics cannot be aggregated',
       reason: "Rolling window '10' is greater than serie length '3'",
-      detail: [[m1, 'mean']],
+      detail: [[f.m1, 'mean']],
     })
   })
 
@@ -354,12 +315,12 @@ describe('POST /v1/aggregates errors', () => {
   })
 
   test('datapoint limit: estimated before reading ([api] aggregates_max_points)', async () => {
-    const a = await createMetric('cookies', limited)
-    const b = await createMetric('cookies', limited)
+    const a = await createMetric('cookies', f.limited)
+    const b = await createMetric('cookies', f.limited)
     // `cookies` keeps points forever: only a bounded time range can be estimated.
     const r = await call('POST', '/v1/aggregates?start=2015-01-01&stop=2015-01-02', {
       body: { operations: ['metric', [a, 'mean'], [b, 'mean']] },
-      on: limited,
+      on: f.limited,
     })
     assert.equal(r.status, 400, r.text)
     const d = description(r) as { cause: string; reason: string; detail: { max_points: number } }
@@ -369,19 +330,19 @@ describe('POST /v1/aggregates errors', () => {
   })
 
   test('datapoint limit: counted while reading', async () => {
-    const a = await createMetric('cookies', limited)
+    const a = await createMetric('cookies', f.limited)
     const measures: Array<[string, number]> = []
     for (let i = 0; i < 150; i++) measures.push([new Date(Date.UTC(2015, 0, 1, 0, 0, i)).toISOString(), i])
-    await push(a, measures, limited)
+    await push(a, measures, f.limited)
     const r = await call('POST', '/v1/aggregates', {
       body: { operations: ['metric', a, 'mean'] },
-      on: limited,
+      on: f.limited,
     })
     assert.equal(r.status, 400, r.text)
     assert.equal((description(r) as { cause: string }).cause, 'Too many datapoints')
     const ok = await call('POST', '/v1/aggregates?granularity=60', {
       body: { operations: ['metric', a, 'mean'] },
-      on: limited,
+      on: f.limited,
     })
     assert.equal(ok.status, 200, ok.text)
   })

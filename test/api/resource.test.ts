@@ -5,15 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ADMIN, FOOBAR, type Res, useTestServer } from './_harness.ts'
+import { ADMIN, createArchivePolicy, FOOBAR, type Res, useTestServer } from './_harness.ts'
 
-const t = useTestServer(FOOBAR, async (call) => {
-  const r = await call('POST', '/v1/archive_policy', {
-    auth: ADMIN,
-    body: { name: 'low', definition: [{ granularity: '1 second' }] },
-  })
-  assert.equal(r.status, 201, r.text)
-})
+const t = useTestServer(FOOBAR, (call) =>
+  createArchivePolicy(call, { name: 'low', definition: [{ granularity: '1 second' }] }),
+)
 const call = t.call
 
 // biome-ignore lint/suspicious/noExplicitAny: test convenience

@@ -2,51 +2,32 @@
  * `POST /v1/search/metric` over real HTTP, and its query checks and predicate.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { buildPredicate, checkMetricSearchQuery } from '../../src/api/routes/search-metric.ts'
-import { startAggregatesFixtures } from './_aggregates-fixtures.ts'
-import { type CallOptions, callOn, description, json, type Res } from './_aggregates-http.ts'
-import type { TestServer } from './_harness.ts'
+import { useAggregatesFixtures } from './_aggregates-fixtures.ts'
+import { description, json } from './_aggregates-http.ts'
 
-let server: TestServer
-let m1 = ''
-let m2 = ''
-let empty = ''
-
-before(async () => {
-  ;({ server, m1, m2, empty } = await startAggregatesFixtures())
-})
-
-after(async () => {
-  await server?.stop()
-})
-
-async function call(
-  method: string,
-  path: string,
-  options: CallOptions & { on?: TestServer } = {},
-): Promise<Res> {
-  return callOn(options.on ?? server, method, path, options)
-}
+const f = useAggregatesFixtures()
+const { call } = f
 
 describe('POST /v1/search/metric', () => {
   test('predicates', async () => {
-    let r = await call('POST', `/v1/search/metric?metric_id=${m1}&granularity=60`, { body: { '≥': 10 } })
+    let r = await call('POST', `/v1/search/metric?metric_id=${f.m1}&granularity=60`, { body: { '≥': 10 } })
     assert.equal(r.status, 200, r.text)
     assert.equal(
       r.text,
-      `{"${m1}": [["2015-03-06T14:33:00+00:00", 60.0, 43.1], ["2015-03-06T14:35:00+00:00", 60.0, 10.0]]}`,
+      `{"${f.m1}": [["2015-03-06T14:33:00+00:00", 60.0, 43.1], ["2015-03-06T14:35:00+00:00", 60.0, 10.0]]}`,
     )
-    r = await call('POST', `/v1/search/metric?metric_id=${m1}&metric_id=${m2}&stop=2015-03-06T14:34:13`, {
+    r = await call('POST', `/v1/search/metric?metric_id=${f.m1}&metric_id=${f.m2}&stop=2015-03-06T14:34:13`, {
       body: { and: [{ '>': [{ '+': 1 }, 5] }, { or: [{ '=': 43.1 }, { lt: 5 }] }] },
     })
     assert.equal(r.status, 200, r.text)
     assert.deepEqual(json(r), {
-      [m1]: [
+      [f.m1]: [
         ['2015-03-06T14:33:00+00:00', 60.0, 43.1],
         ['2015-03-06T14:33:57+00:00', 1.0, 43.1],
       ],
-      [m2]: [['2015-03-06T14:34:00+00:00', 60.0, 4.5]],
+      [f.m2]: [['2015-03-06T14:34:00+00:00', 60.0, 4.5]],
     })
     r = await call('POST', '/v1/search/metric?metric_id=cee6ef1f-52cc-4a16-bbb5-648aedfd1c37', {
       body: { '=': 1 },
@@ -55,14 +36,14 @@ describe('POST /v1/search/metric', () => {
   })
 
   test('errors', async () => {
-    let r = await call('POST', `/v1/search/metric?metric_id=${m1}`, { raw: '' })
+    let r = await call('POST', `/v1/search/metric?metric_id=${f.m1}`, { raw: '' })
     assert.equal(r.status, 400)
     assert.equal(description(r), 'No query specified in body')
-    r = await call('POST', `/v1/search/metric?metric_id=${m1}&start=foobar`, { body: { '=': 1 } })
+    r = await call('POST', `/v1/search/metric?metric_id=${f.m1}&start=foobar`, { body: { '=': 1 } })
     assert.equal(description(r), 'Invalid value for start')
-    r = await call('POST', `/v1/search/metric?metric_id=${m1}&stop=foobar`, { body: { '=': 1 } })
+    r = await call('POST', `/v1/search/metric?metric_id=${f.m1}&stop=foobar`, { body: { '=': 1 } })
     assert.equal(description(r), 'Invalid value for stop')
-    r = await call('POST', `/v1/search/metric?metric_id=${m1}&granularity=1s&granularity=300`, {
+    r = await call('POST', `/v1/search/metric?metric_id=${f.m1}&granularity=1s&granularity=300`, {
       body: { '=': 1 },
     })
     assert.equal(r.status, 400)
@@ -70,19 +51,19 @@ describe('POST /v1/search/metric', () => {
       cause: 'Aggregation does not exist',
       detail: { granularity: 300.0, aggregation_method: 'mean' },
     })
-    r = await call('POST', `/v1/search/metric?metric_id=${m1}`, { body: { not: [{ '=': 1 }] } })
+    r = await call('POST', `/v1/search/metric?metric_id=${f.m1}`, { body: { not: [{ '=': 1 }] } })
     assert.equal(r.status, 400)
     assert.equal(description(r), 'Unknown operator not')
-    r = await call('POST', `/v1/search/metric?metric_id=${empty}`, { body: { '=': 1 } })
+    r = await call('POST', `/v1/search/metric?metric_id=${f.empty}`, { body: { '=': 1 } })
     assert.equal(r.status, 400)
     assert.equal((description(r) as { cause: string }).cause, 'Metric does not exist')
-    r = await call('POST', `/v1/search/metric?metric_id=${m1}`, { body: { foo: 1 } })
+    r = await call('POST', `/v1/search/metric?metric_id=${f.m1}`, { body: { foo: 1 } })
     assert.deepEqual(description(r), {
       cause: 'Invalid input',
       reason: "extra keys not allowed @ data['foo']",
       detail: ['foo'],
     })
-    r = await call('POST', `/v1/search/metric?metric_id=${m1}`, { body: { '=': 'x' } })
+    r = await call('POST', `/v1/search/metric?metric_id=${f.m1}`, { body: { '=': 'x' } })
     assert.equal(r.status, 400)
     assert.equal(
       (description(r) as { reason: string }).reason,

@@ -5,21 +5,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { mulberry32 } from '../../src/testing/prng.ts'
-import { ADMIN, type Res, useTestServer } from './_harness.ts'
+import { ADMIN, AP1, createArchivePolicy, type Res, useTestServer } from './_harness.ts'
 
-/** ap1 as the happy paths (server.test.ts) create it. */
-const t = useTestServer(ADMIN, async (call) => {
-  const r = await call('POST', '/v1/archive_policy', {
-    body: {
-      name: 'ap1',
-      definition: [
-        { granularity: '1s', points: 3600 },
-        { granularity: 60, timespan: '1 day' },
-      ],
-    },
-  })
-  assert.equal(r.status, 201, r.text)
-})
+const t = useTestServer(ADMIN, (call) => createArchivePolicy(call, AP1))
 const call = t.call
 
 function json(res: Res): unknown {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
-import { FOOBAR, type Res, useTestServer } from './_harness.ts'
+import { AP1, FOOBAR, type Res, useTestServer } from './_harness.ts'
 
 const t = useTestServer()
 const call = t.call
@@ -18,13 +18,7 @@ describe('happy paths', () => {
   let metricId = ''
   test('archive policy, rule, metric, measures round trip', async () => {
     let r = await call('POST', '/v1/archive_policy', {
-      body: {
-        name: 'ap1',
-        definition: [
-          { granularity: '1s', points: 3600 },
-          { granularity: 60, timespan: '1 day' },
-        ],
-      },
+      body: AP1,
     })
     assert.equal(r.status, 201, r.text)
     assert.equal(r.headers.get('location'), `${t.server.url}/v1/archive_policy/ap1`)

@@ -1,6 +1,6 @@
 import { mapLimit } from '../../compat/map-limit.ts'
 import { newMeasureObjectName } from '../../objstore/measure-names.ts'
-import { S3Client } from '../../objstore/s3-client.ts'
+import { type S3Client, s3ClientFor } from '../../objstore/s3-client.ts'
 import type { S3Options } from '../../objstore/s3-options.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
 import {
@@ -11,7 +11,7 @@ import {
   readBundles,
   sackConfigBody,
 } from '../objstore-backlog.ts'
-import { SackCache } from '../sack.ts'
+import { openedSacks, SackCache } from '../sack.ts'
 
 /** Upstream names (gnocchi/incoming/__init__.py, gnocchi/incoming/s3.py). */
 const BUCKET_SUFFIX = '-measure'
@@ -37,17 +37,10 @@ export class S3IncomingDriver implements IncomingDriver {
   readonly #s3: S3Client
   readonly #bucket: string
   readonly #parallel: number
-  #sackCount = 0
   #sacks: SackCache | undefined
 
   constructor(options: S3Options) {
-    this.#s3 = new S3Client({
-      ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
-      ...(options.regionName ? { region: options.regionName } : {}),
-      accessKeyId: options.accessKeyId,
-      secretAccessKey: options.secretAccessKey,
-      maxConnections: options.maxPoolConnections,
-    })
+    this.#s3 = s3ClientFor(options)
     this.#bucket = `${options.bucketPrefix}${BUCKET_SUFFIX}`
     this.#parallel = options.maxPoolConnections
   }
@@ -57,8 +50,7 @@ export class S3IncomingDriver implements IncomingDriver {
   }
 
   get sackCount(): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sackCount
+    return openedSacks(this.#sacks).sackCount
   }
 
   async #readConfig(): Promise<number | undefined> {
@@ -85,13 +77,11 @@ export class S3IncomingDriver implements IncomingDriver {
         `Incoming storage not initialised in S3 (no ${this.#bucket}/${CONFIG_KEY} at ${this.#s3.endpoint}): run gnocchi-upgrade`,
       )
     }
-    this.#sackCount = count
     this.#sacks = new SackCache(count)
   }
 
   sackFor(metricId: string): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sacks.sackFor(metricId)
+    return openedSacks(this.#sacks).sackFor(metricId)
   }
 
   sackName(sack: number): string {

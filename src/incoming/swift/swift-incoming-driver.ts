@@ -10,7 +10,7 @@ import {
   readBundles,
   sackConfigBody,
 } from '../objstore-backlog.ts'
-import { SackCache, sackName } from '../sack.ts'
+import { openedSacks, SackCache, sackName } from '../sack.ts'
 
 /** Upstream names (gnocchi/incoming/__init__.py, gnocchi/incoming/swift.py). */
 const CONFIG = 'gnocchi-config'
@@ -33,7 +33,6 @@ interface ReadToken {
 export class SwiftIncomingDriver implements IncomingDriver {
   readonly name = 'swift'
   readonly #swift: SwiftClient
-  #sackCount = 0
   #sacks: SackCache | undefined
 
   constructor(options: SwiftOptions) {
@@ -41,8 +40,7 @@ export class SwiftIncomingDriver implements IncomingDriver {
   }
 
   get sackCount(): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sackCount
+    return openedSacks(this.#sacks).sackCount
   }
 
   async #readConfig(): Promise<number | undefined> {
@@ -69,13 +67,11 @@ export class SwiftIncomingDriver implements IncomingDriver {
         `Incoming storage not initialised in Swift (no object ${CONFIG}/${CONFIG}): run gnocchi-upgrade`,
       )
     }
-    this.#sackCount = count
     this.#sacks = new SackCache(count)
   }
 
   sackFor(metricId: string): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sacks.sackFor(metricId)
+    return openedSacks(this.#sacks).sackFor(metricId)
   }
 
   sackName(sack: number): string {
