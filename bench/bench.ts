@@ -243,7 +243,8 @@ for (const name of names) {
         settleTimeoutS: 900,
       },
       progress,
-      runTag,
+      // Per target with --api-workers: both runs may share an external indexer (--ours-set indexer.url).
+      workerCounts ? `${runTag}-${name}` : runTag,
     )
     entry.results = bench.results
     entry.info = { ...target.info, archivePolicy: bench.policy }

@@ -37,7 +37,8 @@ import type { TimeSeries } from '../src/carbonara/time-series.ts'
 import type { ArchivePolicy } from '../src/domain/archive-policy.ts'
 import type { Metric } from '../src/domain/metric.ts'
 import { createLogger } from '../src/log/logger.ts'
-import { FileStorageDriver, type FileSyncMethod } from '../src/storage/file/file-storage-driver.ts'
+import type { FileSyncMethod } from '../src/storage/file/file-batch-writer.ts'
+import { FileStorageDriver } from '../src/storage/file/file-storage-driver.ts'
 import { MetricStorageEngine, type ProcessItem } from '../src/storage/metric-storage.ts'
 
 const NS = 1_000_000_000n

@@ -1,5 +1,5 @@
 import type { AggregationMethod } from '../carbonara/aggregation-method.ts'
-import type { CrossReducer } from '../carbonara/cross-series.ts'
+import type { CrossReducer } from '../carbonara/cross-reduce.ts'
 
 /*
  * The validated operation tree of `POST /v1/aggregates` (aggregation.md §7–8). Built once by

@@ -1,5 +1,5 @@
 import { parseAggregationMethod } from '../carbonara/aggregation-method.ts'
-import { parseCrossReducer } from '../carbonara/cross-series.ts'
+import { parseCrossReducer } from '../carbonara/cross-reduce.ts'
 import { parsePyIntString, pyFloat } from '../compat/py-float.ts'
 import { parseTimespanNs } from '../compat/timespan.ts'
 import { pyStr, pyStrRepr, pyTypeName } from './_py-format.ts'

@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { parseCrossReducer, reduceAcross, reduceNan, rollingReduce } from './cross-reduce.ts'
 import type { FillMode } from './cross-series.ts'
-import {
-  alignSeries,
-  checkOverlap,
-  dropNonFinite,
-  fillDropsNonFinite,
-  parseCrossReducer,
-  reduceAcross,
-  reduceNan,
-  rollingReduce,
-} from './cross-series.ts'
+import { alignSeries, checkOverlap, dropNonFinite, fillDropsNonFinite } from './cross-series.ts'
 import { iso, series } from './testing/fixtures.ts'
 
 const mean = parseCrossReducer('mean')!

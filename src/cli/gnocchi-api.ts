@@ -1,6 +1,7 @@
 import cluster from 'node:cluster'
 import { COMMON_HELP, exitOnSignals, fail, parseCommand, retryWhileUnavailable } from './_common.ts'
-import { buildRuntime, openRuntime, startApi } from './app.ts'
+import { startApi } from './api-runtime.ts'
+import { buildRuntime, openRuntime } from './app.ts'
 import { notifyReady, Supervisor, workerIndex } from './supervisor.ts'
 
 const HELP = `Usage: gnocchi-api [options]

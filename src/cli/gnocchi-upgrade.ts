@@ -1,5 +1,6 @@
 import { COMMON_HELP, fail, parseCommand } from './_common.ts'
-import { buildRuntime, runUpgrade } from './app.ts'
+import { buildRuntime } from './app.ts'
+import { runUpgrade } from './upgrade.ts'
 
 const HELP = `Usage: gnocchi-upgrade [options]
 

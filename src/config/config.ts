@@ -3,7 +3,7 @@ import { availableParallelism, homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import type { S3Options } from '../objstore/s3-options.ts'
 import type { SwiftOptions } from '../objstore/swift-client.ts'
-import { type IniData, normalizeOptionName, parseBool, parseIni, parseList } from './ini.ts'
+import { type IniData, Options, parseIni, setOption } from './ini.ts'
 import {
   type KeystoneAuthConfig,
   keystoneAuthConfig,
@@ -213,56 +213,6 @@ export function sqliteUrlForPath(path: string): string {
   return `sqlite:///${path}`
 }
 
-export class Options {
-  readonly #data: IniData
-  constructor(data: IniData) {
-    this.#data = data
-  }
-  raw(section: string, name: string): string | undefined {
-    const values = this.#data.get(section)?.get(name)
-    return values?.[values.length - 1]
-  }
-  has(section: string, name: string): boolean {
-    return this.raw(section, name) !== undefined
-  }
-  str(section: string, name: string, def: string): string {
-    return this.raw(section, name) ?? def
-  }
-  int(section: string, name: string, def: number, min = -Infinity, max = Infinity): number {
-    const v = this.raw(section, name)
-    if (v === undefined) return def
-    const n = Number(v)
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`[${section}] ${name}: invalid integer ${JSON.stringify(v)} (range ${min}..${max})`)
-    }
-    return n
-  }
-  float(section: string, name: string, def: number): number {
-    const v = this.raw(section, name)
-    if (v === undefined) return def
-    const n = Number(v)
-    if (!Number.isFinite(n)) throw new Error(`[${section}] ${name}: invalid number ${JSON.stringify(v)}`)
-    return n
-  }
-  bool(section: string, name: string, def: boolean): boolean {
-    const v = this.raw(section, name)
-    return v === undefined ? def : parseBool(v, `[${section}] ${name}`)
-  }
-  list(section: string, name: string, def: readonly string[]): string[] {
-    const v = this.raw(section, name)
-    return v === undefined ? [...def] : parseList(v)
-  }
-}
-
-function set(data: IniData, section: string, name: string, value: string): void {
-  let s = data.get(section)
-  if (!s) {
-    s = new Map()
-    data.set(section, s)
-  }
-  s.set(normalizeOptionName(name), [value])
-}
-
 export const DEFAULT_AGGREGATION_METHODS = ['mean', 'min', 'max', 'sum', 'std', 'count']
 
 export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
@@ -280,18 +230,18 @@ export function loadConfig(options: LoadConfigOptions = {}): GnocchiConfig {
   for (const file of allFiles) parseIni(readFileSync(file, 'utf8'), file, data)
   const embedded = allFiles.length === 0
 
-  if (env.GNOCCHI_INDEXER_URL) set(data, 'indexer', 'url', env.GNOCCHI_INDEXER_URL)
+  if (env.GNOCCHI_INDEXER_URL) setOption(data, 'indexer', 'url', env.GNOCCHI_INDEXER_URL)
   for (const [key, value] of Object.entries(env)) {
     const m = /^GNOCCHI__([A-Za-z0-9_]+?)__([A-Za-z0-9_]+)$/.exec(key)
     if (m && value !== undefined) {
       const section = m[1].toUpperCase() === 'DEFAULT' ? 'DEFAULT' : m[1].toLowerCase()
-      set(data, section, m[2].toLowerCase(), value)
+      setOption(data, section, m[2].toLowerCase(), value)
     }
   }
   for (const o of options.overrides ?? []) {
     const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(o)
     if (!m) throw new Error(`Invalid override ${JSON.stringify(o)}: expected section.option=value`)
-    set(data, m[1], m[2], m[3])
+    setOption(data, m[1], m[2], m[3])
   }
 
   const o = new Options(data)

@@ -1,7 +1,8 @@
 /**
  * oslo.config-style INI files: `[section]` headers (`[DEFAULT]` included), `key = value` or
  * `key: value`, full-line `#`/`;` comments, indented continuation lines, repeated keys kept in
- * order (multi-valued options), `-` and `_` equivalent in option names.
+ * order (multi-valued options), `-` and `_` equivalent in option names; and typed reads of
+ * the parsed data (Options), the last value of an option winning.
  */
 export type IniData = Map<string, Map<string, string[]>>
 
@@ -74,4 +75,55 @@ export function parseList(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
+}
+
+/** Typed reads of parsed INI data; a bad value throws naming `[section] option`. */
+export class Options {
+  readonly #data: IniData
+  constructor(data: IniData) {
+    this.#data = data
+  }
+  raw(section: string, name: string): string | undefined {
+    const values = this.#data.get(section)?.get(name)
+    return values?.[values.length - 1]
+  }
+  has(section: string, name: string): boolean {
+    return this.raw(section, name) !== undefined
+  }
+  str(section: string, name: string, def: string): string {
+    return this.raw(section, name) ?? def
+  }
+  int(section: string, name: string, def: number, min = -Infinity, max = Infinity): number {
+    const v = this.raw(section, name)
+    if (v === undefined) return def
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new Error(`[${section}] ${name}: invalid integer ${JSON.stringify(v)} (range ${min}..${max})`)
+    }
+    return n
+  }
+  float(section: string, name: string, def: number): number {
+    const v = this.raw(section, name)
+    if (v === undefined) return def
+    const n = Number(v)
+    if (!Number.isFinite(n)) throw new Error(`[${section}] ${name}: invalid number ${JSON.stringify(v)}`)
+    return n
+  }
+  bool(section: string, name: string, def: boolean): boolean {
+    const v = this.raw(section, name)
+    return v === undefined ? def : parseBool(v, `[${section}] ${name}`)
+  }
+  list(section: string, name: string, def: readonly string[]): string[] {
+    const v = this.raw(section, name)
+    return v === undefined ? [...def] : parseList(v)
+  }
+}
+
+export function setOption(data: IniData, section: string, name: string, value: string): void {
+  let s = data.get(section)
+  if (!s) {
+    s = new Map()
+    data.set(section, s)
+  }
+  s.set(normalizeOptionName(name), [value])
 }

@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path'
 import type { KeystoneAuthConfig } from '../api/keystone/options.ts'
-import type { Options } from './config.ts'
+import type { Options } from './ini.ts'
 
 export type { KeystoneAuthConfig }
 

@@ -7,6 +7,7 @@
  * for a bad body, 401 when Keystone refuses, 503 + Retry-After when it cannot answer.
  */
 import type { Reply } from '../api/context.ts'
+import { keystonePasswordAuthBody } from '../compat/keystone-password-auth.ts'
 import {
   AuthServiceUnavailableError,
   InvalidInputTextError,
@@ -59,14 +60,11 @@ export async function keystoneLoginReply(
     res = await fetch(`${base}/v3/auth/tokens?nocatalog`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: body.user, domain, password: body.password } },
-          },
-          scope: { project: { name: body.project, domain } },
-        },
+      body: keystonePasswordAuthBody({
+        user: body.user,
+        password: body.password,
+        userDomain: domain,
+        scope: { project: { name: body.project, domain } },
       }),
       signal: AbortSignal.timeout(login.timeoutMs),
     })

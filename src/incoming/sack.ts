@@ -16,19 +16,25 @@ export function sackName(sack: number, sackCount: number): string {
 /** Memoises `sackForMetric` for one sack count (one BigInt division per metric). */
 export class SackCache {
   readonly #cache = new Map<string, number>()
-  readonly #sackCount: number
+  readonly sackCount: number
   readonly #maxEntries: number
   constructor(sackCount: number, maxEntries = 100_000) {
-    this.#sackCount = sackCount
+    this.sackCount = sackCount
     this.#maxEntries = maxEntries
   }
   sackFor(metricId: string): number {
     let sack = this.#cache.get(metricId)
     if (sack === undefined) {
-      sack = sackForMetric(metricId, this.#sackCount)
+      sack = sackForMetric(metricId, this.sackCount)
       if (this.#cache.size >= this.#maxEntries) this.#cache.clear()
       this.#cache.set(metricId, sack)
     }
     return sack
   }
+}
+
+/** A driver's sacks once open() read their count: using them before is a bug. */
+export function openedSacks(sacks: SackCache | undefined): SackCache {
+  if (!sacks) throw new Error('BUG: incoming driver used before open()')
+  return sacks
 }

@@ -4,6 +4,7 @@
  * DeleteObjects — over the shared keep-alive HttpClient. Credentials only ever go into the
  * signature; errors name the bucket and key, never a header.
  */
+
 import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import {
   encodeKeyPath,
@@ -12,6 +13,7 @@ import {
   type HttpResponse,
   ObjectStoreRequestError,
 } from './http-client.ts'
+import type { S3Options } from './s3-options.ts'
 
 export interface S3ClientOptions {
   /** `s3_endpoint_url`, e.g. `http://127.0.0.1:8080` (unset: AWS, `https://s3.<region>.amazonaws.com`). */
@@ -39,6 +41,17 @@ export interface ListPage {
 const EMPTY_SHA256 = createHash('sha256').update('').digest('hex')
 /** DeleteObjects takes at most 1000 keys per call. */
 export const DELETE_BATCH = 1000
+
+/** The client the s3 drivers use for `[storage]`/`[incoming]` s3_* options. */
+export function s3ClientFor(options: S3Options): S3Client {
+  return new S3Client({
+    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
+    ...(options.regionName ? { region: options.regionName } : {}),
+    accessKeyId: options.accessKeyId,
+    secretAccessKey: options.secretAccessKey,
+    maxConnections: options.maxPoolConnections,
+  })
+}
 
 export class S3Client {
   readonly region: string

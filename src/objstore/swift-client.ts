@@ -6,6 +6,7 @@
  * request headers; errors name the container and object, never a credential.
  */
 import { readFileSync } from 'node:fs'
+import { keystonePasswordAuthBody } from '../compat/keystone-password-auth.ts'
 import {
   encodeKeyPath,
   encodeRfc3986,
@@ -271,20 +272,17 @@ export class SwiftClient {
     const o = this.#o
     const base = o.authUrl.replace(/\/$/, '')
     const tokensUrl = `${/\/v3$/.test(base) ? base : `${base}/v3`}/auth/tokens`
-    const body = {
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: o.user, domain: { name: o.userDomainName }, password: o.key } },
-        },
-        scope: { project: { name: o.projectName, domain: { name: o.projectDomainName } } },
-      },
-    }
+    const body = keystonePasswordAuthBody({
+      user: o.user,
+      password: o.key,
+      userDomain: { name: o.userDomainName },
+      scope: { project: { name: o.projectName, domain: { name: o.projectDomainName } } },
+    })
     const res = await this.#http.request({
       method: 'POST',
       url: new URL(tokensUrl),
       headers: { 'content-type': 'application/json' },
-      body: Buffer.from(JSON.stringify(body)),
+      body: Buffer.from(body),
       what: `Keystone auth ${tokensUrl}`,
     })
     const token = res.headers['x-subject-token']

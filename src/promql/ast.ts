@@ -125,3 +125,28 @@ export function selectors(e: Expr, out: { sel: Selector; rangeMs: number }[] = [
   }
   return out
 }
+
+/** Type names as Prometheus' error messages spell them. */
+export const TYPE_NAMES: Readonly<Record<ValueType, string>> = {
+  scalar: 'scalar',
+  vector: 'instant vector',
+  matrix: 'range vector',
+  string: 'string',
+}
+
+/** The aggregation operators we evaluate. */
+export const AGGREGATE_OPS: ReadonlySet<string> = new Set([
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+])
+
+export const SET_OPS: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'unless'])

@@ -1,13 +1,13 @@
 /** Binary operators: scalar/vector arithmetic and comparisons, vector matching, set operators. */
 import type { BinaryOp, Expr, VectorMatching } from './ast.ts'
-import { PromQLError } from './errors.ts'
+import { badData, PromQLError } from './errors.ts'
 import { dropName, type Labels, labelsKey, METRIC_NAME, signature } from './labels.ts'
-import { arith } from './parse.ts'
 import { newSeries, type StepSeries, type Value } from './value.ts'
 
 type BinaryExpr = Extract<Expr, { kind: 'binary' }>
 
-const COMPARE: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<='])
+/** The comparison operators (the parser allows `bool` on these only). */
+export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<='])
 
 function compare(op: BinaryOp, a: number, b: number): boolean {
   switch (op) {
@@ -28,7 +28,7 @@ function compare(op: BinaryOp, a: number, b: number): boolean {
 
 /** Prometheus `vectorElemBinop`: the value and whether the sample is kept. */
 function elem(op: BinaryOp, a: number, b: number): [number, boolean] {
-  if (COMPARE.has(op)) return [a, compare(op, a, b)]
+  if (COMPARISONS.has(op)) return [a, compare(op, a, b)]
   return [arith(op, a, b), true]
 }
 
@@ -38,7 +38,7 @@ export function binary(e: BinaryExpr, lhs: Value, rhs: Value, n: number): Value 
     for (let i = 0; i < n; i++) {
       const a = lhs.values[i]
       const b = rhs.values[i]
-      out[i] = COMPARE.has(e.op) ? (compare(e.op, a, b) ? 1 : 0) : arith(e.op, a, b)
+      out[i] = COMPARISONS.has(e.op) ? (compare(e.op, a, b) ? 1 : 0) : arith(e.op, a, b)
     }
     return { type: 'scalar', values: out }
   }
@@ -59,7 +59,7 @@ function vectorScalar(
   swap: boolean,
   n: number,
 ): Value {
-  const isCmp = COMPARE.has(e.op)
+  const isCmp = COMPARISONS.has(e.op)
   const keepName = isCmp && !e.returnBool
   const out: StepSeries[] = []
   for (const s of vec) {
@@ -84,7 +84,7 @@ function vectorScalar(
 
 function resultLabels(lhs: Labels, rhs: Labels, e: BinaryExpr, m: VectorMatching): Labels {
   const out: Record<string, string> = { ...lhs }
-  if (!COMPARE.has(e.op) || e.returnBool) delete out[METRIC_NAME]
+  if (!COMPARISONS.has(e.op) || e.returnBool) delete out[METRIC_NAME]
   if (m.card === 'one-to-one') {
     if (m.on) {
       for (const k of Object.keys(out)) if (!m.labels.includes(k)) delete out[k]
@@ -213,4 +213,26 @@ function setOp(
   if (op === 'and') return { type: 'vector', series: filter(lhs, sigPresence(rhs), 1) }
   if (op === 'unless') return { type: 'vector', series: filter(lhs, sigPresence(rhs), 0) }
   return { type: 'vector', series: [...lhs, ...filter(rhs, sigPresence(lhs), 0)] }
+}
+
+/** Arithmetic operators on two numbers (also the parser's constant folding). */
+export function arith(op: BinaryOp, a: number, b: number): number {
+  switch (op) {
+    case '+':
+      return a + b
+    case '-':
+      return a - b
+    case '*':
+      return a * b
+    case '/':
+      return a / b
+    case '%':
+      return a % b
+    case '^':
+      return a ** b
+    case 'atan2':
+      return Math.atan2(a, b)
+    default:
+      throw badData(`BUG: ${op} is not arithmetic`)
+  }
 }

@@ -9,7 +9,8 @@ import type { Selector } from './ast.ts'
 import { PromQLError } from './errors.ts'
 import { DEFAULT_LOOKBACK_MS, evaluate, type QueryRange, type QuerySource } from './eval.ts'
 import type { Labels } from './labels.ts'
-import { matches, parsePromQL } from './parse.ts'
+import { matches } from './labels.ts'
+import { parsePromQL } from './parse.ts'
 import type { RawSeries, Value } from './value.ts'
 
 /** `load 1m` style: series given as values one minute apart from t=0 (undefined: no sample). */

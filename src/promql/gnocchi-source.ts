@@ -19,8 +19,7 @@ import type { MetricStorage } from '../storage/read-measures.ts'
 import type { Matcher, Selector } from './ast.ts'
 import { PromQLError } from './errors.ts'
 import type { QuerySource, SelectHints } from './eval.ts'
-import { type Labels, METRIC_NAME } from './labels.ts'
-import { matches } from './parse.ts'
+import { type Labels, METRIC_NAME, matches } from './labels.ts'
 import type { RawSeries } from './value.ts'
 
 /** Labels every series has, and the resource column each one comes from. */

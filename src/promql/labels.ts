@@ -1,4 +1,9 @@
-/** Label sets: plain objects, compared and grouped through a canonical signature string. */
+/**
+ * Label sets: plain objects, compared and grouped through a canonical signature string; and
+ * the label matchers of selectors.
+ */
+import type { Matcher, MatchOp } from './ast.ts'
+import { type LabelRegex, labelRegex } from './literals.ts'
 
 export type Labels = Readonly<Record<string, string>>
 
@@ -45,4 +50,24 @@ export function compareLabels(a: Labels, b: Labels): number {
     if (av !== bv) return av < bv ? -1 : 1
   }
   return an.length - bn.length
+}
+
+/** A selector's matcher; regex matchers are compiled once, here. */
+export function matcher(name: string, op: MatchOp, value: string): Matcher {
+  const re = op === '=~' || op === '!~' ? labelRegex(value) : null
+  return { name, op, value, re }
+}
+
+/** Whether a label value (`''` when absent) satisfies a matcher. */
+export function matches(m: Matcher, value: string): boolean {
+  switch (m.op) {
+    case '=':
+      return value === m.value
+    case '!=':
+      return value !== m.value
+    case '=~':
+      return (m.re as LabelRegex).test(value)
+    case '!~':
+      return !(m.re as LabelRegex).test(value)
+  }
 }

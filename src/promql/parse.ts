@@ -7,41 +7,25 @@
 import type { SyntaxNode } from '@lezer/common'
 import { parser } from '@prometheus-io/lezer-promql'
 import {
+  AGGREGATE_OPS,
   type AggregateOp,
   type AtModifier,
   type BinaryOp,
   type Expr,
   type Matcher,
   type MatchOp,
+  SET_OPS,
   type Selector,
+  TYPE_NAMES,
   typeOf,
-  type ValueType,
   type VectorMatching,
 } from './ast.ts'
+import { arith, COMPARISONS } from './binary.ts'
 import { badData, parseError, unsupported } from './errors.ts'
 import { FUNCTIONS, UNSUPPORTED_FUNCTIONS } from './function-types.ts'
-import { type LabelRegex, labelRegex, parseDurationMs, parseNumberLiteral, unquote } from './literals.ts'
-
-const TYPE_NAMES: Readonly<Record<ValueType, string>> = {
-  scalar: 'scalar',
-  vector: 'instant vector',
-  matrix: 'range vector',
-  string: 'string',
-}
-
-const AGGREGATE_OPS: ReadonlySet<string> = new Set([
-  'sum',
-  'avg',
-  'min',
-  'max',
-  'count',
-  'group',
-  'stddev',
-  'stdvar',
-  'topk',
-  'bottomk',
-  'quantile',
-])
+import { matcher, matches } from './labels.ts'
+import { parseDurationMs, parseNumberLiteral, unquote } from './literals.ts'
+import { MAX_NESTING, prescan } from './prescan.ts'
 
 const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
   Add: '+',
@@ -61,9 +45,6 @@ const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
   Or: 'or',
   Unless: 'unless',
 }
-
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<='])
-const SET_OPS: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'unless'])
 
 function kids(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = []
@@ -85,43 +66,6 @@ function firstError(tree: ReturnType<typeof parser.parse>): { from: number; to: 
     },
   })
   return found
-}
-
-/** Deeper trees are refused: evaluation recurses once per level. */
-export const MAX_NESTING = 256
-
-/** Longest query accepted (bytes of UTF-16); Prometheus has no limit, lezer's cost grows with it. */
-export const MAX_QUERY_LENGTH = 256 * 1024
-/** Most operators outside string literals: lezer refuses longer chains (~650) and slows down first. */
-export const MAX_OPERATORS = 500
-
-/**
- * A linear pre-scan outside string literals: bracket depth and operator count. lezer's error
- * recovery is superlinear on deep nesting (16 KB of `(` took 1.2 s, docs/promql.md), so such
- * queries are refused before it runs.
- */
-const WORD_OPERATORS: ReadonlySet<string> = new Set(['and', 'or', 'unless', 'atan2'])
-
-function prescan(query: string): void {
-  if (query.length > MAX_QUERY_LENGTH) throw badData(`query is longer than ${MAX_QUERY_LENGTH} characters`)
-  let depth = 0
-  let operators = 0
-  for (let i = 0; i < query.length; i++) {
-    const c = query[i]
-    if (c === '"' || c === "'" || c === '`') {
-      for (i++; i < query.length && query[i] !== c; i++) if (query[i] === '\\' && c !== '`') i++
-    } else if (c === '(' || c === '[' || c === '{') {
-      if (++depth > MAX_NESTING) throw badData(`query is nested more than ${MAX_NESTING} levels deep`)
-    } else if (c === ')' || c === ']' || c === '}') depth--
-    else if ('+-*/%^<>=!'.includes(c)) operators++
-    else if (/[a-z]/i.test(c) && (i === 0 || !/\w/.test(query[i - 1]))) {
-      let j = i
-      while (j < query.length && /\w/.test(query[j])) j++
-      if (WORD_OPERATORS.has(query.slice(i, j))) operators++
-      i = j - 1
-    }
-    if (operators > MAX_OPERATORS) throw badData(`query has more than ${MAX_OPERATORS} operators`)
-  }
 }
 
 /** Parses and type-checks a query; throws PromQLError (`bad_data`). */
@@ -475,45 +419,5 @@ class Converter {
     if (v === undefined || !Number.isFinite(v))
       this.fail(n, `invalid @ timestamp ${JSON.stringify(this.text(n))}`)
     return Math.round(v * 1000)
-  }
-}
-
-function matcher(name: string, op: MatchOp, value: string): Matcher {
-  const re = op === '=~' || op === '!~' ? labelRegex(value) : null
-  return { name, op, value, re }
-}
-
-/** Whether a label value (`''` when absent) satisfies a matcher. */
-export function matches(m: Matcher, value: string): boolean {
-  switch (m.op) {
-    case '=':
-      return value === m.value
-    case '!=':
-      return value !== m.value
-    case '=~':
-      return (m.re as LabelRegex).test(value)
-    case '!~':
-      return !(m.re as LabelRegex).test(value)
-  }
-}
-
-export function arith(op: BinaryOp, a: number, b: number): number {
-  switch (op) {
-    case '+':
-      return a + b
-    case '-':
-      return a - b
-    case '*':
-      return a * b
-    case '/':
-      return a / b
-    case '%':
-      return a % b
-    case '^':
-      return a ** b
-    case 'atan2':
-      return Math.atan2(a, b)
-    default:
-      throw badData(`BUG: ${op} is not arithmetic`)
   }
 }

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import net from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { type KeystoneScope, keystonePasswordAuthBody } from '../../src/compat/keystone-password-auth.ts'
 import { requireService } from '../../src/testing/require-tool.ts'
 import { ROOT } from './processes.ts'
 
@@ -50,7 +51,7 @@ export async function issueToken(
   password = user,
   keystoneUrl = KEYSTONE_URL,
 ): Promise<IssuedToken> {
-  const scopeJson =
+  const scopeJson: KeystoneScope | undefined =
     scope === 'unscoped'
       ? undefined
       : scope === 'system'
@@ -61,15 +62,7 @@ export async function issueToken(
   const res = await fetch(`${keystoneUrl}/v3/auth/tokens?nocatalog`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: user, domain: { id: 'default' }, password } },
-        },
-        scope: scopeJson,
-      },
-    }),
+    body: keystonePasswordAuthBody({ user, password, userDomain: { id: 'default' }, scope: scopeJson }),
   })
   const body = (await res.json()) as {
     token: { user: { id: string }; project?: { id: string }; domain?: { id: string }; expires_at: string }

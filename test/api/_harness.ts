@@ -1,9 +1,11 @@
 /** Starts the real API (embedded sqlite/file backends, in-process metricd) for tests. */
+import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type RunningApi, startApi } from '../../src/cli/app.ts'
+import { after, before } from 'node:test'
+import { type RunningApi, startApi } from '../../src/cli/api-runtime.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger, type Logger } from '../../src/log/logger.ts'
 
@@ -97,4 +99,56 @@ export async function request(
   if (body !== undefined) headers['content-type'] ??= 'application/json'
   const res = await fetch(`${on.url}${path}`, { method, headers, body })
   return { status: res.status, headers: res.headers, text: await res.text() }
+}
+
+/**
+ * One server for a test file, started before its tests and stopped after them; `call` sends
+ * as `auth` (default admin). `setup` runs once the server is up: node:test does not wait for
+ * one root `before` hook before starting the next, so a file's own hook could run too early.
+ */
+export function useTestServer(
+  auth: string = ADMIN,
+  setup?: (call: (method: string, path: string, options?: CallOptions) => Promise<Res>) => Promise<void>,
+): {
+  readonly server: TestServer
+  call(method: string, path: string, options?: CallOptions): Promise<Res>
+} {
+  let started: TestServer | undefined
+  const call = (method: string, path: string, options?: CallOptions) =>
+    request(current(), method, path, options, auth)
+  before(async () => {
+    started = await startTestServer()
+    await setup?.(call)
+  })
+  after(async () => {
+    await started?.stop()
+  })
+  const current = (): TestServer => {
+    if (!started) throw new Error('BUG: the test server is used before it started')
+    return started
+  }
+  return {
+    get server() {
+      return current()
+    },
+    call,
+  }
+}
+
+/** The archive policy `ap1` of the API tests. */
+export const AP1 = {
+  name: 'ap1',
+  definition: [
+    { granularity: '1s', points: 3600 },
+    { granularity: 60, timespan: '1 day' },
+  ],
+}
+
+/** Creates an archive policy as admin (a `useTestServer` setup). */
+export async function createArchivePolicy(
+  call: (method: string, path: string, options?: CallOptions) => Promise<Res>,
+  body: object,
+): Promise<void> {
+  const r = await call('POST', '/v1/archive_policy', { auth: ADMIN, body })
+  assert.equal(r.status, 201, r.text)
 }

@@ -4,21 +4,13 @@
  * leaked SQL error) and a seeded fuzz of search bodies and `filter=` strings.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import {
-  ADMIN,
-  type CallOptions,
-  FOOBAR,
-  type Res,
-  request,
-  startTestServer,
-  type TestServer,
-} from './_harness.ts'
+import { describe, test } from 'node:test'
+import { ADMIN, createArchivePolicy, FOOBAR, type Res, useTestServer } from './_harness.ts'
 
-let server: TestServer
-
-const call = (method: string, path: string, options?: CallOptions): Promise<Res> =>
-  request(server, method, path, options, FOOBAR)
+const t = useTestServer(FOOBAR, (call) =>
+  createArchivePolicy(call, { name: 'low', definition: [{ granularity: '1 second' }] }),
+)
+const call = t.call
 
 // biome-ignore lint/suspicious/noExplicitAny: test convenience
 function json(res: Res): any {
@@ -28,20 +20,6 @@ function json(res: Res): any {
 function assertStatus(res: Res, status: number): void {
   assert.equal(res.status, status, res.text)
 }
-
-before(async () => {
-  server = await startTestServer()
-  assertStatus(
-    await call('POST', '/v1/archive_policy', {
-      auth: ADMIN,
-      body: { name: 'low', definition: [{ granularity: '1 second' }] },
-    }),
-    201,
-  )
-})
-after(async () => {
-  await server.stop()
-})
 
 describe('resource types', () => {
   test('create, get, list, patch with fill, delete', async () => {
@@ -57,7 +35,7 @@ describe('resource types', () => {
       },
     })
     assertStatus(r, 201)
-    assert.equal(r.headers.get('location'), `${server.url}/v1/resource_type/host`)
+    assert.equal(r.headers.get('location'), `${t.server.url}/v1/resource_type/host`)
     assert.deepEqual(json(r), {
       name: 'host',
       attributes: {
@@ -152,7 +130,7 @@ describe('resources', () => {
     etag = r.headers.get('etag') as string
     lastModified = r.headers.get('last-modified') as string
     assert.match(etag, /^"[0-9a-f]{40}"$/)
-    assert.equal(r.headers.get('location'), `${server.url}/v1/resource/generic/${res.id}`)
+    assert.equal(r.headers.get('location'), `${t.server.url}/v1/resource/generic/${res.id}`)
     r = await call('GET', '/v1/resource/generic/web-1')
     assertStatus(r, 200)
     assert.equal(r.headers.get('etag'), etag)

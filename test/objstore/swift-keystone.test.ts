@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { keystonePasswordAuthBody } from '../../src/compat/keystone-password-auth.ts'
 import { runIncomingConformance } from '../../src/incoming/incoming-conformance.ts'
 import { SwiftIncomingDriver } from '../../src/incoming/swift/swift-incoming-driver.ts'
 import { SwiftClient, type SwiftOptions } from '../../src/objstore/swift-client.ts'
@@ -35,14 +36,11 @@ async function probe(): Promise<true | string> {
   const res = await fetch(`${KEYSTONE_URL}/v3/auth/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: 'demo', domain: { id: 'default' }, password: 'demo' } },
-        },
-        scope: { project: { name: 'demo', domain: { id: 'default' } } },
-      },
+    body: keystonePasswordAuthBody({
+      user: 'demo',
+      password: 'demo',
+      userDomain: { id: 'default' },
+      scope: { project: { name: 'demo', domain: { id: 'default' } } },
     }),
   })
   const body = (await res.json()) as {
@@ -52,7 +50,8 @@ async function probe(): Promise<true | string> {
     ?.find((s) => s.type === 'object-store')
     ?.endpoints.find((e) => e.interface === 'public')?.url
   if (!url) return `Keystone at ${KEYSTONE_URL} has no object-store endpoint`
-  if (new URL(url).port !== String(TEST_SWIFT_KEYSTONE_PORT)) return `Keystone's object-store endpoint is ${url}`
+  if (new URL(url).port !== String(TEST_SWIFT_KEYSTONE_PORT))
+    return `Keystone's object-store endpoint is ${url}`
   const head = await fetch(url, {
     method: 'HEAD',
     headers: { 'x-auth-token': res.headers.get('x-subject-token') ?? '' },

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type Credentials, flattenTarget, PolicyEnforcer, type PolicyTarget } from '../../src/api/policy.ts'
-import { isLoopbackHost, startApi } from '../../src/cli/app.ts'
+import { isLoopbackHost, startApi } from '../../src/cli/api-runtime.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import {

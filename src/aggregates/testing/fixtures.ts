@@ -1,9 +1,12 @@
+import assert from 'node:assert/strict'
 import type { FillMode } from '../../carbonara/cross-series.ts'
 import type { TimeSeries } from '../../carbonara/time-series.ts'
+import { UnaggregableTimeseriesError } from '../errors.ts'
 import type { AggregatesReference, AggregatesResult, MeasuresChunk } from '../evaluate.ts'
 import { evaluateAggregates } from '../evaluate.ts'
 import { parseOperations } from '../parse-operations.ts'
 import { collectReferences } from '../references.ts'
+import { assertRows } from './assert-rows.ts'
 
 export const SECOND = 1_000_000_000n
 export const MINUTE = 60n * SECOND
@@ -77,4 +80,27 @@ export function simplify(result: AggregatesResult): Row[] | Record<string, Row[]
   const out: Record<string, Row[]> = {}
   for (const r of result.references) out[r.reference.name] = rows(r.chunks)
   return out
+}
+
+/** Evaluates `ops` over `data` and compares the simplified rows with `expected`. */
+export function check(
+  ops: unknown,
+  data: ReadonlyMap<bigint, Record<string, TimeSeries>>,
+  expected: unknown,
+  options?: RunOptions,
+) {
+  assertRows(simplify(run(ops, data, options)), expected)
+}
+
+/** Evaluating `ops` over `data` throws UnaggregableTimeseriesError with `reason`. */
+export function rejects(
+  ops: unknown,
+  data: ReadonlyMap<bigint, Record<string, TimeSeries>>,
+  reason: string,
+  options?: RunOptions,
+) {
+  assert.throws(
+    () => run(ops, data, options),
+    (e: unknown) => e instanceof UnaggregableTimeseriesError && e.reason === reason,
+  )
 }

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
+import { keystonePasswordAuthBody } from '../../compat/keystone-password-auth.ts'
 import type { KeystoneAuthConfig } from './options.ts'
 
 export class KeystoneUnavailableError extends Error {
@@ -79,13 +80,17 @@ export class KeystoneClient {
     const c = this.#config
     const domain = (id: string | undefined, name: string | undefined) =>
       id ? { id } : name ? { name } : { id: 'default' }
-    const user = { name: c.username, password: c.password, domain: domain(c.userDomainId, c.userDomainName) }
     const scope = c.projectId
       ? { project: { id: c.projectId } }
       : c.projectName
         ? { project: { name: c.projectName, domain: domain(c.projectDomainId, c.projectDomainName) } }
         : undefined
-    const body = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user } }, scope } })
+    const body = keystonePasswordAuthBody({
+      user: c.username,
+      password: c.password,
+      userDomain: domain(c.userDomainId, c.userDomainName),
+      scope,
+    })
     const authUrl = v3Url(c.authUrl)
     const answer = await this.#request(
       'POST',

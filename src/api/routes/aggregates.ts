@@ -46,7 +46,8 @@ import {
   refreshMetrics,
   validateQs,
 } from './aggregates-common.ts'
-import { resourceModeAggregates, validateResourceType, validateSearch } from './aggregates-resources.ts'
+import { resourceModeAggregates } from './aggregates-resource-mode.ts'
+import { validateResourceType, validateSearch } from './aggregates-resources.ts'
 
 /** A voluptuous failure as a dict alternative reports it. */
 interface BodyError {

@@ -13,7 +13,7 @@
 import type { MetricReferenceKey, OperationNode } from '../../aggregates/index.ts'
 import { UnaggregableTimeseriesError } from '../../aggregates/index.ts'
 import { parseAggregationMethod } from '../../carbonara/aggregation-method.ts'
-import { parseCrossReducer } from '../../carbonara/cross-series.ts'
+import { parseCrossReducer } from '../../carbonara/cross-reduce.ts'
 import { encodeJson } from '../../compat/json.ts'
 import { ConversionError, nsToSeconds, parseTimespanNs } from '../../compat/timespan.ts'
 import { parseUuid } from '../../compat/uuid.ts'

@@ -9,10 +9,10 @@ import {
   RESOURCE_TYPE_LABEL,
   type SeriesRef,
 } from '../../promql/gnocchi-source.ts'
-import { type Labels, labelsKey, METRIC_NAME } from '../../promql/labels.ts'
+import { type Labels, labelsKey, METRIC_NAME, matches } from '../../promql/labels.ts'
 import { labelRegex } from '../../promql/literals.ts'
 import { parseTimeParam } from '../../promql/params.ts'
-import { matches, parseMetricSelector } from '../../promql/parse.ts'
+import { parseMetricSelector } from '../../promql/parse.ts'
 import type { Reply, RequestContext } from '../context.ts'
 import { metricPolicyVisibility } from './_policy-filter.ts'
 import { promSuccess, querySource } from './_prometheus-common.ts'

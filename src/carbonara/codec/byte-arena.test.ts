@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ByteArena } from './byte-arena.ts'
-import { encodeSplitCompressed } from './split-codec.ts'
+import { encodeSplitCompressed } from './split-encode.ts'
 
 const S = 1_000_000_000n
 

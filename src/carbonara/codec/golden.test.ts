@@ -10,7 +10,8 @@ import type { TimeSeries } from '../time-series.ts'
 import { seriesFromJson, seriesToJson } from './_series-shapes.ts'
 import { decodeBoundTimeSeries, decodeBoundTimeSeriesOrEmpty, encodeBoundTimeSeries } from './bound-codec.ts'
 import { InvalidDataError } from './errors.ts'
-import { decodeSplit, decodeSplitOrEmpty, encodeSplitCompressed, encodeSplitPadded } from './split-codec.ts'
+import { decodeSplit, decodeSplitOrEmpty } from './split-decode.ts'
+import { encodeSplitCompressed, encodeSplitPadded } from './split-encode.ts'
 
 const GOLDEN_DIR = new URL('../testdata/golden/', import.meta.url)
 

@@ -4,13 +4,10 @@ import { fromHex, requireUpstreamCarbonara, runOracle, toHex } from './_python-o
 import { rawSeries, SHAPES, seededRandom } from './_series-shapes.ts'
 import { encodeBoundTimeSeries } from './bound-codec.ts'
 import { InvalidDataError } from './errors.ts'
-import {
-  lz4CompressBlock,
-  lz4CompressBound,
-  lz4CompressSized,
-  lz4DecompressBlock,
-  lz4DecompressSized,
-} from './lz4.ts'
+import { lz4CompressSized, lz4DecompressSized } from './lz4.ts'
+import { lz4CompressBlock } from './lz4-compress.ts'
+import { lz4DecompressBlock } from './lz4-decompress.ts'
+import { lz4CompressBound } from './lz4-format.ts'
 
 const ascii = (s: string) => new TextEncoder().encode(s)
 

@@ -5,13 +5,9 @@ import { fromHex, requireUpstreamCarbonara, runOracle, toHex } from './_python-o
 import { SHAPES, seededRandom, seriesFromJson, seriesToJson, shapeValues } from './_series-shapes.ts'
 import { InvalidDataError, InvalidSeriesError } from './errors.ts'
 import { lz4CompressSized, lz4DecompressSized } from './lz4.ts'
-import {
-  decodeSplit,
-  decodeSplitOrEmpty,
-  encodeSplitCompressed,
-  encodeSplitPadded,
-  isCompressedSplit,
-} from './split-codec.ts'
+import { isCompressedSplit } from './split-codec.ts'
+import { decodeSplit, decodeSplitOrEmpty } from './split-decode.ts'
+import { encodeSplitCompressed, encodeSplitPadded } from './split-encode.ts'
 
 const S = 1_000_000_000n
 const KEY = 1_704_067_200n * S // 2024-01-01, a split key for g = 1 s, 60 s, 300 s

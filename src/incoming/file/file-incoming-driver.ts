@@ -16,7 +16,7 @@ import { InodePool, type Retained } from '../../fs/inode-pool.ts'
 import { concatBytes } from '../bundle.ts'
 import { GroupCommit } from '../group-commit.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
-import { SackCache, sackName } from '../sack.ts'
+import { openedSacks, SackCache, sackName } from '../sack.ts'
 
 export interface FileIncomingOptions {
   /** `[incoming] file_basepath`. */
@@ -84,7 +84,6 @@ export class FileIncomingDriver implements IncomingDriver {
   readonly #fsync: boolean
   readonly #concurrency: number
   readonly #dirSyncer = new DirSyncer()
-  #sackCount = 0
   #sacks: SackCache | undefined
   readonly #poolOptions: { quarantineMs?: number; foreignAgeMs?: number } | undefined
   #pool: InodePool | undefined
@@ -104,8 +103,7 @@ export class FileIncomingDriver implements IncomingDriver {
   }
 
   get sackCount(): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sackCount
+    return openedSacks(this.#sacks).sackCount
   }
 
   async #readConfig(): Promise<number | undefined> {
@@ -141,7 +139,6 @@ export class FileIncomingDriver implements IncomingDriver {
     if (count === undefined) {
       throw new Error(`Incoming storage not initialised in ${this.#basePath}: run gnocchi-upgrade`)
     }
-    this.#sackCount = count
     this.#sacks = new SackCache(count)
     if (this.#poolOptions && !this.#pool) {
       const pool = new InodePool({ dir: join(this.#tmpPath, POOL_DIR), ...this.#poolOptions })
@@ -151,8 +148,7 @@ export class FileIncomingDriver implements IncomingDriver {
   }
 
   sackFor(metricId: string): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sacks.sackFor(metricId)
+    return openedSacks(this.#sacks).sackFor(metricId)
   }
 
   sackName(sack: number): string {

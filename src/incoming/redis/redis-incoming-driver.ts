@@ -9,7 +9,7 @@ import {
 import { concatBytes } from '../bundle.ts'
 import { GroupCommit } from '../group-commit.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
-import { SackCache, sackName } from '../sack.ts'
+import { openedSacks, SackCache, sackName } from '../sack.ts'
 
 export interface RedisIncomingOptions {
   /** `[incoming] redis_url`, e.g. `redis://localhost:6379/` (the path selects the DB index). */
@@ -45,7 +45,6 @@ interface ReadToken {
 export class RedisIncomingDriver implements IncomingDriver {
   readonly name = 'redis'
   readonly #client: Redis
-  #sackCount = 0
   #sacks: SackCache | undefined
 
   constructor(options: RedisIncomingOptions) {
@@ -53,8 +52,7 @@ export class RedisIncomingDriver implements IncomingDriver {
   }
 
   get sackCount(): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sackCount
+    return openedSacks(this.#sacks).sackCount
   }
 
   async #readConfig(): Promise<number | undefined> {
@@ -78,13 +76,11 @@ export class RedisIncomingDriver implements IncomingDriver {
     if (count === undefined) {
       throw new Error(`Incoming storage not initialised in Redis (no ${CONFIG_KEY}): run gnocchi-upgrade`)
     }
-    this.#sackCount = count
     this.#sacks = new SackCache(count)
   }
 
   sackFor(metricId: string): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sacks.sackFor(metricId)
+    return openedSacks(this.#sacks).sackFor(metricId)
   }
 
   sackName(sack: number): string {

@@ -7,6 +7,7 @@ import {
   TEST_SWIFT_URL,
   TEST_SWIFT_USER,
 } from '../../objstore/testing/swift-test-server.ts'
+import { upstreamS3Conf } from '../../objstore/testing/upstream-conf.ts'
 import { decodeBundle, encodeBundle } from '../bundle.ts'
 import { runIncomingConformance } from '../incoming-conformance.ts'
 import { runUpstreamIncomingInterop } from '../testing/upstream-interop.ts'
@@ -98,15 +99,7 @@ if (server.reachable) {
   runUpstreamIncomingInterop({
     driver: 's3',
     imports: 'gnocchi.incoming.s3, boto3',
-    conf: {
-      s3_endpoint_url: interop.endpointUrl,
-      s3_region_name: null,
-      s3_access_key_id: interop.accessKeyId,
-      s3_secret_access_key: interop.secretAccessKey,
-      s3_bucket_prefix: interop.bucketPrefix,
-      s3_check_consistency_timeout: 60,
-      s3_max_pool_connections: 10,
-    },
+    conf: upstreamS3Conf(interop),
     newDriver: () => new S3IncomingDriver(interop),
     cleanup: () => server.dropS3Buckets(interop.bucketPrefix),
   })

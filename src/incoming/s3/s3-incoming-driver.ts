@@ -1,10 +1,17 @@
 import { mapLimit } from '../../compat/map-limit.ts'
-import { compareMeasureNames, isUuid, newMeasureObjectName } from '../../objstore/measure-names.ts'
-import { S3Client } from '../../objstore/s3-client.ts'
+import { newMeasureObjectName } from '../../objstore/measure-names.ts'
+import { type S3Client, s3ClientFor } from '../../objstore/s3-client.ts'
 import type { S3Options } from '../../objstore/s3-options.ts'
-import { concatBytes } from '../bundle.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
-import { SackCache } from '../sack.ts'
+import {
+  bundleReport,
+  groupBundles,
+  parseSackConfig,
+  processedNames,
+  readBundles,
+  sackConfigBody,
+} from '../objstore-backlog.ts'
+import { openedSacks, SackCache } from '../sack.ts'
 
 /** Upstream names (gnocchi/incoming/__init__.py, gnocchi/incoming/s3.py). */
 const BUCKET_SUFFIX = '-measure'
@@ -30,17 +37,10 @@ export class S3IncomingDriver implements IncomingDriver {
   readonly #s3: S3Client
   readonly #bucket: string
   readonly #parallel: number
-  #sackCount = 0
   #sacks: SackCache | undefined
 
   constructor(options: S3Options) {
-    this.#s3 = new S3Client({
-      ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
-      ...(options.regionName ? { region: options.regionName } : {}),
-      accessKeyId: options.accessKeyId,
-      secretAccessKey: options.secretAccessKey,
-      maxConnections: options.maxPoolConnections,
-    })
+    this.#s3 = s3ClientFor(options)
     this.#bucket = `${options.bucketPrefix}${BUCKET_SUFFIX}`
     this.#parallel = options.maxPoolConnections
   }
@@ -50,25 +50,12 @@ export class S3IncomingDriver implements IncomingDriver {
   }
 
   get sackCount(): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sackCount
+    return openedSacks(this.#sacks).sackCount
   }
 
   async #readConfig(): Promise<number | undefined> {
     const raw = await this.#s3.getObject(this.#bucket, CONFIG_KEY, true)
-    if (raw === undefined) return undefined
-    let sacks: unknown
-    try {
-      sacks = (JSON.parse(raw.toString('utf8')) as { sacks?: unknown }).sacks
-    } catch {
-      sacks = undefined
-    }
-    if (typeof sacks !== 'number' || !Number.isInteger(sacks) || sacks < 1) {
-      throw new Error(
-        `Invalid sack count in S3 object ${this.#bucket}/${CONFIG_KEY}: ${raw.toString('utf8')}`,
-      )
-    }
-    return sacks
+    return raw === undefined ? undefined : parseSackConfig(raw, `S3 object ${this.#bucket}/${CONFIG_KEY}`)
   }
 
   async isConfigured(): Promise<boolean> {
@@ -79,7 +66,7 @@ export class S3IncomingDriver implements IncomingDriver {
   async upgrade(sacks: number): Promise<void> {
     await this.#s3.createBucket(this.#bucket)
     if ((await this.#readConfig()) === undefined) {
-      await this.#s3.putObject(this.#bucket, CONFIG_KEY, Buffer.from(`{"sacks": ${sacks}}`)) // json.dumps spacing
+      await this.#s3.putObject(this.#bucket, CONFIG_KEY, sackConfigBody(sacks))
     }
   }
 
@@ -90,13 +77,11 @@ export class S3IncomingDriver implements IncomingDriver {
         `Incoming storage not initialised in S3 (no ${this.#bucket}/${CONFIG_KEY} at ${this.#s3.endpoint}): run gnocchi-upgrade`,
       )
     }
-    this.#sackCount = count
     this.#sacks = new SackCache(count)
   }
 
   sackFor(metricId: string): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sacks.sackFor(metricId)
+    return openedSacks(this.#sacks).sackFor(metricId)
   }
 
   sackName(sack: number): string {
@@ -135,39 +120,21 @@ export class S3IncomingDriver implements IncomingDriver {
               this.#s3.listAll(this.#bucket, `${name}/${id}/`),
             )
           ).flat()
-    const keys = new Map<string, string[]>()
-    for (const { key } of listed) {
-      const parts = key.split('/')
-      if (parts.length !== 3 || !isUuid(parts[1])) continue // upstream logs and skips these too
-      const list = keys.get(parts[1])
-      if (list) list.push(key)
-      else keys.set(parts[1], [key])
-    }
-    for (const list of keys.values())
-      list.sort((a, b) =>
-        compareMeasureNames(a.slice(a.lastIndexOf('/') + 1), b.slice(b.lastIndexOf('/') + 1)),
-      )
-    const flat = [...keys.values()].flat()
-    const bodies = await mapLimit(flat, this.#parallel, (key) => this.#s3.getObject(this.#bucket, key))
-    const byKey = new Map(flat.map((key, i) => [key, bodies[i]]))
-    const byMetric = new Map<string, Uint8Array>()
-    const read = new Map<string, string[]>()
-    for (const [metricId, list] of keys) {
-      // A key listed but gone by the GET was processed by another worker: skip it.
-      const present = list.filter((k) => byKey.get(k) !== undefined)
-      if (present.length === 0) continue
-      byMetric.set(metricId, concatBytes(present.map((k) => byKey.get(k) as Uint8Array)))
-      read.set(metricId, present)
-    }
+    const keys = groupBundles(
+      listed.map((o) => o.key),
+      3,
+      1,
+    )
+    const { byMetric, read } = await readBundles(keys, this.#parallel, (key) =>
+      this.#s3.getObject(this.#bucket, key),
+    )
     const token: ReadToken = { keys: read }
     return { sack, byMetric, token }
   }
 
   async deleteProcessed(pending: PendingMeasures): Promise<void> {
     const { keys } = pending.token as ReadToken
-    const doomed: string[] = []
-    for (const [metricId, list] of keys) if (pending.byMetric.has(metricId)) doomed.push(...list)
-    await this.#deleteKeys(doomed)
+    await this.#deleteKeys(processedNames(keys, pending.byMetric))
   }
 
   async hasUnprocessed(metricId: string): Promise<boolean> {
@@ -189,10 +156,7 @@ export class S3IncomingDriver implements IncomingDriver {
       if (parts.length < 3) continue
       perMetric.set(parts[1], (perMetric.get(parts[1]) ?? 0) + 1)
     }
-    let measures = 0
-    for (const n of perMetric.values()) measures += n
-    const summary = { metrics: perMetric.size, measures }
-    return details ? { summary, details: perMetric } : { summary }
+    return bundleReport(perMetric, details)
   }
 
   async close(): Promise<void> {

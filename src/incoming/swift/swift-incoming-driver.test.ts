@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { SwiftClient, type SwiftOptions } from '../../objstore/swift-client.ts'
 import { swiftTestServer } from '../../objstore/testing/swift-test-server.ts'
+import { upstreamSwiftConf } from '../../objstore/testing/upstream-conf.ts'
 import { decodeBundle, encodeBundle } from '../bundle.ts'
 import { runIncomingConformance } from '../incoming-conformance.ts'
 import { runUpstreamIncomingInterop } from '../testing/upstream-interop.ts'
@@ -101,24 +102,7 @@ if (server.reachable) {
   runUpstreamIncomingInterop({
     driver: 'swift',
     imports: 'gnocchi.incoming.swift, swiftclient',
-    conf: {
-      swift_auth_version: '1',
-      swift_authurl: interop.options.authUrl,
-      swift_user: interop.options.user,
-      swift_key: interop.options.key,
-      swift_project_name: null,
-      swift_user_domain_name: 'Default',
-      swift_project_domain_name: 'Default',
-      swift_url: interop.options.preauthUrl,
-      swift_preauthtoken: null,
-      swift_region: null,
-      swift_endpoint_type: 'publicURL',
-      swift_service_type: 'object-store',
-      swift_auth_insecure: false,
-      swift_cacert: null,
-      swift_container_prefix: 'gnocchi',
-      swift_timeout: 60,
-    },
+    conf: upstreamSwiftConf(interop.options, 'gnocchi'),
     newDriver: () => new SwiftIncomingDriver(interop.options),
     cleanup: interop.drop,
   })

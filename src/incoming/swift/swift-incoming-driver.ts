@@ -1,9 +1,16 @@
 import { mapLimit } from '../../compat/map-limit.ts'
-import { compareMeasureNames, isUuid, newMeasureObjectName } from '../../objstore/measure-names.ts'
+import { newMeasureObjectName } from '../../objstore/measure-names.ts'
 import { SwiftClient, type SwiftOptions } from '../../objstore/swift-client.ts'
-import { concatBytes } from '../bundle.ts'
 import type { BacklogReport, IncomingDriver, PendingMeasures } from '../incoming-driver.ts'
-import { SackCache, sackName } from '../sack.ts'
+import {
+  bundleReport,
+  groupBundles,
+  parseSackConfig,
+  processedNames,
+  readBundles,
+  sackConfigBody,
+} from '../objstore-backlog.ts'
+import { openedSacks, SackCache, sackName } from '../sack.ts'
 
 /** Upstream names (gnocchi/incoming/__init__.py, gnocchi/incoming/swift.py). */
 const CONFIG = 'gnocchi-config'
@@ -26,7 +33,6 @@ interface ReadToken {
 export class SwiftIncomingDriver implements IncomingDriver {
   readonly name = 'swift'
   readonly #swift: SwiftClient
-  #sackCount = 0
   #sacks: SackCache | undefined
 
   constructor(options: SwiftOptions) {
@@ -34,23 +40,12 @@ export class SwiftIncomingDriver implements IncomingDriver {
   }
 
   get sackCount(): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sackCount
+    return openedSacks(this.#sacks).sackCount
   }
 
   async #readConfig(): Promise<number | undefined> {
     const raw = await this.#swift.getObject(CONFIG, CONFIG)
-    if (raw === undefined) return undefined
-    let sacks: unknown
-    try {
-      sacks = (JSON.parse(raw.toString('utf8')) as { sacks?: unknown }).sacks
-    } catch {
-      sacks = undefined
-    }
-    if (typeof sacks !== 'number' || !Number.isInteger(sacks) || sacks < 1) {
-      throw new Error(`Invalid sack count in Swift object ${CONFIG}/${CONFIG}: ${raw.toString('utf8')}`)
-    }
-    return sacks
+    return raw === undefined ? undefined : parseSackConfig(raw, `Swift object ${CONFIG}/${CONFIG}`)
   }
 
   async isConfigured(): Promise<boolean> {
@@ -62,7 +57,7 @@ export class SwiftIncomingDriver implements IncomingDriver {
     const containers = Array.from({ length: sacks }, (_, n) => sackName(n, sacks))
     await mapLimit(containers, 8, (c) => this.#swift.putContainer(c))
     await this.#swift.putContainer(CONFIG)
-    await this.#swift.putObject(CONFIG, CONFIG, Buffer.from(`{"sacks": ${sacks}}`)) // json.dumps spacing
+    await this.#swift.putObject(CONFIG, CONFIG, sackConfigBody(sacks))
   }
 
   async open(): Promise<void> {
@@ -72,13 +67,11 @@ export class SwiftIncomingDriver implements IncomingDriver {
         `Incoming storage not initialised in Swift (no object ${CONFIG}/${CONFIG}): run gnocchi-upgrade`,
       )
     }
-    this.#sackCount = count
     this.#sacks = new SackCache(count)
   }
 
   sackFor(metricId: string): number {
-    if (!this.#sacks) throw new Error('BUG: incoming driver used before open()')
-    return this.#sacks.sackFor(metricId)
+    return openedSacks(this.#sacks).sackFor(metricId)
   }
 
   sackName(sack: number): string {
@@ -116,37 +109,17 @@ export class SwiftIncomingDriver implements IncomingDriver {
               async (id) => (await this.#swift.list(container, { prefix: `${id}/` }))?.names ?? [],
             )
           ).flat()
-    const names = new Map<string, string[]>()
-    for (const name of listed) {
-      const parts = name.split('/')
-      if (parts.length !== 2 || !isUuid(parts[0])) continue // upstream logs and skips these too
-      const list = names.get(parts[0])
-      if (list) list.push(name)
-      else names.set(parts[0], [name])
-    }
-    for (const list of names.values()) list.sort((a, b) => compareMeasureNames(a.slice(37), b.slice(37)))
-    const flat = [...names.values()].flat()
-    const bodies = await mapLimit(flat, this.#swift.maxConnections, (name) =>
-      this.#swift.getObject(container, name),
+    const { byMetric, read } = await readBundles(
+      groupBundles(listed, 2, 0),
+      this.#swift.maxConnections,
+      (name) => this.#swift.getObject(container, name),
     )
-    const byName = new Map(flat.map((name, i) => [name, bodies[i]]))
-    const byMetric = new Map<string, Uint8Array>()
-    const read = new Map<string, string[]>()
-    for (const [metricId, list] of names) {
-      // Listed but gone by the GET: processed by another worker meanwhile.
-      const present = list.filter((n) => byName.get(n) !== undefined)
-      if (present.length === 0) continue
-      byMetric.set(metricId, concatBytes(present.map((n) => byName.get(n) as Uint8Array)))
-      read.set(metricId, present)
-    }
     const token: ReadToken = { names: read }
     return { sack, byMetric, token }
   }
 
   async deleteProcessed(pending: PendingMeasures): Promise<void> {
-    const { names } = pending.token as ReadToken
-    const doomed: string[] = []
-    for (const [metricId, list] of names) if (pending.byMetric.has(metricId)) doomed.push(...list)
+    const doomed = processedNames((pending.token as ReadToken).names, pending.byMetric)
     if (doomed.length > 0) await this.#swift.bulkDelete(this.sackName(pending.sack), doomed)
   }
 
@@ -175,10 +148,7 @@ export class SwiftIncomingDriver implements IncomingDriver {
         perMetric.set(metric, (perMetric.get(metric) ?? 0) + 1)
       }
     }
-    let measures = 0
-    for (const n of perMetric.values()) measures += n
-    const summary = { metrics: perMetric.size, measures }
-    return details ? { summary, details: perMetric } : { summary }
+    return bundleReport(perMetric, details)
   }
 
   async close(): Promise<void> {

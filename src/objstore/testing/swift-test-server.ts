@@ -12,7 +12,9 @@ import { SwiftClient, type SwiftOptions } from '../swift-client.ts'
 export const TEST_SWIFT_PORT = Number(process.env.GNOCCHI_TEST_SWIFT_PORT ?? 8080)
 export const TEST_SWIFT_URL = `http://127.0.0.1:${TEST_SWIFT_PORT}`
 /** The same server's Keystone proxy (keystoneauth), which start.sh registers in Keystone's catalog. */
-export const TEST_SWIFT_KEYSTONE_PORT = Number(process.env.GNOCCHI_TEST_SWIFT_KEYSTONE_PORT ?? TEST_SWIFT_PORT + 1)
+export const TEST_SWIFT_KEYSTONE_PORT = Number(
+  process.env.GNOCCHI_TEST_SWIFT_KEYSTONE_PORT ?? TEST_SWIFT_PORT + 1,
+)
 export const TEST_SWIFT_USER = 'test:tester'
 export const TEST_SWIFT_KEY = 'testing'
 

@@ -1,20 +1,16 @@
 import { type BigIntStats, readdirSync, statSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
 import { mapLimit } from '../../compat/map-limit.ts'
 import {
-  DirSyncer,
   ensureDirSync,
   isErrno,
   readFileIfExists,
   removeTree,
-  renameIntoPlace,
   unlinkIfExists,
   writeFileAtomic,
-  writeFileBeside,
-  writeTmpFile,
 } from '../../fs/durable-fs.ts'
-import { InodePool, type Retained } from '../../fs/inode-pool.ts'
+import type { InodePool } from '../../fs/inode-pool.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME as RAW_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
 import {
   aggregationKey,
@@ -24,18 +20,7 @@ import {
   type StorageDriver,
   UNCHANGED,
 } from '../storage-driver.ts'
-import { FileSystemSyncer, findSyncBinary } from './syncfs.ts'
-
-/**
- * How a batch of objects is made durable (`[storage] file_sync_method`, when `file_fsync`):
- * `fsync` — each tmp file before its rename, then each distinct parent directory;
- * `syncfs` — all tmp files written, one syncfs(2) of the file system, all renames, one more
- * syncfs: the same guarantees (an object is replaced only by durable bytes, and the batch's
- * renames are durable when the write resolves) for 2 syncs per batch instead of ~2 per
- * object. It flushes every dirty page of that file system, so it suits a file system that
- * holds mostly Gnocchi's data.
- */
-export type FileSyncMethod = 'fsync' | 'syncfs'
+import { FileBatchWriter, type FileSyncMethod } from './file-batch-writer.ts'
 
 export interface FileStorageOptions {
   /** `[storage] file_basepath`. */
@@ -84,16 +69,13 @@ export class FileStorageDriver implements StorageDriver {
   readonly #fsync: boolean
   readonly #concurrency: number
   readonly #onWarning: (msg: string) => void
-  readonly #dirSyncer = new DirSyncer()
-  readonly #fsSyncer: FileSystemSyncer | undefined
   readonly #cacheMinAgeNs: bigint
   /** `agg_*` directory → its entry names, valid while the directory's identity is `version`. */
   readonly #listings = new Map<string, { version: string; names: string[] }>()
   /** Metric id → its directory (the path is a pure function of the id and subdir_len). */
   readonly #metricDirs = new Map<string, string>()
   #subdirLen: number | undefined
-  readonly #poolOptions: { quarantineMs?: number; maxFiles?: number } | undefined
-  #poolOpened: InodePool | undefined
+  readonly #writer: FileBatchWriter
 
   constructor(options: FileStorageOptions) {
     this.#basePath = options.basePath
@@ -106,29 +88,22 @@ export class FileStorageDriver implements StorageDriver {
     this.#concurrency = options.concurrency ?? 32
     this.#onWarning = options.onWarning ?? (() => {})
     this.#cacheMinAgeNs = BigInt(Math.round((options.cacheMinAgeMs ?? 1000) * 1e6))
-    const pool = options.inodePool ?? false
-    if (this.#fsync && options.syncMethod !== 'syncfs' && pool !== false) {
-      this.#poolOptions = pool === true ? {} : pool
-    }
-    if (this.#fsync && options.syncMethod === 'syncfs') {
-      const binary = options.syncBinary ?? findSyncBinary()
-      if (binary) this.#fsSyncer = new FileSystemSyncer(binary, this.#basePath)
-      else this.#onWarning('file_sync_method = syncfs needs coreutils sync; using fsync')
-    }
-  }
-
-  /** The inode pool, swept on first use (InodePool.open). */
-  get #pool(): InodePool | undefined {
-    if (this.#poolOpened || !this.#poolOptions) return this.#poolOpened
-    const pool = new InodePool({ dir: join(this.#tmpPath, POOL_DIR), ...this.#poolOptions })
-    pool.open()
-    this.#poolOpened = pool
-    return pool
+    this.#writer = new FileBatchWriter({
+      basePath: this.#basePath,
+      tmpPath: this.#tmpPath,
+      poolDir: POOL_DIR,
+      fsync: this.#fsync,
+      concurrency: this.#concurrency,
+      syncMethod: options.syncMethod,
+      syncBinary: options.syncBinary,
+      inodePool: options.inodePool,
+      onWarning: this.#onWarning,
+    })
   }
 
   /** For benches and tests: the inode pool's counters. */
   get inodePoolStats(): InodePool['stats'] | undefined {
-    return this.#poolOpened?.stats
+    return this.#writer.inodePoolStats
   }
 
   #resolveSubdirLen(): number {
@@ -195,81 +170,10 @@ export class FileStorageDriver implements StorageDriver {
     return new Map(metricIds.map((id) => [id, readFileIfExists(join(this.#metricDir(id), RAW_NAME))]))
   }
 
-  /**
-   * tmp file + rename per object; a missing directory chain is made once per call (not once
-   * per object). Durability per FileSyncMethod: with `fsync`, every distinct parent directory
-   * is fsynced once, shared with concurrent writers (DirSyncer).
-   */
-  async #writeAll(files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
-    const made = new Set<string>()
-    if (this.#fsSyncer) {
-      const syncer = this.#fsSyncer
-      // A failed write (ENOSPC) must not strand the tmp files already written: on a full disk
-      // they would keep it full.
-      let failure: { error: unknown } | undefined
-      const tmps = await mapLimit(files, this.#concurrency, ([, bytes]) =>
-        writeTmpFile(this.#tmpPath, bytes, { fsync: false }).catch((error) => {
-          failure ??= { error }
-          return undefined
-        }),
-      )
-      try {
-        if (failure) throw failure.error
-        await syncer.sync()
-      } catch (e) {
-        for (const tmp of tmps) if (tmp !== undefined) await unlinkIfExists(tmp)
-        throw e
-      }
-      await mapLimit(files, this.#concurrency, ([path], i) =>
-        renameIntoPlace(tmps[i] as string, path, { made }),
-      )
-      await syncer.sync()
-      return
-    }
-    const pool = this.#pool
-    if (!pool) {
-      const options = { fsync: this.#fsync, made }
-      await mapLimit(files, this.#concurrency, ([path, bytes]) => writeFileBeside(path, bytes, options))
-      if (this.#fsync) await this.#syncDirs(files)
-      return
-    }
-    // Each replaced object's inode is kept (InodePool.retainLink) and claimable once the
-    // batch's directory fsyncs made the replacements durable.
-    const retained: Retained[] = []
-    const write = async ([path, bytes]: readonly [string, Uint8Array]) => {
-      const retain = (dest: string) => {
-        const r = pool.retainLink(dest, bytes.byteLength)
-        if (r) retained.push(r)
-        return r !== undefined
-      }
-      const tmp = await pool.write(bytes, true)
-      if (tmp === undefined) return writeFileBeside(path, bytes, { fsync: true, made, retain })
-      await renameIntoPlace(tmp, path, { made, fresh: retain(path) })
-    }
-    try {
-      await mapLimit(files, this.#concurrency, write)
-      await this.#syncDirs(files)
-    } catch (e) {
-      pool.drop(retained)
-      if (isErrno(e, 'ENOSPC', 'EDQUOT')) pool.purge()
-      throw e
-    }
-    pool.release(retained)
-  }
-
-  async #syncDirs(files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
-    const dirs = new Set(files.map(([path]) => dirname(path)))
-    await Promise.all(
-      [...dirs].map((dir) =>
-        this.#dirSyncer.sync(dir).catch((e) => {
-          if (!isErrno(e, 'ENOENT')) throw e
-        }),
-      ),
-    )
-  }
-
   async putUnaggregated(entries: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
-    await this.#writeAll(entries.map(([id, bytes]) => [join(this.#metricDir(id), RAW_NAME), bytes] as const))
+    await this.#writer.writeAll(
+      entries.map(([id, bytes]) => [join(this.#metricDir(id), RAW_NAME), bytes] as const),
+    )
   }
 
   /**
@@ -458,7 +362,7 @@ export class FileStorageDriver implements StorageDriver {
   }
 
   async putSplits(writes: readonly SplitWrite[]): Promise<void> {
-    await this.#writeAll(writes.map((w) => [this.#splitPath(w.ref), w.bytes] as const))
+    await this.#writer.writeAll(writes.map((w) => [this.#splitPath(w.ref), w.bytes] as const))
   }
 
   async deleteSplits(refs: readonly SplitRef[]): Promise<void> {

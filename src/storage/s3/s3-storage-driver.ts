@@ -1,6 +1,6 @@
 import { formatSecondsAsPythonFloat } from '../../carbonara/split-key.ts'
 import { mapLimit } from '../../compat/map-limit.ts'
-import { S3Client } from '../../objstore/s3-client.ts'
+import { type S3Client, s3ClientFor } from '../../objstore/s3-client.ts'
 import type { S3Options } from '../../objstore/s3-options.ts'
 import { parseSecondsToNs, RAW_OBJECT_NAME, snapKey, VERSION_SUFFIX } from '../object-names.ts'
 import { aggregationKey, type SplitRef, type SplitWrite, type StorageDriver } from '../storage-driver.ts'
@@ -33,13 +33,7 @@ export class S3StorageDriver implements StorageDriver {
   /** `listPageKeys`: keys per listing page (tests; the server's default, 1000, otherwise). */
   constructor(options: S3Options, tuning: { readonly listPageKeys?: number } = {}) {
     this.#pageKeys = tuning.listPageKeys
-    this.#s3 = new S3Client({
-      ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
-      ...(options.regionName ? { region: options.regionName } : {}),
-      accessKeyId: options.accessKeyId,
-      secretAccessKey: options.secretAccessKey,
-      maxConnections: options.maxPoolConnections,
-    })
+    this.#s3 = s3ClientFor(options)
     this.#bucket = `${options.bucketPrefix}${BUCKET_SUFFIX}`
     this.#consistencyMs = options.checkConsistencyTimeoutMs
     this.#parallel = options.maxPoolConnections

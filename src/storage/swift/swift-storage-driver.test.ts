@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { SwiftClient } from '../../objstore/swift-client.ts'
 import { swiftTestServer } from '../../objstore/testing/swift-test-server.ts'
+import { upstreamSwiftConf } from '../../objstore/testing/upstream-conf.ts'
 import { runStorageConformance } from '../storage-conformance.ts'
 import { runUpstreamStorageInterop } from '../testing/upstream-interop.ts'
 import { SwiftStorageDriver } from './swift-storage-driver.ts'
@@ -95,24 +96,7 @@ if (server.reachable) {
   runUpstreamStorageInterop({
     driver: 'swift',
     imports: 'gnocchi.storage.swift, swiftclient',
-    conf: {
-      swift_auth_version: '1',
-      swift_authurl: interop.authUrl,
-      swift_user: interop.user,
-      swift_key: interop.key,
-      swift_project_name: null,
-      swift_user_domain_name: 'Default',
-      swift_project_domain_name: 'Default',
-      swift_url: null,
-      swift_preauthtoken: null,
-      swift_region: null,
-      swift_endpoint_type: 'publicURL',
-      swift_service_type: 'object-store',
-      swift_auth_insecure: false,
-      swift_cacert: null,
-      swift_container_prefix: interop.containerPrefix,
-      swift_timeout: 60,
-    },
+    conf: upstreamSwiftConf(interop, interop.containerPrefix),
     newDriver: () => new SwiftStorageDriver(interop),
     cleanup: () => server.dropSwiftContainers(`${interop.containerPrefix}.`),
   })

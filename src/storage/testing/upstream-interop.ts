@@ -8,21 +8,26 @@ import type { Metric } from '../../domain/metric.ts'
 import { testMetric } from '../../domain/testing/test-metric.ts'
 import { createLogger } from '../../log/logger.ts'
 import { mulberry32 } from '../../testing/prng.ts'
+import { UPSTREAM_PYTHON } from '../../testing/test-tools.ts'
 import { MetricStorageEngine } from '../metric-storage.ts'
 import type { StorageDriver } from '../storage-driver.ts'
 
 const S = 1_000_000_000n
-const PYTHON = '/usr/bin/python3'
+const PYTHON = UPSTREAM_PYTHON
 const UPSTREAM = fileURLToPath(new URL('./upstream_storage.py', import.meta.url))
 
 export interface UpstreamInteropOptions {
-  /** Upstream's driver name (`s3`, `swift`) and the module to check it imports. */
-  readonly driver: 's3' | 'swift'
+  /** Upstream's driver name (`s3`, `swift`, `redis`) and the module to check it imports. */
+  readonly driver: 's3' | 'swift' | 'redis'
   readonly imports: string
-  /** Upstream's conf options (`s3_endpoint_url`…) for the same store as `newDriver`. */
+  /** Upstream's conf options (`s3_endpoint_url`, `redis_url`…) for the same store as `newDriver`. */
   readonly conf: Record<string, unknown>
   readonly newDriver: () => StorageDriver
+  /** Before anything is written (e.g. empty the store). */
+  readonly prepare?: () => Promise<void>
   readonly cleanup?: () => Promise<void>
+  /** After upstream's first write: checks it wrote where ours reads (same store). */
+  readonly checkUpstreamWrote?: (metricId: string) => Promise<void>
 }
 
 /**
@@ -58,6 +63,7 @@ export function runUpstreamStorageInterop(options: UpstreamInteropOptions): void
     let driver: StorageDriver
     let engine: MetricStorageEngine
     before(async () => {
+      await options.prepare?.()
       // Upstream creates the store first: its s3 upgrade fails on a bucket that exists
       // (BucketAlreadyOwnedByYou, docs/compatibility.md); ours then finds it in place.
       upstream({ op: 'upgrade' })
@@ -143,6 +149,7 @@ export function runUpstreamStorageInterop(options: UpstreamInteropOptions): void
     it('upstream writes, ours reads the same aggregates; ours continues, upstream reads ours', async () => {
       const m = testMetric(policy.name)
       upstreamWrite(m, batch(1, T0, 400))
+      await options.checkUpstreamWrote?.(m.id)
       const afterUpstream = upstream({ op: 'read', metric: m.id })
       assert.ok(afterUpstream[`mean|${60n * S}`].length > 100)
       assert.deepEqual(await oursRead(m), afterUpstream)

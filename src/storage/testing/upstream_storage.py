@@ -1,11 +1,11 @@
-"""Upstream Gnocchi's own aggregate storage drivers (s3, swift), driven from the interop tests.
+"""Upstream Gnocchi's own aggregate storage drivers (s3, swift, redis), driven from the interop tests.
 
 Reads one JSON command on stdin and writes one JSON answer on stdout:
   {"op": "write", "driver", "conf": {option: value}, "metric", "policy", "measures": [[ts_ns, value], ...]}
       -> upstream's add_measures_to_metrics (raw object + splits)
   {"op": "read", "driver", "conf", "metric", "policy"}
       -> {"<method>|<granularity_ns>": [[ts_ns, value], ...]} by get_aggregated_measures
-  {"op": "upgrade", "driver", "conf"} -> upstream's storage upgrade (creates the bucket)
+  {"op": "upgrade", "driver", "conf"} -> upstream's storage upgrade (creates the bucket; redis: nothing)
 policy: {"back_window": n, "methods": [...], "definition": [[granularity_s, points], ...]}
 Timestamps and values travel as strings, so nothing is rounded on the way.
 """
@@ -19,7 +19,11 @@ import numpy
 from gnocchi import archive_policy
 from gnocchi import carbonara
 
-CLASSES = {"s3": ("gnocchi.storage.s3", "S3Storage"), "swift": ("gnocchi.storage.swift", "SwiftStorage")}
+CLASSES = {
+    "s3": ("gnocchi.storage.s3", "S3Storage"),
+    "swift": ("gnocchi.storage.swift", "SwiftStorage"),
+    "redis": ("gnocchi.storage.redis", "RedisStorage"),
+}
 
 
 class Conf(object):
