@@ -4,7 +4,7 @@
  * DeleteObjects — over the shared keep-alive HttpClient. Credentials only ever go into the
  * signature; errors name the bucket and key, never a header.
  */
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto'
 import {
   encodeKeyPath,
   encodeRfc3986,
@@ -38,7 +38,7 @@ export interface ListPage {
   readonly nextToken: string | undefined
 }
 
-const EMPTY_SHA256 = createHash('sha256').update('').digest('hex')
+const EMPTY_SHA256 = hash('sha256', '', 'hex')
 /** DeleteObjects takes at most 1000 keys per call. */
 export const DELETE_BATCH = 1000
 
@@ -131,7 +131,7 @@ export class S3Client {
       }
       const xml = `<Delete><Quiet>true</Quiet>${chunk.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')}</Delete>`
       const body = Buffer.from(xml)
-      const md5 = createHash('md5').update(body).digest('base64')
+      const md5 = hash('md5', body, 'base64')
       const res = await this.#call('POST', bucket, '', { 'content-md5': md5 }, body, 'delete=')
       if (res.status !== 200) throw this.#error('POST ?delete', bucket, '', res)
       const errors = [...res.body.toString('utf8').matchAll(/<Error>([\s\S]*?)<\/Error>/g)]
@@ -223,7 +223,8 @@ export class S3Client {
     query = '',
   ): Promise<HttpResponse> {
     const path = `${this.#endpoint.basePath}/${encodeRfc3986(bucket)}${key ? `/${encodeKeyPath(key)}` : ''}`
-    const payloadHash = body ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256
+    // One-shot hashes: no Hash object per call.
+    const payloadHash = body ? hash('sha256', body, 'hex') : EMPTY_SHA256
     return this.#http.request({
       method,
       origin: this.#endpoint,
@@ -268,7 +269,7 @@ export class S3Client {
     const signedHeaders = names.join(';')
     const canonical = `${method}\n${path}\n${query}\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`
     const scope = `${day}/${this.region}/s3/aws4_request`
-    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${hash('sha256', canonical, 'hex')}`
     if (this.#signingDay !== day) {
       const kDate = hmac(`AWS4${this.#secret}`, day)
       this.#signingKey = createSecretKey(hmac(hmac(hmac(kDate, this.region), 's3'), 'aws4_request'))
