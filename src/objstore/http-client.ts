@@ -5,9 +5,10 @@
  * backoff on what is transient (connection errors, timeouts, 5xx, 429). Objects are small:
  * bodies are sent and read whole, never streamed.
  */
-import http from 'node:http'
-import https from 'node:https'
 import { GnocchiError } from '../domain/errors.ts'
+import { Http1Connection, type HttpOrigin, type ResponseHeaders } from './http1.ts'
+
+export { type HttpOrigin, parseOrigin } from './http1.ts'
 
 /** The object store cannot be reached or keeps failing: the API answers 503 with Retry-After. */
 export class ObjectStoreUnavailableError extends GnocchiError {
@@ -28,14 +29,16 @@ export class ObjectStoreRequestError extends GnocchiError {
 
 export interface HttpResponse {
   readonly status: number
-  readonly headers: http.IncomingHttpHeaders
+  readonly headers: ResponseHeaders
   readonly body: Buffer
 }
 
 export interface HttpRequest {
   readonly method: string
-  /** Absolute URL, path already percent-encoded. */
-  readonly url: URL
+  readonly origin: HttpOrigin
+  /** The request target: path already percent-encoded, with its query. */
+  readonly path: string
+  /** Lower-case names; `host` defaults to the origin's. */
   readonly headers?: Record<string, string>
   readonly body?: Uint8Array
   /** Called before every attempt (signing needs a fresh date; a token may have changed). */
@@ -58,29 +61,25 @@ const BACKOFF_BASE_MS = 50
 const BACKOFF_MAX_MS = 1000
 
 export class HttpClient {
-  readonly #http: http.Agent
-  readonly #https: https.Agent
+  readonly #tls: { readonly ca?: string | Buffer; readonly insecure?: boolean }
   readonly #timeoutMs: number
   readonly #attempts: number
   readonly #max: number
   #inFlight = 0
   readonly #waiting: Array<() => void> = []
+  /** Idle keep-alive connections by origin (at most `maxConnections` in all are busy). */
+  readonly #idle = new Map<string, Http1Connection[]>()
+  readonly #all = new Set<Http1Connection>()
+  #closed = false
 
   constructor(options: HttpClientOptions) {
     this.#max = options.maxConnections
     this.#timeoutMs = options.timeoutMs
     this.#attempts = options.attempts ?? 5
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets: options.maxConnections,
-      maxFreeSockets: options.maxConnections,
-    }
-    this.#http = new http.Agent(agentOptions)
-    this.#https = new https.Agent({
-      ...agentOptions,
+    this.#tls = {
       ...(options.ca !== undefined ? { ca: options.ca } : {}),
-      rejectUnauthorized: options.insecure !== true,
-    })
+      ...(options.insecure === true ? { insecure: true } : {}),
+    }
   }
 
   /** Sends with retries; resolves with any final status (the caller maps 4xx). */
@@ -88,11 +87,12 @@ export class HttpClient {
     let lastError = ''
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       if (attempt > 0) await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)))
-      await this.#acquire()
+      if (this.#inFlight < this.#max) this.#inFlight++
+      else await new Promise<void>((resolve) => this.#waiting.push(resolve))
       let res: HttpResponse
       try {
-        const headers: Record<string, string> = { ...req.headers }
-        await req.prepare?.(headers)
+        const headers: Record<string, string> = req.headers === undefined ? {} : { ...req.headers }
+        if (req.prepare !== undefined) await req.prepare(headers)
         res = await this.#send(req, headers)
       } catch (e) {
         lastError = (e as Error).message
@@ -107,46 +107,69 @@ export class HttpClient {
       return res
     }
     throw new ObjectStoreUnavailableError(
-      `${req.what}: object store unavailable at ${req.url.origin} (${lastError}, ${this.#attempts} attempts)`,
+      `${req.what}: object store unavailable at ${req.origin.origin} (${lastError}, ${this.#attempts} attempts)`,
     )
   }
 
-  #send(req: HttpRequest, headers: Record<string, string>): Promise<HttpResponse> {
-    const secure = req.url.protocol === 'https:'
-    const body = req.body
-    if (body !== undefined || req.method === 'PUT' || req.method === 'POST')
-      headers['content-length'] = String(body?.byteLength ?? 0)
-    return new Promise((resolve, reject) => {
-      const r = (secure ? https : http).request(
-        req.url,
-        { method: req.method, headers, agent: secure ? this.#https : this.#http, timeout: this.#timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-          )
-          res.on('error', reject)
-        },
-      )
+  async #send(req: HttpRequest, headers: Record<string, string>): Promise<HttpResponse> {
+    if (this.#closed) throw new Error('client closed')
+    const { origin, body, method } = req
+    let head = `${method} ${req.path} HTTP/1.1\r\n`
+    if (headers.host === undefined) head += `host: ${origin.host}\r\n`
+    for (const name in headers) {
+      const value = headers[name] as string
+      if (HEADER_BREAK.test(value)) throw new Error(`header ${name} holds a line break`)
+      head += `${name}: ${value}\r\n`
+    }
+    if (body !== undefined || method === 'PUT' || method === 'POST')
+      head += `content-length: ${body?.byteLength ?? 0}\r\n`
+    head += '\r\n'
+    const idle = this.#idleOf(origin)
+    // A kept-alive socket the server closed meanwhile fails before any answer: once more, fresh.
+    for (let fresh = false; ; fresh = true) {
+      const conn = (fresh ? undefined : idle.pop()) ?? this.#connect(origin, idle)
+      const reused = conn.used > 0
       // One deadline for the whole exchange, not only for socket inactivity.
       const timer = setTimeout(
-        () => r.destroy(new Error(`timeout after ${this.#timeoutMs} ms`)),
+        () => conn.destroy(new Error(`timeout after ${this.#timeoutMs} ms`)),
         this.#timeoutMs,
       )
-      r.on('close', () => clearTimeout(timer))
-      r.on('timeout', () => r.destroy(new Error(`timeout after ${this.#timeoutMs} ms`)))
-      r.on('error', reject)
-      r.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength))
-    })
+      try {
+        const res = await conn.send(head, body, method === 'HEAD')
+        if (conn.reusable && !this.#closed) idle.push(conn)
+        else this.#drop(conn)
+        return res
+      } catch (e) {
+        this.#drop(conn)
+        if (!reused || fresh || (e as Error).message.startsWith('timeout')) throw e
+      } finally {
+        clearTimeout(timer)
+      }
+    }
   }
 
-  async #acquire(): Promise<void> {
-    if (this.#inFlight < this.#max) {
-      this.#inFlight++
-      return
+  #idleOf(origin: HttpOrigin): Http1Connection[] {
+    let idle = this.#idle.get(origin.origin)
+    if (idle === undefined) {
+      idle = []
+      this.#idle.set(origin.origin, idle)
     }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    return idle
+  }
+
+  #connect(origin: HttpOrigin, idle: Http1Connection[]): Http1Connection {
+    const conn = new Http1Connection(origin, this.#tls, (c) => {
+      const at = idle.indexOf(c)
+      if (at >= 0) idle.splice(at, 1)
+      this.#all.delete(c)
+    })
+    this.#all.add(conn)
+    return conn
+  }
+
+  #drop(conn: Http1Connection): void {
+    conn.destroy()
+    this.#all.delete(conn)
   }
 
   #release(): void {
@@ -156,10 +179,14 @@ export class HttpClient {
   }
 
   close(): void {
-    this.#http.destroy()
-    this.#https.destroy()
+    this.#closed = true
+    for (const conn of this.#all) conn.destroy()
+    this.#all.clear()
+    this.#idle.clear()
   }
 }
+
+const HEADER_BREAK = /[\r\n]/
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

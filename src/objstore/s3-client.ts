@@ -4,14 +4,15 @@
  * DeleteObjects — over the shared keep-alive HttpClient. Credentials only ever go into the
  * signature; errors name the bucket and key, never a header.
  */
-
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto'
 import {
   encodeKeyPath,
   encodeRfc3986,
   HttpClient,
+  type HttpOrigin,
   type HttpResponse,
   ObjectStoreRequestError,
+  parseOrigin,
 } from './http-client.ts'
 import type { S3Options } from './s3-options.ts'
 
@@ -38,7 +39,7 @@ export interface ListPage {
   readonly nextToken: string | undefined
 }
 
-const EMPTY_SHA256 = createHash('sha256').update('').digest('hex')
+const EMPTY_SHA256 = hash('sha256', '', 'hex')
 /** DeleteObjects takes at most 1000 keys per call. */
 export const DELETE_BATCH = 1000
 
@@ -55,17 +56,19 @@ export function s3ClientFor(options: S3Options): S3Client {
 
 export class S3Client {
   readonly region: string
-  readonly #endpoint: URL
+  readonly #endpoint: HttpOrigin
   readonly #accessKeyId: string
   readonly #secret: string
   readonly #http: HttpClient
   #signingDay = ''
+  #dateSecond = -1
+  #dateText = ''
   /** A KeyObject, not a Buffer: createHmac re-imports a Buffer key on every call (~10 µs). */
   #signingKey: KeyObject = createSecretKey(Buffer.alloc(1))
 
   constructor(options: S3ClientOptions) {
     this.region = options.region || 'us-east-1'
-    this.#endpoint = new URL(options.endpointUrl || `https://s3.${this.region}.amazonaws.com`)
+    this.#endpoint = parseOrigin(options.endpointUrl || `https://s3.${this.region}.amazonaws.com`)
     this.#accessKeyId = options.accessKeyId
     this.#secret = options.secretAccessKey
     this.#http = new HttpClient({
@@ -140,7 +143,7 @@ export class S3Client {
       }
       const xml = `<Delete><Quiet>true</Quiet>${chunk.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')}</Delete>`
       const body = Buffer.from(xml)
-      const md5 = createHash('md5').update(body).digest('base64')
+      const md5 = hash('md5', body, 'base64')
       const res = await this.#call('POST', bucket, '', { 'content-md5': md5 }, body, 'delete=')
       if (res.status !== 200) throw this.#error('POST ?delete', bucket, '', res)
       const errors = [...res.body.toString('utf8').matchAll(/<Error>([\s\S]*?)<\/Error>/g)]
@@ -231,52 +234,54 @@ export class S3Client {
     body?: Uint8Array,
     query = '',
   ): Promise<HttpResponse> {
-    const path = `${this.#endpoint.pathname.replace(/\/$/, '')}/${encodeRfc3986(bucket)}${key ? `/${encodeKeyPath(key)}` : ''}`
-    const url = new URL(`${this.#endpoint.origin}${path}${query ? `?${query}` : ''}`)
-    const payloadHash = body ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256
+    const path = `${this.#endpoint.basePath}/${encodeRfc3986(bucket)}${key ? `/${encodeKeyPath(key)}` : ''}`
+    // One-shot hashes: no Hash object per call.
+    const payloadHash = body ? hash('sha256', body, 'hex') : EMPTY_SHA256
     return this.#http.request({
       method,
-      url,
+      origin: this.#endpoint,
+      path: query ? `${path}?${query}` : path,
       headers: extra,
       ...(body !== undefined ? { body } : {}),
       what: `S3 ${method} ${bucket}/${key}`,
-      prepare: (headers) => this.#sign(method, url, path, query, headers, payloadHash),
+      prepare: (headers) => this.#sign(method, path, query, headers, payloadHash),
     })
   }
 
-  /** AWS Signature Version 4 (header form) over host, x-amz-* and the given headers. */
+  /** `YYYYMMDDTHHMMSSZ`, computed once a second. */
+  #amzDate(): string {
+    const second = Math.floor(Date.now() / 1000)
+    if (second !== this.#dateSecond) {
+      this.#dateSecond = second
+      const iso = new Date(second * 1000).toISOString() // 2026-12-07T11:40:00.000Z
+      this.#dateText = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`
+    }
+    return this.#dateText
+  }
+
+  /**
+   * AWS Signature Version 4 (header form) over host, x-amz-* and the given headers (whose
+   * names the callers give in lower case).
+   */
   #sign(
     method: string,
-    url: URL,
     path: string,
     query: string,
     headers: Record<string, string>,
     payloadHash: string,
   ): void {
-    const amzDate = new Date()
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d{3}/, '')
+    const amzDate = this.#amzDate()
     const day = amzDate.slice(0, 8)
-    headers.host = url.host
+    headers.host = this.#endpoint.host
     headers['x-amz-date'] = amzDate
     headers['x-amz-content-sha256'] = payloadHash
-    const names = Object.keys(headers)
-      .map((h) => h.toLowerCase())
-      .sort()
-    const lower: Record<string, string> = {}
-    for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v.trim()
+    const names = Object.keys(headers).sort()
+    let canonicalHeaders = ''
+    for (const n of names) canonicalHeaders += `${n}:${(headers[n] as string).trim()}\n`
     const signedHeaders = names.join(';')
-    const canonical = [
-      method,
-      path,
-      query,
-      names.map((n) => `${n}:${lower[n]}\n`).join(''),
-      signedHeaders,
-      payloadHash,
-    ].join('\n')
+    const canonical = `${method}\n${path}\n${query}\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`
     const scope = `${day}/${this.region}/s3/aws4_request`
-    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${hash('sha256', canonical, 'hex')}`
     if (this.#signingDay !== day) {
       const kDate = hmac(`AWS4${this.#secret}`, day)
       this.#signingKey = createSecretKey(hmac(hmac(hmac(kDate, this.region), 's3'), 'aws4_request'))

@@ -11,8 +11,10 @@ import {
   encodeKeyPath,
   encodeRfc3986,
   HttpClient,
+  type HttpOrigin,
   type HttpResponse,
   ObjectStoreRequestError,
+  parseOrigin,
 } from './http-client.ts'
 
 /** `[storage]`/`[incoming]` swift_* options, upstream's names and defaults (gnocchi/storage/swift.py). */
@@ -43,9 +45,27 @@ export interface SwiftOptions {
 
 interface Session {
   readonly url: string
+  /** `url` parsed once, not per request. */
+  readonly origin: HttpOrigin
   readonly token: string
   /** When to fetch a new token (Keystone: before `expires_at`); undefined: on a 401 only. */
   readonly renewAtMs?: number
+}
+
+interface Authenticated {
+  readonly url: string
+  readonly token: string
+  readonly renewAtMs?: number
+}
+
+function session(url: string, token: string, renewAtMs?: number): Session {
+  const trimmed = url.replace(/\/$/, '')
+  return {
+    url: trimmed,
+    origin: parseOrigin(trimmed),
+    token,
+    ...(renewAtMs !== undefined ? { renewAtMs } : {}),
+  }
 }
 
 export interface SwiftListing {
@@ -92,8 +112,8 @@ export class SwiftClient {
 
   /** Replaces the session's token (tests: a token the server no longer knows, as after expiry). */
   async replaceTokenForTests(token: string): Promise<void> {
-    const { url } = await this.#session()
-    this.#auth = Promise.resolve({ url, token })
+    const { url, origin } = await this.#session()
+    this.#auth = Promise.resolve({ url, origin, token })
   }
 
   async putContainer(container: string): Promise<void> {
@@ -205,10 +225,11 @@ export class SwiftClient {
   ): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
       const session = await this.#session()
-      const url = new URL(`${session.url}${path ? `/${encodeKeyPath(path)}` : ''}${query ? `?${query}` : ''}`)
+      const target = `${session.origin.basePath}${path ? `/${encodeKeyPath(path)}` : ''}`
       const res = await this.#http.request({
         method,
-        url,
+        origin: session.origin,
+        path: query ? `${target}?${query}` : target,
         headers: { ...headers, 'x-auth-token': session.token },
         ...(body !== undefined ? { body } : {}),
         what: `Swift ${method} ${path || '(account)'}`,
@@ -240,20 +261,22 @@ export class SwiftClient {
 
   async #authenticate(): Promise<Session> {
     const o = this.#o
-    if (o.preauthToken && o.preauthUrl) return { url: o.preauthUrl.replace(/\/$/, ''), token: o.preauthToken }
+    if (o.preauthToken && o.preauthUrl) return session(o.preauthUrl, o.preauthToken)
     const got = o.authVersion === '3' || o.authVersion === '3.0' ? await this.#authV3() : await this.#authV1()
     this.#authentications++
-    return { ...got, url: (o.preauthUrl ?? got.url).replace(/\/$/, '') }
+    return session(o.preauthUrl ?? got.url, got.token, got.renewAtMs)
   }
 
-  async #authV1(): Promise<Session> {
+  async #authV1(): Promise<Authenticated> {
     const o = this.#o
     if (o.authVersion !== '1' && o.authVersion !== '1.0') {
       throw new Error(`[storage] swift_auth_version ${o.authVersion} is not supported (1 or 3)`)
     }
+    const authUrl = new URL(o.authUrl)
     const res = await this.#http.request({
       method: 'GET',
-      url: new URL(o.authUrl),
+      origin: parseOrigin(authUrl),
+      path: `${authUrl.pathname}${authUrl.search}`,
       headers: { 'x-auth-user': o.user, 'x-auth-key': o.key },
       what: `Swift auth v1 ${o.authUrl}`,
     })
@@ -268,7 +291,7 @@ export class SwiftClient {
     return { url, token }
   }
 
-  async #authV3(): Promise<Session> {
+  async #authV3(): Promise<Authenticated> {
     const o = this.#o
     const base = o.authUrl.replace(/\/$/, '')
     const tokensUrl = `${/\/v3$/.test(base) ? base : `${base}/v3`}/auth/tokens`
@@ -278,9 +301,11 @@ export class SwiftClient {
       userDomain: { name: o.userDomainName },
       scope: { project: { name: o.projectName, domain: { name: o.projectDomainName } } },
     })
+    const tokens = new URL(tokensUrl)
     const res = await this.#http.request({
       method: 'POST',
-      url: new URL(tokensUrl),
+      origin: parseOrigin(tokens),
+      path: `${tokens.pathname}${tokens.search}`,
       headers: { 'content-type': 'application/json' },
       body: Buffer.from(body),
       what: `Keystone auth ${tokensUrl}`,
