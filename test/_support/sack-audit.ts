@@ -93,14 +93,15 @@ export class SackAudit {
       } catch {}
       const pid = /pid=(\d+)/.exec(out)?.[1]
       let what = ''
-      try {
-        // Which program: its config file names the host (hostN/gnocchi.conf, upstream.conf).
-        what = readFileSync(`/proc/${pid}/cmdline`, 'latin1')
-          .split('\0')
-          .filter((a) => a.includes('.conf'))
-          .join(' ')
-          .replace(/^.*\/gnocchi-multi-host-[^/]*\//, '')
-      } catch {}
+      if (pid)
+        try {
+          // Which program: its config file names the host (hostN/gnocchi.conf, upstream.conf).
+          what = readFileSync(`/proc/${pid}/cmdline`, 'latin1')
+            .split('\0')
+            .filter((a) => a.endsWith('.conf'))
+            .map((a) => a.split('/').slice(-2).join('/'))
+            .join(' ')
+        } catch {}
       owner = pid ? `pid ${pid}${what ? ` (${what})` : ''}` : client
       // Not found (ss slow on a loaded machine): asked again at the connection's next command.
       if (pid) this.#owners.set(client, owner)
