@@ -11,6 +11,7 @@ import type { Indexer } from '../indexer/indexer.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MetricStorageEngine, ProcessItem } from '../storage/metric-storage.ts'
 import type { MeasureProcessor } from './measure-processor.ts'
+import { isDependencyDown } from './outage.ts'
 
 /**
  * Sacks locked by one batch at most: a worker holding every sack would leave the others of
@@ -95,6 +96,7 @@ export class MetricdProcessor implements MeasureProcessor {
       try {
         read = await this.#readSacks(locked, limits)
       } catch (error) {
+        if (isDependencyDown(error)) throw error
         log.error('Unexpected error reading sacks', { sacks: locked, error })
         return { metrics: 0, taken: candidates.length }
       }
@@ -110,7 +112,8 @@ export class MetricdProcessor implements MeasureProcessor {
         return { metrics, taken }
       } catch (error) {
         // A full storage fails every sack alike: give up the round (the backlog stays).
-        if (pendings.length === 1 || isStorageFullError(error)) throw error
+        // So does a dependency that is down (its sacks one by one would fail alike).
+        if (pendings.length === 1 || isStorageFullError(error) || isDependencyDown(error)) throw error
         log.error('Error processing a batch of sacks, retrying them one by one', { error })
       }
       return { metrics: await this.#processOneByOne(pendings.map((p) => p.sack)), taken }
@@ -157,6 +160,7 @@ export class MetricdProcessor implements MeasureProcessor {
         await this.#processBatch([fresh])
         done += fresh.byMetric.size
       } catch (error) {
+        if (isDependencyDown(error)) throw error
         log.error('Unexpected error processing sack', { sack, error })
       }
     }

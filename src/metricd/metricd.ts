@@ -7,6 +7,7 @@ import type { IncomingDriver } from '../incoming/incoming-driver.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ProcessingStatistics } from '../storage/statistics.ts'
 import type { MetricdProcessor } from './metricd-processor.ts'
+import { isDependencyDown, OutageLog } from './outage.ts'
 
 export interface MetricdOptions {
   /** `[metricd] metric_processing_delay` in ms (upstream default 60 s). */
@@ -98,6 +99,7 @@ export class Metricd {
   #stopping = false
   #loops: Promise<void>[] = []
   #unwatch: (() => Promise<void>) | undefined
+  readonly #outage: OutageLog
   #partition:
     | { readonly at: number; readonly members: string; readonly sacks: ReadonlySet<number> }
     | undefined
@@ -106,6 +108,7 @@ export class Metricd {
     this.#d = deps
     this.#o = options
     this.memberId = options.memberId ?? `${hostname()}.0.${randomUUID()}`
+    this.#outage = new OutageLog(deps.log)
   }
 
   async start(): Promise<void> {
@@ -145,7 +148,8 @@ export class Metricd {
     try {
       members = [...((await this.#d.coordinator.processingMembers())?.keys() ?? [])]
     } catch (error) {
-      this.#d.log.warn('Group membership unavailable, scanning every sack', { error })
+      if (isDependencyDown(error)) this.#outage.failed('group membership', error)
+      else this.#d.log.warn('Group membership unavailable, scanning every sack', { error })
     }
     if (!members?.includes(this.memberId)) {
       this.#partition = undefined
@@ -200,10 +204,16 @@ export class Metricd {
           this.#d.log.warn('Storage full, measures stay in the backlog until space is freed', { error })
           break
         }
+        if (isDependencyDown(error)) {
+          // Same: the next round tries again; logged once per outage, not per sack.
+          this.#outage.failed('processing', error)
+          return metrics
+        }
         this.#d.log.error('Unexpected error processing sacks', { sack: sacks[0], error })
         sacks = sacks.slice(1)
       }
     }
+    this.#outage.succeeded()
     return metrics
   }
 
@@ -214,7 +224,8 @@ export class Metricd {
         const n = await this.processAllSacks(true)
         if (n > 0) this.#d.log.debug('processed metrics', { metrics: n })
       } catch (error) {
-        this.#d.log.error('Unexpected error during measures processing', { error })
+        if (isDependencyDown(error)) this.#outage.failed('listing sacks', error)
+        else this.#d.log.error('Unexpected error during measures processing', { error })
       }
       if (this.#stopping) break
       await this.#processingSleep.sleep(Math.max(0, this.#o.processingDelayMs - (Date.now() - started)))
@@ -227,12 +238,14 @@ export class Metricd {
       const n = await this.#d.processor.expungeMetrics(this.#o.cleanupBatchSize)
       if (n > 0) this.#d.log.info('expunged deleted metrics', { metrics: n })
     } catch (error) {
-      this.#d.log.error('Unexpected error during metric cleanup', { error })
+      if (isDependencyDown(error)) this.#outage.failed('metric cleanup', error)
+      else this.#d.log.error('Unexpected error during metric cleanup', { error })
     }
     try {
       await this.#d.processor.truncateRawData(this.#o.cleanupBatchSize)
     } catch (error) {
-      this.#d.log.error('Unexpected error during raw data truncation', { error })
+      if (isDependencyDown(error)) this.#outage.failed('raw data truncation', error)
+      else this.#d.log.error('Unexpected error during raw data truncation', { error })
     }
     await this.#d.recoverResourceTypes?.()
   }
@@ -256,7 +269,8 @@ export class Metricd {
           `${report.summary.measures} measurements bundles across ${report.summary.metrics} metrics wait to be processed.`,
         )
       } catch (error) {
-        this.#d.log.error('Unexpected error during reporting', { error })
+        if (isDependencyDown(error)) this.#outage.failed('reporting', error)
+        else this.#d.log.error('Unexpected error during reporting', { error })
       }
     }
   }

@@ -346,6 +346,9 @@ export class RedisIncomingDriver implements IncomingDriver {
       await this.#client.config('SET', 'notify-keyspace-events', merged)
     }
     const subscriber = this.#client.duplicate()
+    // duplicate() copies no listener: without one ioredis prints every reconnect failure to
+    // stderr. It reconnects and re-subscribes by itself; the timer-driven scans go on meanwhile.
+    subscriber.on('error', () => {})
     const pattern = `__keyspace@${Number(this.#client.options.db ?? 0)}__:incoming${this.sackCount}-*`
     subscriber.on('pmessage', (matched: string) => {
       if (matched === pattern) onWork()
