@@ -339,16 +339,17 @@ export class RedisIncomingDriver implements IncomingDriver {
    * any others; we keep them).
    */
   async watchForWork(onWork: () => void): Promise<() => Promise<void>> {
-    const [, flags = ''] = (await this.#client.config('GET', 'notify-keyspace-events')) as string[]
-    const has = (f: string) => flags.includes(f) || (f === '$' && flags.includes('A'))
-    if (!has('K') || !has('$')) {
-      const merged = [...new Set([...flags, 'K', '$'])].join('')
-      await this.#client.config('SET', 'notify-keyspace-events', merged)
-    }
+    await this.#enableKeyspaceEvents()
     const subscriber = this.#client.duplicate()
     // duplicate() copies no listener: without one ioredis prints every reconnect failure to
-    // stderr. It reconnects and re-subscribes by itself; the timer-driven scans go on meanwhile.
+    // stderr. It reconnects and re-subscribes by itself (the timer-driven scans go on
+    // meanwhile); a restarted Redis may have lost the setting, so it is checked again.
     subscriber.on('error', () => {})
+    let connected = false
+    subscriber.on('ready', () => {
+      if (connected) this.#enableKeyspaceEvents().catch(() => {})
+      connected = true
+    })
     const pattern = `__keyspace@${Number(this.#client.options.db ?? 0)}__:incoming${this.sackCount}-*`
     subscriber.on('pmessage', (matched: string) => {
       if (matched === pattern) onWork()
@@ -360,6 +361,16 @@ export class RedisIncomingDriver implements IncomingDriver {
       throw e
     }
     return () => closeRedisClient(subscriber)
+  }
+
+  /** `notify-keyspace-events` with K and $ (keyspace events of string commands), kept merged. */
+  async #enableKeyspaceEvents(): Promise<void> {
+    const [, flags = ''] = (await this.#client.config('GET', 'notify-keyspace-events')) as string[]
+    const has = (f: string) => flags.includes(f) || (f === '$' && flags.includes('A'))
+    if (!has('K') || !has('$')) {
+      const merged = [...new Set([...flags, 'K', '$'])].join('')
+      await this.#client.config('SET', 'notify-keyspace-events', merged)
+    }
   }
 
   async close(): Promise<void> {
