@@ -195,5 +195,9 @@ describe('reads without the listing (listingIsRequest) give what the listing giv
     await direct.readMeasures(future, AP, q({ granularitiesNs: [S], startNs: FUTURE - 90n * 60n * S }))
     // now < start: the start's split with the raw object, then the two up to its newest point
     assert.deepEqual(calls, { lists: 0, splitGets: 3, rawGets: 1 })
+    Object.assign(calls, { lists: 0, splitGets: 0, rawGets: 0 })
+    await direct.readMeasures(past, AP, q({ granularitiesNs: [S], startNs: T0 + 4n * H }))
+    // years before now: the start's split with the raw object; the data ends in that hour
+    assert.deepEqual(calls, { lists: 0, splitGets: 1, rawGets: 1 })
   })
 })

@@ -47,8 +47,9 @@ export function candidateSplitKeys(
  * between "no such metric" and "nothing in range", which the API shows differently).
  *
  * An open stop is bounded by the raw object's newest timestamp: every aggregate lies at or
- * before it. The raw object is fetched with the splits up to now, in one round trip; the
- * splits between now and that timestamp (measures in the future) are fetched after.
+ * before it. The raw object is fetched with the splits up to now (or, for a range far in
+ * the past, the start's), in one round trip; the splits between those and that timestamp
+ * are fetched after.
  */
 export async function readSplitsDirect(
   driver: StorageDriver,
@@ -72,8 +73,11 @@ export async function readSplitsDirect(
     if (blobs.every((b) => b === undefined)) return undefined
     return regroup(refs, blobs)
   }
+  // Guess up to now (live metrics); for a range far in the past, only the start's splits.
   const now = BigInt(Date.now()) * NS_PER_MS
-  const guess = candidateSplitKeys(startNs, now > startNs ? now : startNs, granularitiesNs, MAX_DIRECT_SPLITS)
+  const guess =
+    (now > startNs ? candidateSplitKeys(startNs, now, granularitiesNs, MAX_DIRECT_SPLITS) : undefined) ??
+    candidateSplitKeys(startNs, startNs, granularitiesNs, MAX_DIRECT_SPLITS)
   if (guess === undefined) return undefined
   const guessRefs = refsOf(guess).flat()
   const [raws, blobs] = await Promise.all([driver.getUnaggregated([metricId]), driver.getSplits(guessRefs)])
