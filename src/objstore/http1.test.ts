@@ -37,6 +37,8 @@ const answers: Record<string, Script> = {
   },
   '/echo': (s, req) =>
     s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${req.body.length}\r\n\r\n${req.body.toString('latin1')}`),
+  '/http10': (s) => s.write('HTTP/1.0 200 OK\r\nContent-Length: 2\r\nx-tight:v\r\n\r\nok'),
+  '/garbage': (s) => s.write('FTP/1.1 200 OK\r\n\r\n'),
   '/silent': () => {}, // never answers
   '/reset': (s) => s.destroy(),
   '/unavailable': (s) => s.write('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n'),
@@ -206,6 +208,17 @@ describe('HttpClient over Http1Connection, against a raw local server', () => {
     const c = client(1000, 2)
     await assert.rejects(get(c, '/reset'), ObjectStoreUnavailableError)
     await assert.rejects(get(c, '/unavailable'), /HTTP 503, 2 attempts/)
+    c.close()
+  })
+
+  it('HTTP/1.0 answers close the socket unless keep-alive; a non-HTTP answer is an error', async () => {
+    const c = client(1000, 1)
+    const before = sockets
+    const a = await get(c, '/http10')
+    assert.deepEqual([a.status, a.body.toString(), a.headers['x-tight']], [200, 'ok', 'v'])
+    await get(c, '/length')
+    assert.equal(sockets - before, 2)
+    await assert.rejects(get(c, '/garbage'), /not an HTTP\/1.x answer/)
     c.close()
   })
 
