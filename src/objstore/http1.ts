@@ -311,25 +311,38 @@ class Exchange {
     }
   }
 
+  /** Status line and fields, by indexOf over the head (no split array, no regex). */
   #parseHead(text: string): void {
-    const lines = text.split('\r\n')
-    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? '')
-    if (!m) throw new Error(`not an HTTP/1.x answer: ${JSON.stringify((lines[0] ?? '').slice(0, 40))}`)
-    this.status = Number(m[2])
+    let eol = text.indexOf('\r\n')
+    if (eol < 0) eol = text.length
+    const minor = text.charCodeAt(7)
+    const status = Number(text.slice(9, 12))
+    if (
+      !text.startsWith('HTTP/1.') ||
+      (minor !== 0x30 && minor !== 0x31) ||
+      text.charCodeAt(8) !== 0x20 ||
+      !(status >= 100 && status <= 999)
+    ) {
+      throw new Error(`not an HTTP/1.x answer: ${JSON.stringify(text.slice(0, Math.min(eol, 40)))}`)
+    }
+    this.status = status
     const headers: ResponseHeaders = {}
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string
-      const colon = line.indexOf(':')
-      if (colon <= 0) continue
-      const name = line.slice(0, colon).trim().toLowerCase()
-      const value = line.slice(colon + 1).trim()
-      const prior = headers[name]
-      headers[name] = prior === undefined ? value : `${prior}, ${value}`
+    for (let at = eol + 2; at < text.length; ) {
+      let end = text.indexOf('\r\n', at)
+      if (end < 0) end = text.length
+      const colon = text.indexOf(':', at)
+      if (colon > at && colon < end) {
+        const name = text.slice(at, colon).trim().toLowerCase()
+        const value = text.slice(colon + 1, end).trim()
+        const prior = headers[name]
+        headers[name] = prior === undefined ? value : `${prior}, ${value}`
+      }
+      at = end + 2
     }
     this.headers = headers
     const connection = headers.connection?.toLowerCase()
     this.keepAlive =
-      m[1] === '1' ? !connection?.includes('close') : connection?.includes('keep-alive') === true
+      minor === 0x31 ? !connection?.includes('close') : connection?.includes('keep-alive') === true
   }
 }
 

@@ -17,6 +17,7 @@ import {
 import type { ArchivePolicy } from '../domain/archive-policy.ts'
 import type { Metric } from '../domain/metric.ts'
 import type { Logger } from '../log/logger.ts'
+import { readSplitsDirect } from './direct-split-read.ts'
 import type { AggregatedPoints, ReadMeasuresQuery } from './read-measures.ts'
 import type { SplitCache } from './split-cache.ts'
 import { aggregationKey, type SplitRef, type StorageDriver } from './storage-driver.ts'
@@ -118,33 +119,33 @@ export async function readMeasures(
     granularityNs,
   }))
   const cached = cache.enabled && driver.listSplitKeysWithVersions !== undefined
-  const listed = cached
-    ? await driver.listSplitKeysWithVersions?.(metric.id, aggregations)
-    : await driver.listSplitKeys(metric.id, aggregations).then((k) => k && { keys: k, versions: undefined })
-  if (listed === undefined) return []
-  const { keys, versions } = listed
-
-  const refs: SplitRef[] = []
-  const refVersions: Array<string | undefined> = []
-  const plan = query.granularitiesNs.map((g) => {
-    const version = versions?.get(aggregationKey(method.name, g))
-    const selected = selectSplitKeys(
-      keys.get(aggregationKey(method.name, g)) ?? [],
-      query.startNs,
-      query.stopNs,
-      g,
+  const direct =
+    !cached && driver.listingIsRequest === true
+      ? await readSplitsDirect(
+          driver,
+          log,
+          metric.id,
+          method.name,
+          query.granularitiesNs,
+          query.startNs,
+          query.stopNs,
+        )
+      : undefined
+  let perGranularity: TimeSeries[][]
+  if (direct !== undefined) {
+    perGranularity = direct.map((row) =>
+      row.map(({ ref, bytes }) => decodeStoredSplit(log, ref, bytes).series),
     )
-    const from = refs.length
-    for (const keyNs of selected) {
-      refs.push({ metricId: metric.id, method: method.name, granularityNs: g, keyNs })
-      refVersions.push(version)
-    }
-    return { g, from, to: refs.length }
-  })
-  const decoded = refs.length > 0 ? await readSplits(driver, cache, log, refs, refVersions) : []
+  } else {
+    const listed = cached
+      ? await driver.listSplitKeysWithVersions?.(metric.id, aggregations)
+      : await driver.listSplitKeys(metric.id, aggregations).then((k) => k && { keys: k, versions: undefined })
+    if (listed === undefined) return []
+    perGranularity = await readListed(driver, cache, log, metric.id, method.name, query, listed)
+  }
 
-  return plan.map(({ g, from, to }) => {
-    const parts = decoded.slice(from, to)
+  return query.granularitiesNs.map((g, i) => {
+    const parts = perGranularity[i]
     let series = parts.length === 0 ? EMPTY : concatSeries(parts)
     const timespanNs = spec.targets.find((t) => t.granularityNs === g)?.timespanNs ?? null
     if (timespanNs !== null) series = truncateToTimespan(series, timespanNs)
@@ -163,4 +164,35 @@ export async function readMeasures(
     // Calendar buckets: start is not rounded (there is no fixed width to round to).
     return { granularity: resample.unit, series: sliceSeries(series, query.startNs, query.stopNs, 1n) }
   })
+}
+
+/** The splits in range of a listing, decoded, per granularity in query order. */
+async function readListed(
+  driver: StorageDriver,
+  cache: SplitCache,
+  log: Logger,
+  metricId: string,
+  method: string,
+  query: ReadMeasuresQuery,
+  listed: { keys: Map<string, bigint[]>; versions: Map<string, string | undefined> | undefined },
+): Promise<TimeSeries[][]> {
+  const refs: SplitRef[] = []
+  const refVersions: Array<string | undefined> = []
+  const plan = query.granularitiesNs.map((g) => {
+    const version = listed.versions?.get(aggregationKey(method, g))
+    const selected = selectSplitKeys(
+      listed.keys.get(aggregationKey(method, g)) ?? [],
+      query.startNs,
+      query.stopNs,
+      g,
+    )
+    const from = refs.length
+    for (const keyNs of selected) {
+      refs.push({ metricId, method, granularityNs: g, keyNs })
+      refVersions.push(version)
+    }
+    return { from, to: refs.length }
+  })
+  const decoded = refs.length > 0 ? await readSplits(driver, cache, log, refs, refVersions) : []
+  return plan.map(({ from, to }) => decoded.slice(from, to))
 }

@@ -32,6 +32,11 @@ export interface StorageDriver {
    * right after the call (ByteArena) instead of allocating each one.
    */
   readonly copiesSplitBytes?: boolean
+  /**
+   * Optional: listing a metric's splits is a request to the backend (S3, Swift), so reads of a
+   * bounded range fetch the splits it needs by name instead (direct-split-read.ts).
+   */
+  readonly listingIsRequest?: boolean
   /** Creates what the backend needs (file: tmp dir + frozen subdir config). Idempotent. */
   upgrade(): Promise<void>
   /** Raw object per metric; `undefined` when the metric has no storage yet. */

@@ -23,6 +23,7 @@ const SEP = '_'
  */
 export class S3StorageDriver implements StorageDriver {
   readonly name = 's3'
+  readonly listingIsRequest = true
   readonly #s3: S3Client
   readonly #bucket: string
   readonly #consistencyMs: number

@@ -17,6 +17,7 @@ const SEP = '_'
  */
 export class SwiftStorageDriver implements StorageDriver {
   readonly name = 'swift'
+  readonly listingIsRequest = true
   readonly #swift: SwiftClient
   readonly #prefix: string
 

@@ -130,6 +130,19 @@ export function runUpstreamStorageInterop(options: UpstreamInteropOptions): void
             resample: null,
           })
           const s = read?.series
+          if (s !== undefined && s.timestamps.length > 0) {
+            // From the first point on: object stores read that by split names, not by a
+            // listing (direct-split-read.ts); the same points either way, upstream's too.
+            const [from] = await engine.readMeasures(m, policy, {
+              method: mustParseAggregationMethod(method),
+              granularitiesNs: [d.granularityNs],
+              startNs: s.timestamps[0],
+              stopNs: null,
+              resample: null,
+            })
+            assert.deepEqual(Array.from(from?.series.timestamps ?? []), Array.from(s.timestamps))
+            assert.deepEqual(Array.from(from?.series.values ?? []), Array.from(s.values))
+          }
           out[`${method}|${d.granularityNs}`] = s
             ? Array.from(s.timestamps, (t, i) => [String(t), reprOf(s.values[i])] as [string, string])
             : []
