@@ -29,6 +29,9 @@ Sizes and load:
   --scale F                 multiply workload sizes (default 1 = the documented sizes; 0.1 = quick)
   --concurrency N           requests in flight (default 16)
   --max-seconds S           time limit per workload (default 60; setup steps are not limited)
+  --min-seconds S           send the requests of the repeatable workloads (creations, shows, pushes,
+                            reads, aggregates) again until S seconds (default 0: once; with
+                            --api-workers: --max-seconds, so that each workload runs that long)
   --only REGEX              only the workload groups matching (metric|push|e2e|drain|read|aggregates|resource|search|groupby)
   --only steady             instead: metricd in the steady state in-process (bench/metricd-steady.ts; with
                             --compare against upstream's metricd code), options in --steady-args "…"
@@ -79,6 +82,7 @@ const { values: v } = parseArgs({
     scale: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '16' },
     'max-seconds': { type: 'string', default: '60' },
+    'min-seconds': { type: 'string' },
     only: { type: 'string' },
     'steady-args': { type: 'string', default: '' },
     seed: { type: 'string', default: '42' },
@@ -238,6 +242,8 @@ for (const name of names) {
         scale,
         concurrency,
         maxSeconds: Number(v['max-seconds']),
+        // A ~1 s workload measures each new worker's start-up (connections, JIT), not its rate.
+        minSeconds: Number(v['min-seconds'] ?? (workerCounts ? v['max-seconds'] : 0)),
         seed: Number(v.seed),
         only: v.only ? new RegExp(v.only, 'i') : undefined,
         settleTimeoutS: 900,

@@ -13,8 +13,16 @@ export interface Req {
 
 export interface Resp {
   readonly status: number
+  /** Empty from a sender that only counts the body (ByteCountPool): see `bodyBytes`. */
   readonly body: Buffer
+  /** The body's length when `body` was not kept. */
+  readonly bodyBytes?: number
   readonly ms: number
+}
+
+/** What runLoad sends through: HttpClient (node:http), or ByteCountPool for large replies. */
+export interface RequestSender {
+  request(req: Req): Promise<Resp>
 }
 
 export interface LoadResult {
@@ -33,7 +41,7 @@ export interface LoadResult {
   aborted: boolean
 }
 
-export class HttpClient {
+export class HttpClient implements RequestSender {
   readonly #agent: http.Agent
   readonly #host: string
   readonly #port: number
@@ -146,7 +154,7 @@ function percentile(sorted: Float64Array, p: number): number {
  * `ok(status)` decides what counts as an error.
  */
 export async function runLoad(
-  client: HttpClient,
+  client: RequestSender,
   reqs: readonly Req[],
   opts: {
     concurrency: number
@@ -154,12 +162,17 @@ export async function runLoad(
     label: string
     progress: Progress
     ok: (status: number) => boolean
-    onResponse?: (i: number, res: Resp) => void
+    onResponse?: (i: number, res: Resp, req: Req) => void
     /** Stop early (e.g. the endpoint answered 501): the result gets `aborted`. */
     abortOn?: (res: Resp) => boolean
+    /**
+     * Send `reqs` again from the start until this many seconds have passed (still bounded by
+     * `maxSeconds`): a workload that lasts ~1 s measures start-up (connections, JIT), not a rate.
+     */
+    minSeconds?: number
   },
 ): Promise<LoadResult> {
-  const lat = new Float64Array(reqs.length)
+  let lat = new Float64Array(reqs.length)
   const statuses: Record<string, number> = {}
   const errorSamples: LoadResult['errorSamples'] = []
   let next = 0
@@ -171,22 +184,29 @@ export async function runLoad(
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const deadline = t0 + opts.maxSeconds * 1000
+  const cycleUntil = t0 + (opts.minSeconds ?? 0) * 1000
+  const more = () => !aborted && (next < reqs.length || performance.now() < cycleUntil)
   const ticker = setInterval(
     () => opts.progress.update(opts.label, done, reqs.length, errors, (performance.now() - t0) / 1000),
     250,
   )
   async function worker(): Promise<void> {
-    while (next < reqs.length) {
+    while (more()) {
       if (performance.now() > deadline) {
-        truncated = true
+        truncated = next < reqs.length
         return
       }
       const i = next++
-      const req = reqs[i] as Req
+      const req = reqs[i % reqs.length] as Req
       try {
         const res = await client.request(req)
+        if (done === lat.length) {
+          const grown = new Float64Array(lat.length * 2)
+          grown.set(lat)
+          lat = grown
+        }
         lat[done] = res.ms
-        bytesIn += res.body.length
+        bytesIn += res.bodyBytes ?? res.body.length
         statuses[res.status] = (statuses[res.status] ?? 0) + 1
         if (!opts.ok(res.status)) {
           errors++
@@ -197,11 +217,8 @@ export async function runLoad(
               body: res.body.toString('utf8').slice(0, 300),
             })
         }
-        opts.onResponse?.(i, res)
-        if (opts.abortOn?.(res)) {
-          aborted = true
-          next = reqs.length
-        }
+        opts.onResponse?.(i, res, req)
+        if (opts.abortOn?.(res)) aborted = true
       } catch (e) {
         errors++
         statuses.neterr = (statuses.neterr ?? 0) + 1

@@ -4,7 +4,7 @@
  * metricd's forked workers are included even when they are (re)spawned mid-workload.
  */
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 
 let clkTck = 100
 try {
@@ -84,6 +84,53 @@ export function sampleProcesses(pids: readonly number[]): Map<number, ProcSample
   return out
 }
 
+/**
+ * Per pid, its established TCP connections whose local port is `port` (IPv4 and IPv6): how
+ * node:cluster spread a load generator's keep-alive connections over the API workers.
+ */
+export function connectionsByPid(pids: readonly number[], port: number): Map<number, number> {
+  const inodes = new Set<string>()
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string
+    try {
+      text = readFileSync(table, 'latin1')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      // f[1] local address:port, f[3] state (01 = ESTABLISHED), f[9] inode
+      if (f[3] === '01' && f[1]?.endsWith(`:${hexPort}`) && f[9]) inodes.add(f[9])
+    }
+  }
+  const out = new Map<number, number>()
+  for (const pid of pids) {
+    let n = 0
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const link = readlinkSync(`/proc/${pid}/fd/${fd}`)
+          if (link.startsWith('socket:[') && inodes.has(link.slice(8, -1))) n++
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      continue
+    }
+    out.set(pid, n)
+  }
+  return out
+}
+
+export interface ProcessUsage {
+  readonly pid: number
+  readonly cpuSeconds: number
+  /** Established connections to the server's port at the end (when the meter knows the port). */
+  readonly connections?: number
+}
+
 export interface UsageResult {
   cpuSeconds: number
   /** kernel part of cpuSeconds. */
@@ -95,6 +142,8 @@ export interface UsageResult {
   /** max single-process VmHWM (MiB). */
   maxProcessHwmMiB: number
   processes: number
+  /** Every process seen, in pid order. */
+  perProcess: ProcessUsage[]
 }
 
 /**
@@ -105,14 +154,16 @@ export interface UsageResult {
 export class UsageMeter {
   readonly #roots: () => number[]
   readonly #intervalMs: number
+  readonly #port: number | undefined
   #first = new Map<number, { cpu: number; sys: number }>()
   #last = new Map<number, ProcSample>()
   #peakRss = 0
   #timer: NodeJS.Timeout | undefined
 
-  constructor(roots: () => number[], intervalMs = 200) {
+  constructor(roots: () => number[], intervalMs = 200, port?: number) {
     this.#roots = roots
     this.#intervalMs = intervalMs
+    this.#port = port
   }
 
   #sample(initial: boolean): void {
@@ -142,11 +193,16 @@ export class UsageMeter {
     this.#sample(false)
     let cpu = 0
     let sys = 0
-    for (const [pid, s] of this.#last) {
-      cpu += s.cpu - (this.#first.get(pid)?.cpu ?? 0)
-      sys += s.sys - (this.#first.get(pid)?.sys ?? 0)
-    }
     const alive = sampleProcesses(processTree(this.#roots()))
+    const conns = this.#port === undefined ? undefined : connectionsByPid([...alive.keys()], this.#port)
+    const perProcess: ProcessUsage[] = []
+    for (const [pid, s] of this.#last) {
+      const own = s.cpu - (this.#first.get(pid)?.cpu ?? 0)
+      cpu += own
+      sys += s.sys - (this.#first.get(pid)?.sys ?? 0)
+      perProcess.push({ pid, cpuSeconds: own, connections: conns?.get(pid) })
+    }
+    perProcess.sort((a, b) => a.pid - b.pid)
     let hwm = 0
     let maxHwm = 0
     for (const s of alive.values()) {
@@ -160,6 +216,7 @@ export class UsageMeter {
       hwmMiB: hwm / 1024,
       maxProcessHwmMiB: maxHwm / 1024,
       processes: alive.size,
+      perProcess,
     }
   }
 }

@@ -93,18 +93,29 @@ export function workersTable(n: number, base: number, rs: readonly Ratio[]): str
   const rows = [
     `## ${n} API workers / ${base}`,
     '',
-    `wall = rate with ${n} workers ÷ rate with ${base} (same machine, one run after the other); client CPU = the load generator's CPU-seconds per wall second.`,
+    `wall = rate with ${n} workers ÷ rate with ${base} (same machine, one run after the other); CPU/s = ` +
+      "CPU-seconds per wall second of the server processes, of the load generator; per process: each server process's CPU/s and its connections to the API port (primary first).",
     '',
-    `| workload | unit | ${base} w rate/s | ${n} w rate/s | wall | client CPU (${n} w) |`,
-    '|---|---|---:|---:|---:|---:|',
+    `| workload | unit | ${base} w rate/s | ${n} w rate/s | wall | server CPU/s ${base} w → ${n} w | client CPU/s ${base} w → ${n} w | per process (${n} w) |`,
+    '|---|---|---:|---:|---:|---:|---:|---|',
   ]
   for (const r of rs) {
     const o = r.ours
     const a = r.anchor
     const cell = (w: WorkloadResult | undefined) => (!w ? '—' : w.status === 'ok' ? sig(w.rate) : w.status)
-    const client =
-      o?.status === 'ok' && o.wallSeconds > 0 ? sig((o.clientCpuSeconds ?? 0) / o.wallSeconds) : '—'
-    rows.push(`| ${r.workload} | ${r.unit} | ${cell(a)} | ${cell(o)} | ${x(r.wall)} | ${client} |`)
+    const perWall = (w: WorkloadResult | undefined, f: (w: WorkloadResult) => number) =>
+      w?.status === 'ok' && w.wallSeconds > 0 ? (f(w) / w.wallSeconds).toFixed(2) : '—'
+    const server = `${perWall(a, (w) => w.cpuSeconds)} → ${perWall(o, (w) => w.cpuSeconds)}`
+    const client = `${perWall(a, (w) => w.clientCpuSeconds ?? 0)} → ${perWall(o, (w) => w.clientCpuSeconds ?? 0)}`
+    const procs =
+      o?.status === 'ok' && o.wallSeconds > 0
+        ? (o.processes ?? [])
+            .map((p) => `${(p.cpuSeconds / o.wallSeconds).toFixed(2)} (${p.connections ?? '?'})`)
+            .join(' · ')
+        : '—'
+    rows.push(
+      `| ${r.workload} | ${r.unit} | ${cell(a)} | ${cell(o)} | ${x(r.wall)} | ${server} | ${client} | ${procs} |`,
+    )
   }
   return rows.join('\n')
 }

@@ -3,9 +3,18 @@
  * requests, errors, wall time, CPU seconds and RSS of the server processes (and, for the
  * anchor, of its PostgreSQL + redis separately). Setup steps are not measured.
  */
-import { type HttpClient, type LoadResult, type Progress, type Req, type Resp, runLoad } from './client.ts'
+import { ByteCountPool } from './byte-count-client.ts'
+import {
+  type HttpClient,
+  type LoadResult,
+  type Progress,
+  type Req,
+  type RequestSender,
+  type Resp,
+  runLoad,
+} from './client.ts'
 import { BASE_MS, measuresJson, rng, scaled, uuid } from './gen.ts'
-import { UsageMeter, type UsageResult } from './procstat.ts'
+import { type ProcessUsage, UsageMeter, type UsageResult } from './procstat.ts'
 import type { Target } from './servers.ts'
 
 export interface WorkloadResult {
@@ -33,6 +42,8 @@ export interface WorkloadResult {
   statuses?: Record<string, number>
   errorSamples?: LoadResult['errorSamples']
   clientCpuSeconds?: number
+  /** Per server process: CPU seconds and connections to the API port (how the workers shared the load). */
+  processes?: ProcessUsage[]
   truncated?: boolean
 }
 
@@ -41,6 +52,8 @@ export interface BenchOptions {
   readonly concurrency: number
   /** Per-workload time limit (setup steps are not limited). */
   readonly maxSeconds: number
+  /** Repeatable workloads send their requests again until this many seconds (0: once). */
+  readonly minSeconds: number
   readonly seed: number
   readonly only?: RegExp
   readonly settleTimeoutS: number
@@ -53,6 +66,36 @@ const status =
   (s: number) =>
     ok.includes(s)
 const buf = (s: string) => Buffer.from(s)
+
+/**
+ * Points in a measures reply, from its length: each path's reply is parsed once before the
+ * timed run (`learn`), and the timed run counts bytes only (ByteCountPool). JSON.parse of every
+ * reply took the load generator a whole core on the read workloads, more than the server did,
+ * so the bench measured its own client (issue #22).
+ */
+class PointCounter {
+  readonly #seen = new Map<string, { bytes: number; points: number }>()
+  /** Replies whose length differed from the learnt one (their points are not counted). */
+  unknown = 0
+
+  async learn(client: HttpClient, paths: Iterable<string>): Promise<void> {
+    for (const path of new Set(paths)) {
+      if (this.#seen.has(path)) continue
+      const r = await client.request({ method: 'GET', path })
+      if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`)
+      const points = (JSON.parse(r.body.toString('utf8')) as unknown[]).length
+      this.#seen.set(path, { bytes: r.body.length, points })
+    }
+  }
+
+  count(path: string, r: Resp): number {
+    const s = this.#seen.get(path)
+    if (s !== undefined && s.bytes === (r.bodyBytes ?? r.body.length)) return s.points
+    this.unknown++
+    return 0
+  }
+}
+
 const jbuf = (v: unknown) => Buffer.from(JSON.stringify(v))
 
 export class Bench {
@@ -64,12 +107,16 @@ export class Bench {
   readonly #policy: string
   readonly #r: () => number
   readonly #ids: () => number
+  readonly #points = new PointCounter()
+  /** Sender of the read workloads: replies counted, not kept. */
+  readonly #lean: ByteCountPool
   /** Per metric: next timestamp to write (ms), so every metric gets increasing timestamps. */
   readonly #cursor = new Map<string, number>()
 
   constructor(target: Target, client: HttpClient, o: BenchOptions, progress: Progress, runTag: string) {
     this.#t = target
     this.#c = client
+    this.#lean = new ByteCountPool(target.baseUrl)
     this.#o = o
     this.#p = progress
     this.#policy = `bench-${runTag}`
@@ -131,7 +178,8 @@ export class Bench {
     fn: () => Promise<{ work: number; load?: LoadResult; note?: string; failed?: boolean }>,
     processingRoots?: () => number[],
   ): Promise<WorkloadResult> {
-    const server = new UsageMeter(processingRoots ?? (() => this.#t.serverRoots()))
+    const port = Number(new URL(this.#t.baseUrl).port) || 80
+    const server = new UsageMeter(processingRoots ?? (() => this.#t.serverRoots()), 200, port)
     const backing = new UsageMeter(() => this.#t.backingRoots())
     server.start()
     backing.start()
@@ -173,6 +221,7 @@ export class Bench {
       statuses: l?.statuses,
       errorSamples: l?.errorSamples.length ? l.errorSamples : undefined,
       clientCpuSeconds: l?.clientCpuSeconds,
+      processes: s.perProcess,
       truncated: l?.truncated || undefined,
     })
   }
@@ -181,11 +230,19 @@ export class Bench {
     name: string,
     reqs: Req[],
     ok: (s: number) => boolean,
-    extra: { concurrency?: number; unlimited?: boolean; onResponse?: (i: number, r: Resp) => void } = {},
+    extra: {
+      concurrency?: number
+      unlimited?: boolean
+      /** The requests may be sent again (`minSeconds`): reads, creations, pushes. */
+      repeatable?: boolean
+      sender?: RequestSender
+      onResponse?: (i: number, r: Resp, req: Req) => void
+    } = {},
   ): Promise<LoadResult> {
-    return runLoad(this.#c, reqs, {
+    return runLoad(extra.sender ?? this.#c, reqs, {
       concurrency: extra.concurrency ?? this.#o.concurrency,
       maxSeconds: extra.unlimited ? Number.POSITIVE_INFINITY : this.#o.maxSeconds,
+      minSeconds: extra.repeatable && !extra.unlimited ? this.#o.minSeconds : 0,
       label: this.#label(name),
       progress: this.#p,
       ok,
@@ -199,7 +256,7 @@ export class Bench {
     name: string,
     reqs: Req[],
     ok: (s: number) => boolean,
-    onResponse?: (i: number, r: Resp) => void,
+    onResponse?: (i: number, r: Resp, req: Req) => void,
     concurrency = this.#o.concurrency,
   ) {
     const t0 = performance.now()
@@ -298,6 +355,7 @@ export class Bench {
     if (this.#wanted('aggregates')) await this.#aggregates(readIds.slice(0, scaled(100, s, 2)), s)
     if (this.#wanted('resource') || this.#wanted('search') || this.#wanted('groupby'))
       await this.#resources(s)
+    this.#lean.close()
   }
 
   async #metricCrud(n: number): Promise<void> {
@@ -309,6 +367,7 @@ export class Bench {
         Array.from({ length: n }, () => ({ method: 'POST', path: '/v1/metric', body })),
         status(201),
         {
+          repeatable: true,
           onResponse: (_i, r) => {
             if (r.status === 201) ids.push((JSON.parse(r.body.toString('utf8')) as { id: string }).id)
           },
@@ -322,6 +381,7 @@ export class Bench {
         'metric show',
         Array.from({ length: n }, (_, i) => ({ method: 'GET', path: `/v1/metric/${ids[i % ids.length]}` })),
         status(200),
+        { repeatable: true },
       )
       return { work: load.requests, load }
     })
@@ -356,7 +416,9 @@ export class Bench {
       await this.#settle()
       let counted = 0
       await this.#measure(name, 'measures', async () => {
+        // Sent again past the first pass: the same measures again (accepted as any push).
         const load = await this.#load(name, reqs, status(202), {
+          repeatable: true,
           onResponse: (_i, r) => {
             if (r.status === 202) counted += batch
           },
@@ -376,6 +438,7 @@ export class Bench {
       let counted = 0
       await this.#measure(name, 'measures', async () => {
         const load = await this.#load(name, reqs, status(202), {
+          repeatable: true,
           onResponse: (_i, r) => {
             if (r.status === 202) counted += pool.length * 10
           },
@@ -528,27 +591,31 @@ export class Bench {
     this.#p.done(`${this.#label('setup: reads processed')}: ${waited.toFixed(1)}s`)
 
     if (this.#wanted('read')) {
+      const readPath = (id: string) => `/v1/metric/${id}/measures?granularity=60&aggregation=mean`
+      // Unmeasured: each reply parsed once, so that the timed runs count bytes only.
+      await this.#points.learn(this.#c, [readPath(longId), ...ids.map(readPath)])
+      const unknownNote = () =>
+        this.#points.unknown > 0 ? `, ${this.#points.unknown} replies of another length not counted` : ''
       const name = `read ${days} days of 1-min data, 1 metric`
       const n = scaled(100, s, 10)
       let points = 0
       await this.#measure(name, 'points', async () => {
         const load = await this.#load(
           name,
-          Array.from({ length: n }, () => ({
-            method: 'GET',
-            path: `/v1/metric/${longId}/measures?granularity=60&aggregation=mean`,
-          })),
+          Array.from({ length: n }, () => ({ method: 'GET', path: readPath(longId) })),
           status(200),
           {
-            onResponse: (_i, r) => {
-              if (r.status === 200) points += (JSON.parse(r.body.toString('utf8')) as unknown[]).length
+            repeatable: true,
+            sender: this.#lean,
+            onResponse: (_i, r, req) => {
+              if (r.status === 200) points += this.#points.count(req.path, r)
             },
           },
         )
         return {
           work: points,
           load,
-          note: `${(points / Math.max(1, load.requests)).toFixed(0)} points per request`,
+          note: `${(points / Math.max(1, load.requests)).toFixed(0)} points per request${unknownNote()}`,
         }
       })
       const name2 = `read 1 day of 1-min data, ${many} metrics`
@@ -559,19 +626,21 @@ export class Bench {
           name2,
           Array.from({ length: sweeps * many }, (_, i) => ({
             method: 'GET',
-            path: `/v1/metric/${ids[i % many]}/measures?granularity=60&aggregation=mean`,
+            path: readPath(ids[i % many] as string),
           })),
           status(200),
           {
-            onResponse: (_i, r) => {
-              if (r.status === 200) points2 += (JSON.parse(r.body.toString('utf8')) as unknown[]).length
+            repeatable: true,
+            sender: this.#lean,
+            onResponse: (_i, r, req) => {
+              if (r.status === 200) points2 += this.#points.count(req.path, r)
             },
           },
         )
         return {
           work: points2,
           load,
-          note: `${sweeps} sweeps over ${many} metrics, ${(points2 / Math.max(1, load.requests)).toFixed(0)} points per request`,
+          note: `${(load.requests / many).toFixed(1)} sweeps over ${many} metrics, ${(points2 / Math.max(1, load.requests)).toFixed(0)} points per request${unknownNote()}`,
         }
       })
     }
@@ -587,6 +656,7 @@ export class Bench {
         name,
         Array.from({ length: n }, () => ({ method: 'POST', path: '/v1/aggregates?granularity=60', body })),
         status(200),
+        { repeatable: true },
       )
       return { work: load.requests, load }
     })
