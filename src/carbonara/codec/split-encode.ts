@@ -61,7 +61,8 @@ function stepsBetween(
   return pLo === dLo && pHi === dHi ? q : -1
 }
 
-interface SeriesWords {
+/** The timestamps as 32-bit halves, with the key and granularity split the same way. */
+export interface SeriesWords {
   readonly words: Uint32Array
   readonly n: number
   readonly keyLo: number
@@ -71,7 +72,7 @@ interface SeriesWords {
   readonly gNum: number
 }
 
-function seriesWords(
+export function seriesWords(
   keyNs: bigint,
   granularityNs: bigint,
   series: TimeSeries,
@@ -134,14 +135,23 @@ export function encodeSplitCompressed(
   series: TimeSeries,
   arena?: ByteArena,
 ): Uint8Array {
-  const { words, n, keyLo, keyHi, gLo, gHi, gNum } = seriesWords(
-    keyNs,
-    granularityNs,
-    series,
-    'split-compressed',
-  )
+  const sw = seriesWords(keyNs, granularityNs, series, 'split-compressed')
+  const n = sw.n
   // every byte is written below (steps, then values); released after compression
   const payload = takeScratch(n * SPLIT_COMPRESSED_POINT_LENGTH)
+  writeSteps(sw, payload)
+  payload.set(new Uint8Array(series.values.buffer, series.values.byteOffset, n * 8), n * 2)
+  const blob = lz4CompressSized(payload, SPLIT_COMPRESSED_TAG, arena)
+  releaseScratch(payload)
+  return blob
+}
+
+/**
+ * The uint16 step offsets of {@link encodeSplitCompressed} into `payload[0 … 2n)`, with its
+ * checks (throws {@link InvalidSeriesError}).
+ */
+export function writeSteps(sw: SeriesWords, payload: Uint8Array): void {
+  const { words, n, keyLo, keyHi, gLo, gHi, gNum } = sw
   if (n > 1 && (payload.byteOffset & 1) === 0 && isDense(words, n, gLo, gHi)) {
     // Every step is one granularity (the usual split): only the first needs computing.
     const first = stepsBetween(keyLo >>> 0, keyHi, words[0], words[1] | 0, gLo, gHi, gNum, MAX_U16)
@@ -183,10 +193,6 @@ export function encodeSplitCompressed(
       prevHi = hi
     }
   }
-  payload.set(new Uint8Array(series.values.buffer, series.values.byteOffset, n * 8), n * 2)
-  const blob = lz4CompressSized(payload, SPLIT_COMPRESSED_TAG, arena)
-  releaseScratch(payload)
-  return blob
 }
 
 /**
