@@ -148,8 +148,7 @@ export class Metricd {
     try {
       members = [...((await this.#d.coordinator.processingMembers())?.keys() ?? [])]
     } catch (error) {
-      if (isDependencyDown(error)) this.#outage.failed('group membership', error)
-      else this.#d.log.warn('Group membership unavailable, scanning every sack', { error })
+      this.#failed('group membership', error, 'warn', 'Group membership unavailable, scanning every sack')
     }
     if (!members?.includes(this.memberId)) {
       this.#partition = undefined
@@ -217,6 +216,12 @@ export class Metricd {
     return metrics
   }
 
+  /** A step failed: an unreachable backend goes to the outage log, anything else is logged. */
+  #failed(step: string, error: unknown, level: 'warn' | 'error', message: string): void {
+    if (isDependencyDown(error)) this.#outage.failed(step, error)
+    else this.#d.log[level](message, { error })
+  }
+
   async #processingLoop(): Promise<void> {
     while (!this.#stopping) {
       const started = Date.now()
@@ -224,8 +229,7 @@ export class Metricd {
         const n = await this.processAllSacks(true)
         if (n > 0) this.#d.log.debug('processed metrics', { metrics: n })
       } catch (error) {
-        if (isDependencyDown(error)) this.#outage.failed('listing sacks', error)
-        else this.#d.log.error('Unexpected error during measures processing', { error })
+        this.#failed('listing sacks', error, 'error', 'Unexpected error during measures processing')
       }
       if (this.#stopping) break
       await this.#processingSleep.sleep(Math.max(0, this.#o.processingDelayMs - (Date.now() - started)))
@@ -238,14 +242,12 @@ export class Metricd {
       const n = await this.#d.processor.expungeMetrics(this.#o.cleanupBatchSize)
       if (n > 0) this.#d.log.info('expunged deleted metrics', { metrics: n })
     } catch (error) {
-      if (isDependencyDown(error)) this.#outage.failed('metric cleanup', error)
-      else this.#d.log.error('Unexpected error during metric cleanup', { error })
+      this.#failed('metric cleanup', error, 'error', 'Unexpected error during metric cleanup')
     }
     try {
       await this.#d.processor.truncateRawData(this.#o.cleanupBatchSize)
     } catch (error) {
-      if (isDependencyDown(error)) this.#outage.failed('raw data truncation', error)
-      else this.#d.log.error('Unexpected error during raw data truncation', { error })
+      this.#failed('raw data truncation', error, 'error', 'Unexpected error during raw data truncation')
     }
     await this.#d.recoverResourceTypes?.()
   }
@@ -269,8 +271,7 @@ export class Metricd {
           `${report.summary.measures} measurements bundles across ${report.summary.metrics} metrics wait to be processed.`,
         )
       } catch (error) {
-        if (isDependencyDown(error)) this.#outage.failed('reporting', error)
-        else this.#d.log.error('Unexpected error during reporting', { error })
+        this.#failed('reporting', error, 'error', 'Unexpected error during reporting')
       }
     }
   }

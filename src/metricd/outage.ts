@@ -30,10 +30,6 @@ export class OutageLog {
     this.#repeatMs = repeatMs
   }
 
-  get down(): boolean {
-    return this.#since !== undefined
-  }
-
   /** A step failed because a dependency is unreachable. */
   failed(step: string, error: unknown): void {
     const now = Date.now()

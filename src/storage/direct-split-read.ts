@@ -18,6 +18,9 @@ export const MAX_DIRECT_SPLITS = 4
 
 const NS_PER_MS = 1_000_000n
 
+/** A split's identity within one metric and method. */
+const refKey = (ref: SplitRef) => `${ref.granularityNs}|${ref.keyNs}`
+
 /** Per granularity, the split keys of [startNs, stopNs]; `undefined` past `limit` in all. */
 export function candidateSplitKeys(
   startNs: bigint,
@@ -94,19 +97,19 @@ export async function readSplitsDirect(
   if (plan === undefined) return undefined
   const got = new Map<string, Uint8Array | undefined>()
   guessRefs.forEach((ref, i) => {
-    got.set(`${ref.granularityNs}|${ref.keyNs}`, blobs[i])
+    got.set(refKey(ref), blobs[i])
   })
   const refs = refsOf(plan)
-  const late = refs.flat().filter((ref) => !got.has(`${ref.granularityNs}|${ref.keyNs}`))
+  const late = refs.flat().filter((ref) => !got.has(refKey(ref)))
   if (late.length > 0) {
     const more = await driver.getSplits(late)
     late.forEach((ref, i) => {
-      got.set(`${ref.granularityNs}|${ref.keyNs}`, more[i])
+      got.set(refKey(ref), more[i])
     })
   }
   // Splits past the raw object's newest timestamp are dropped: a listing made when that
   // raw object was current would not have held them either.
-  return refs.map((row) => row.map((ref) => ({ ref, bytes: got.get(`${ref.granularityNs}|${ref.keyNs}`) })))
+  return refs.map((row) => row.map((ref) => ({ ref, bytes: got.get(refKey(ref)) })))
 }
 
 function regroup(

@@ -342,14 +342,8 @@ export class RedisIncomingDriver implements IncomingDriver {
     await this.#enableKeyspaceEvents()
     const subscriber = this.#client.duplicate()
     // duplicate() copies no listener: without one ioredis prints every reconnect failure to
-    // stderr. It reconnects and re-subscribes by itself (the timer-driven scans go on
-    // meanwhile); a restarted Redis may have lost the setting, so it is checked again.
+    // stderr. It reconnects and re-subscribes by itself (the timer-driven scans go on meanwhile).
     subscriber.on('error', () => {})
-    let connected = false
-    subscriber.on('ready', () => {
-      if (connected) this.#enableKeyspaceEvents().catch(() => {})
-      connected = true
-    })
     const pattern = `__keyspace@${Number(this.#client.options.db ?? 0)}__:incoming${this.sackCount}-*`
     subscriber.on('pmessage', (matched: string) => {
       if (matched === pattern) onWork()
@@ -360,6 +354,10 @@ export class RedisIncomingDriver implements IncomingDriver {
       subscriber.disconnect()
       throw e
     }
+    // Every 'ready' from now on is a reconnection: a restarted Redis may have lost the setting.
+    subscriber.on('ready', () => {
+      this.#enableKeyspaceEvents().catch(() => {})
+    })
     return () => closeRedisClient(subscriber)
   }
 
